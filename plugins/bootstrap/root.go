@@ -1,0 +1,29 @@
+// Package bootstrap is `kubectl bootstrap`: bootstrap tokens as kubeadm,
+// k3s and rke2 use them.
+package bootstrap
+
+import (
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/kubectl-tokens/kubectl-tokens/pkg/cli"
+)
+
+// Plugin describes kubectl bootstrap.
+var Plugin = cli.Plugin{
+	Name:  "bootstrap",
+	Short: "Bootstrap tokens for kubeadm, k3s and rke2",
+	Long: `
+		Create, list, inspect and delete bootstrap tokens exactly as kubeadm
+		does, print secure K10 tokens and join commands for kubeadm, k3s and
+		rke2 nodes.`,
+	Example: `
+		# Create a token and print the kubeadm join command
+		kubectl bootstrap create --print-join-command`,
+}
+
+// NewRoot builds the command tree of kubectl bootstrap.
+func NewRoot(streams genericiooptions.IOStreams) (*cobra.Command, *cli.Factory) {
+	root, f := cli.NewRoot(Plugin, streams)
+	return root, f
+}
