@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"sync"
 
 	"k8s.io/cli-runtime/pkg/genericclioptions"
@@ -43,6 +44,10 @@ func newFactory(binary string) *Factory {
 // RESTConfig is the client configuration from the kubeconfig and flags.
 func (f *Factory) RESTConfig() (*rest.Config, error) {
 	f.once.Do(func() {
+		if err := f.checkConfigured(); err != nil {
+			f.restErr = err
+			return
+		}
 		cfg, err := f.ConfigFlags.ToRESTConfig()
 		if err != nil {
 			f.restErr = configError(err, f.kubeconfigDescription())
@@ -56,6 +61,25 @@ func (f *Factory) RESTConfig() (*rest.Config, error) {
 		f.restCfg = cfg
 	})
 	return f.restCfg, f.restErr
+}
+
+// checkConfigured refuses to fall back to client-go's default of
+// http://localhost:8080 when nothing names a cluster.
+func (f *Factory) checkConfigured() error {
+	if s := f.ConfigFlags.APIServer; s != nil && *s != "" {
+		return nil
+	}
+	if os.Getenv("KUBERNETES_SERVICE_HOST") != "" {
+		return nil // in-cluster configuration
+	}
+	raw, err := f.RawConfig()
+	if err != nil {
+		return err
+	}
+	if len(raw.Clusters) == 0 {
+		return configError(clientcmd.ErrEmptyConfig, f.kubeconfigDescription())
+	}
+	return nil
 }
 
 // Dynamic returns a dynamic client for custom resources.

@@ -6,6 +6,7 @@ package cli
 
 import (
 	"flag"
+	"fmt"
 	"io"
 	"strconv"
 
@@ -80,7 +81,7 @@ func addKlogFlags(root *cobra.Command) {
 		level, _ := strconv.Atoi(v.Value.String())
 		if level > MaxVerbosity {
 			_ = v.Value.Set(strconv.Itoa(MaxVerbosity))
-			klog.Infof("-v=%d capped at -v=%d: request and response bodies can hold token values", level, MaxVerbosity)
+			fmt.Fprintf(cmd.ErrOrStderr(), "-v=%d capped at -v=%d: request and response bodies can hold token values\n", level, MaxVerbosity)
 		}
 		if level == 0 {
 			// client-go's own retries (e.g. a watch while the server
