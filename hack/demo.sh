@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# make demo: a throwaway control plane (the real kube-apiserver and etcd),
+# the Fleet and Rancher emulators, and each plugin's headline flow run
+# through the real kubectl. Nothing is left running, also on Ctrl-C or
+# failure.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+
+DEMO_DIR=$(mktemp -d "${TMPDIR:-/tmp}/kubectl-tokens-demo.XXXXXX")
+export DEMO_DIR
+pids=()
+
+cleanup() {
+	local status=$?
+	trap - EXIT INT TERM
+	for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
+		kill -TERM "${pids[i]}" 2>/dev/null || true
+	done
+	for pid in "${pids[@]}"; do
+		# each helper runs in its own process group: make sure its
+		# children (kube-apiserver, etcd) go too
+		for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+		kill -KILL -- "-$pid" 2>/dev/null || true
+	done
+	rm -rf "$DEMO_DIR"
+	exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# start NAME ARGS...: runs a helper in its own process group and waits
+# until it writes to its ready FIFO (or dies).
+start() {
+	local name=$1
+	shift
+	local fifo=$DEMO_DIR/$name.ready
+	mkfifo "$fifo"
+	setsid "$DEMO_DIR/bin/$name" "$@" --ready-file "$fifo" >"$DEMO_DIR/$name.log" 2>&1 &
+	pids+=($!)
+	local line=""
+	if ! read -r -t 180 line <>"$fifo" || [[ $line != ready* ]]; then
+		echo "demo: $name did not become ready; its log:" >&2
+		cat "$DEMO_DIR/$name.log" >&2
+		return 1
+	fi
+}
+
+echo "demo: building the control-plane runner and the emulators"
+mkdir -p "$DEMO_DIR/bin"
+helpers=(devcluster)
+for h in fleet-emulator rancher-emulator; do
+	[[ -d test/cmd/$h ]] && helpers+=("$h")
+done
+go build -o "$DEMO_DIR/bin/" $(printf './test/cmd/%s ' "${helpers[@]}")
+
+echo "demo: starting a throwaway control plane (kube-apiserver + etcd from bin/testbin)"
+start devcluster --state-dir "$DEMO_DIR"
+export KUBECONFIG=$DEMO_DIR/admin.kubeconfig
+if [[ -x $DEMO_DIR/bin/fleet-emulator ]]; then
+	echo "demo: starting the Fleet controller emulator (2 s delay)"
+	start fleet-emulator --kubeconfig "$KUBECONFIG" --delay 2s
+fi
+if [[ -x $DEMO_DIR/bin/rancher-emulator ]]; then
+	echo "demo: starting the Rancher ext token API emulator"
+	start rancher-emulator --kubeconfig "$KUBECONFIG" \
+		--front-proxy-ca-file "$DEMO_DIR/front-proxy-ca.crt" \
+		--front-proxy-client-name "$(cat "$DEMO_DIR/front-proxy-client-name")"
+fi
+
+export PATH=$root/bin:$PATH
+echo
+echo "+ kubectl plugin list"
+kubectl plugin list 2>&1 | grep kubectl- || true
+cd "$DEMO_DIR"
+for section in bootstrap regtoken exttoken; do
+	script=$root/hack/demo/$section.sh
+	[[ -f $script ]] || continue
+	echo
+	echo "=================== kubectl $section ==================="
+	bash "$script"
+done
+echo
+echo "demo: done; stopping everything"
