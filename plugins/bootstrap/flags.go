@@ -1,0 +1,133 @@
+package bootstrap
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kubectl-tokens/kubectl-tokens/pkg/atomicfile"
+)
+
+// ttlValue is --ttl: a Go duration, 0 for a token that never expires.
+// Its own type so a typo gets one line that says what is accepted.
+type ttlValue struct{ d time.Duration }
+
+func (v *ttlValue) String() string { return v.d.String() }
+func (v *ttlValue) Type() string   { return "duration" }
+func (v *ttlValue) Set(s string) error {
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("%q is not a duration: use e.g. 30m, 2h, 24h0m0s, or 0 for a token that never expires", s)
+	}
+	if d < 0 {
+		return fmt.Errorf("%q is negative: use a positive duration such as 24h, or 0 for a token that never expires", s)
+	}
+	v.d = d
+	return nil
+}
+
+// Dry-run modes, as kubectl's --dry-run.
+const (
+	dryRunNone   = "none"
+	dryRunClient = "client"
+	dryRunServer = "server"
+)
+
+// addDryRunFlag binds --dry-run=none|client|server; a bare --dry-run means
+// client, as kubectl's once did.
+func addDryRunFlag(cmd *cobra.Command, p *string, what string) {
+	cmd.Flags().StringVar(p, "dry-run", dryRunNone, `Must be "none", "client", or "server". client: only print what would be `+what+`, without sending anything; server: send the request as a dry run, so the server checks it but persists nothing.`)
+	cmd.Flags().Lookup("dry-run").NoOptDefVal = dryRunClient
+	_ = cmd.RegisterFlagCompletionFunc("dry-run", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		return []string{dryRunNone, dryRunClient, dryRunServer}, cobra.ShellCompDirectiveNoFileComp
+	})
+}
+
+func validateDryRun(s string) error {
+	switch s {
+	case dryRunNone, dryRunClient, dryRunServer:
+		return nil
+	}
+	return fmt.Errorf(`invalid --dry-run %q: use "none", "client" or "server"`, s)
+}
+
+// readTokenArg returns arg, or the first line of stdin when arg is "-":
+// a token given on stdin never shows in a process list or shell history.
+func readTokenArg(arg string, in io.Reader) (string, error) {
+	if arg != "-" {
+		return arg, nil
+	}
+	if in == nil {
+		return "", errors.New("the token argument is - but there is no standard input: pipe the token in or pass it as the argument")
+	}
+	line, err := bufio.NewReader(io.LimitReader(in, 4096)).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", fmt.Errorf("cannot read the token from standard input: %v", err)
+	}
+	line = strings.TrimSpace(line)
+	if line == "" {
+		return "", errors.New("the token argument is - but standard input is empty: pipe the token in or pass it as the argument")
+	}
+	return line, nil
+}
+
+// outputFile is --output-file/--force: the token goes into a file written
+// with atomicfile (0600, all or nothing, no clobbering).
+type outputFile struct {
+	Path  string
+	Force bool
+}
+
+func (o *outputFile) addFlags(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&o.Path, "output-file", "", "Write the output to this file (mode 0600, written atomically) instead of standard output.")
+	cmd.Flags().BoolVar(&o.Force, "force", false, "With --output-file, replace an existing file.")
+}
+
+// check fails early, before anything is created in the cluster, when the
+// file could not be written: an existing file without --force, or a
+// directory we cannot create files in.
+func (o *outputFile) check() error {
+	if o.Path == "" {
+		if o.Force {
+			return errors.New("--force only applies with --output-file: add --output-file FILE or drop --force")
+		}
+		return nil
+	}
+	if fi, err := os.Stat(o.Path); err == nil {
+		if fi.IsDir() {
+			return fmt.Errorf("--output-file %s is a directory: pass a file name", o.Path)
+		}
+		if !o.Force {
+			return fmt.Errorf("refusing to overwrite %s: pass --force to replace it or choose another --output-file", o.Path)
+		}
+	}
+	dir := filepath.Dir(o.Path)
+	probe, err := os.CreateTemp(dir, "."+filepath.Base(o.Path)+".probe-*")
+	if err != nil {
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return fmt.Errorf("cannot write --output-file %s: %v; choose a writable directory", o.Path, err)
+	}
+	name := probe.Name()
+	_ = probe.Close()
+	_ = os.Remove(name)
+	return nil
+}
+
+// write puts data in the file, or on out when no file was given.
+func (o *outputFile) write(out io.Writer, data []byte) error {
+	if o.Path == "" {
+		_, err := out.Write(data)
+		return err
+	}
+	return atomicfile.Write(o.Path, data, o.Force)
+}
