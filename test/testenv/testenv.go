@@ -8,8 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"k8s.io/client-go/kubernetes"
@@ -42,6 +44,9 @@ type Env struct {
 	FrontProxy *FrontProxy  // set with Options.FrontProxy
 
 	env *envtest.Environment
+	// set while StopAPIServer/StartAPIServer replaced envtest's process
+	apiserverArgs []string
+	restarted     *exec.Cmd
 }
 
 // Start brings up etcd and kube-apiserver and installs the CRDs.
@@ -118,6 +123,10 @@ func Start(opts Options) (*Env, error) {
 // apiserver's shutdown), and removes the scratch directory.
 func (e *Env) Stop() error {
 	var err error
+	if e.restarted != nil {
+		_ = e.restarted.Process.Signal(syscall.SIGTERM)
+		_ = e.restarted.Wait()
+	}
 	if e.env != nil {
 		err = e.env.Stop()
 	}
