@@ -11,7 +11,9 @@ out=${GORELEASER_DIR:-$root/bin/tools}
 tools=$root/hack/tools/goreleaser
 mkdir -p "$out"
 
-pins=$(sha256sum "$tools/go.mod" "$tools/go.sum" | sha256sum | cut -c1-16)
+# The stamp hashes the files' contents only, so a clone elsewhere (or
+# GORELEASER_DIR shared between checkouts) recognises the same pins.
+pins=$(cat "$tools/go.mod" "$tools/go.sum" | sha256sum | cut -c1-16)
 # The pin is `require github.com/goreleaser/goreleaser/v2 vX.Y.Z` (one line
 # or inside a require block).
 version=$(awk '{for (i = 1; i < NF; i++) if ($i == "github.com/goreleaser/goreleaser/v2") {print $(i + 1); exit}}' "$tools/go.mod")
