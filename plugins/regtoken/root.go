@@ -18,11 +18,22 @@ var Plugin = cli.Plugin{
 		the fleet-agent.`,
 	Example: `
 		# Create a token valid for 24 hours, write values.yaml and print the helm install
-		kubectl regtoken create my-cluster -n fleet-default --ttl 24h`,
+		kubectl regtoken create my-cluster -n fleet-default --ttl 24h
+
+		# See the tokens, their expiry and whether their values are ready
+		kubectl regtoken list -n fleet-default`,
 }
 
 // NewRoot builds the command tree of kubectl regtoken.
 func NewRoot(streams genericiooptions.IOStreams) (*cobra.Command, *cli.Factory) {
 	root, f := cli.NewRoot(Plugin, streams)
+	root.AddCommand(
+		NewCreateCmd(f, streams),
+		NewListCmd(f, streams),
+		NewGetCmd(f, streams),
+		NewDeleteCmd(f, streams),
+		NewValuesCmd(f, streams),
+		NewHelmCmd(f, streams),
+	)
 	return root, f
 }
