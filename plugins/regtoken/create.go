@@ -207,9 +207,9 @@ func (o *CreateOptions) Run(ctx context.Context) error {
 		return err
 	}
 	name := tok.Name
-	headline := fmt.Sprintf("%s/%s created in namespace %s (%s)", tokenResource, name, o.namespace, describeExpiry(tok))
+	headline := fmt.Sprintf("%s/%s created in namespace %s (%s)", objectRef, name, o.namespace, describeExpiry(tok))
 	if !created {
-		headline = fmt.Sprintf("%s/%s exists in namespace %s and is reused (%s)", tokenResource, name, o.namespace, describeExpiry(tok))
+		headline = fmt.Sprintf("%s/%s exists in namespace %s and is reused (%s)", objectRef, name, o.namespace, describeExpiry(tok))
 		if o.ttl != "" && (tok.Spec.TTL == nil || *tok.Spec.TTL != o.ttl) {
 			fmt.Fprintf(o.streams.ErrOut, "warning: --ttl %s is ignored: the existing token keeps its ttl %s\n", o.ttl, ttlText(tok))
 		}
@@ -287,7 +287,7 @@ func (o *CreateOptions) printDryRun(obj *unstructured.Unstructured) error {
 	if name == "" {
 		name = obj.GetGenerateName() + "<generated>"
 	}
-	fmt.Fprintf(o.streams.Out, "%s/%s created in namespace %s (dry run: %s)\n", tokenResource, name, o.namespace, mode)
+	fmt.Fprintf(o.streams.Out, "%s/%s created in namespace %s (dry run: %s)\n", objectRef, name, o.namespace, mode)
 	return nil
 }
 

@@ -167,7 +167,7 @@ func (o *DeleteOptions) Run(ctx context.Context) error {
 		if t.why != "" {
 			why = ", " + t.why
 		}
-		fmt.Fprintf(o.streams.Out, "%s %q deleted from namespace %s%s%s\n", tokenResource, t.name, t.namespace, why, suffix)
+		fmt.Fprintf(o.streams.Out, "%s %q deleted from namespace %s%s%s\n", objectRef, t.name, t.namespace, why, suffix)
 	}
 	if len(failed) > 0 {
 		return errors.New(strings.Join(failed, "; "))

@@ -12,7 +12,9 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
@@ -72,6 +74,16 @@ func (o *installFlags) validate() error {
 		return err
 	}
 	o.labels, o.warnings = labels, warnings
+	// helm reads --set values rune by rune: invalid UTF-8 would reach the
+	// chart altered.
+	for flag, v := range map[string]string{"--client-id": o.ClientID, "--api-server-url": o.APIServerURL, "--chart-version": o.ChartVersion, "--values-file": o.ValuesFile, "--api-server-ca-file": o.APIServerCAFile} {
+		if !utf8.ValidString(v) {
+			return fmt.Errorf("%s is not valid UTF-8: helm would pass it on altered; fix the value", flag)
+		}
+	}
+	if strings.ContainsRune(o.ValuesFile, '\r') {
+		return errors.New("--values-file contains a carriage return, which helm's --values list parsing drops: choose another path")
+	}
 	if o.APIServerURL != "" {
 		u, err := url.Parse(o.APIServerURL)
 		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {

@@ -26,6 +26,8 @@ const (
 	// importPrefix names tokens Fleet creates itself for imported clusters.
 	importPrefix = "import-token-"
 	notServed    = "Fleet is not installed in this cluster"
+	// objectRef is how kubectl names the kind in "created"/"deleted" lines.
+	objectRef = "clusterregistrationtoken.fleet.cattle.io"
 )
 
 var (

@@ -52,7 +52,10 @@ func NormalizeTTL(in string) (ttl, note string, err error) {
 		return "", "", err
 	}
 	if d, _ := time.ParseDuration(in); d == 0 {
-		note = fmt.Sprintf("--ttl %s means the token never expires", in)
+		if note != "" {
+			note += "; "
+		}
+		note += fmt.Sprintf("--ttl %s means the token never expires", in)
 	}
 	return in, note, nil
 }

@@ -126,7 +126,7 @@ func (o *ValuesOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	headline := fmt.Sprintf("values of %s/%s in namespace %s (%s)", tokenResource, tok.Name, tok.Namespace, describeExpiry(tok))
+	headline := fmt.Sprintf("values of %s/%s in namespace %s (%s)", objectRef, tok.Name, tok.Namespace, describeExpiry(tok))
 	if err := printRegistration(o.streams, o.print, res, headline); err != nil {
 		return err
 	}
