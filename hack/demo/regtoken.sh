@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# kubectl regtoken's part of `make demo`: the headline flow through the real
+# kubectl. hack/demo.sh exports KUBECONFIG (admin of a throwaway control
+# plane), DEMO_DIR and PATH (built plugins first) and has started the Fleet
+# controller emulator; this script starts and stops nothing itself.
+set -euo pipefail
+
+: "${KUBECONFIG:?KUBECONFIG must name the demo cluster}"
+: "${DEMO_DIR:?DEMO_DIR must be a scratch directory}"
+
+NS=fleet-default
+WORK="$DEMO_DIR/regtoken"
+mkdir -p "$WORK"
+cd "$WORK"
+
+# run echoes a command, shell-quoted, before running it.
+run() {
+	local quoted=()
+	local a
+	for a in "$@"; do
+		if [[ $a =~ ^[A-Za-z0-9_./:=,@%+-]+$ ]]; then
+			quoted+=("$a")
+		else
+			quoted+=("'${a//\'/\'\\\'\'}'")
+		fi
+	done
+	printf '+ %s\n' "${quoted[*]}"
+	"$@"
+}
+
+# expect_failure runs a command that must fail, and shows its error.
+expect_failure() {
+	if run "$@"; then
+		echo "demo: expected this command to fail" >&2
+		return 1
+	fi
+	echo "(refused, as it should be)"
+}
+
+section() { printf '\n### %s\n' "$*"; }
+
+section "kubectl regtoken: enroll a cluster into Fleet"
+if ! kubectl get namespace "$NS" >/dev/null 2>&1; then
+	run kubectl create namespace "$NS"
+fi
+
+section "create: token, wait for the Fleet controller, values.yaml, helm commands"
+run kubectl regtoken create edge-1 -n "$NS" --ttl 7d --label env=demo --label example.com/tier=gold
+
+section "values.yaml: mode and keys (token value masked)"
+run stat -c '%a %n' values.yaml
+run sed -E -e 's/^(token: ).*/\1<masked>/' values.yaml
+
+section "the token as Fleet's CRD shows it, and as regtoken lists it"
+run kubectl get clusterregistrationtokens.fleet.cattle.io -n "$NS"
+run kubectl regtoken list -n "$NS"
+run kubectl regtoken list -A -o wide
+run kubectl regtoken get edge-1 -n "$NS"
+
+section "helm: the install command again, for another label set"
+run kubectl regtoken helm edge-1 -n "$NS" --label env=staging --client-id edge-1
+
+section "values: fetch values.yaml again into another file"
+run kubectl regtoken values edge-1 -n "$NS" --values-file edge-1-values.yaml
+run stat -c '%a %n' edge-1-values.yaml
+
+section "bad input is refused before anything is sent"
+expect_failure kubectl regtoken create edge-2 -n "$NS" --ttl 7d12h
+expect_failure kubectl regtoken create import-token-edge -n "$NS"
+expect_failure kubectl regtoken create edge-1 -n "$NS" --values-file fresh.yaml
+
+section "delete"
+run kubectl regtoken delete edge-1 -n "$NS"
+run kubectl regtoken list -n "$NS"
