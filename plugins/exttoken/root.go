@@ -17,12 +17,34 @@ var Plugin = cli.Plugin{
 		Create, list, expire and revoke Rancher tokens (tokens.ext.cattle.io),
 		audit legacy never-expiring tokens and Rancher's token TTL settings.`,
 	Example: `
+		# Create a token that expires in 30 days; it is printed once
+		kubectl exttoken create --description "CI" --ttl 30d
+
 		# List your Rancher tokens with the server's columns
-		kubectl exttoken list -o wide`,
+		kubectl exttoken list -o wide
+
+		# Prune expired tokens
+		kubectl exttoken delete --expired --dry-run
+
+		# Audit never-expiring legacy tokens
+		kubectl exttoken legacy list --never-expiring`,
 }
 
 // NewRoot builds the command tree of kubectl exttoken.
 func NewRoot(streams genericiooptions.IOStreams) (*cobra.Command, *cli.Factory) {
 	root, f := cli.NewRoot(Plugin, streams)
+	root.AddCommand(
+		NewCreateCmd(f, streams),
+		NewListCmd(f, streams),
+		NewGetCmd(f, streams),
+		NewDescribeCmd(f, streams),
+		NewDeleteCmd(f, streams),
+		NewDisableCmd(f, streams),
+		NewEnableCmd(f, streams),
+		NewSetTTLCmd(f, streams),
+		NewSetDescriptionCmd(f, streams),
+		NewLegacyCmd(f, streams),
+		NewSettingsCmd(f, streams),
+	)
 	return root, f
 }

@@ -280,4 +280,3 @@ func (e *Emulator) withoutSecrets(t *Token, requestToken string) {
 	}
 	t.Status.Current = t.Name == requestToken
 }
-
