@@ -121,7 +121,7 @@ func TestLegacyControllerWithoutTokenName(t *testing.T) {
 	if bytes.Contains(raw, []byte("tokenName")) {
 		t.Error("legacy values.yaml has tokenName")
 	}
-	roles, err := kube.RbacV1().Roles("lg-" + ns + "-clusters-system").List(context.Background(), metav1.ListOptions{})
+	roles, err := kube.RbacV1().Roles("lg-"+ns+"-clusters-system").List(context.Background(), metav1.ListOptions{})
 	if err != nil || len(roles.Items) != 1 || !strings.HasSuffix(roles.Items[0].Name, "-creds") {
 		t.Errorf("legacy -creds Role: %v %v", roles, err)
 	}
