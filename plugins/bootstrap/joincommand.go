@@ -6,6 +6,8 @@ import (
 	"net"
 	"net/url"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"sigs.k8s.io/yaml"
 
@@ -72,6 +74,20 @@ func K3sJoinLine(serverURL, token string) (string, error) {
 		shellquote.Join([]string{"sh", "-"}), nil
 }
 
+// yamlPrintable reports whether s is valid UTF-8 without control
+// characters or non-characters: what a YAML reader accepts back unchanged.
+func yamlPrintable(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) || r == 0xFEFF || r == 0xFFFE || r == 0xFFFF {
+			return false
+		}
+	}
+	return true
+}
+
 // RKE2ConfigPath is where an rke2 agent reads its configuration.
 const RKE2ConfigPath = "/etc/rancher/rke2/config.yaml"
 
@@ -86,6 +102,9 @@ type rke2AgentConfig struct {
 func RKE2Config(serverURL, token string) (string, error) {
 	if err := checkNUL("the rke2 agent configuration", serverURL, token); err != nil {
 		return "", err
+	}
+	if !yamlPrintable(serverURL) || !yamlPrintable(token) {
+		return "", errors.New("the rke2 agent configuration would hold control characters or bytes that are not UTF-8, which YAML cannot carry")
 	}
 	b, err := yaml.Marshal(rke2AgentConfig{Server: serverURL, Token: token})
 	if err != nil {

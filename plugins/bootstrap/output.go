@@ -21,9 +21,10 @@ const (
 )
 
 // Redacted replaces the secret half of a token in list output unless
-// --show-secrets is given: "abcdef.<redacted>" keeps the public ID where
-// scripts expect it and can never be mistaken for (or used as) a token.
-const Redacted = "<redacted>"
+// --show-secrets is given: "abcdef.****************" keeps the public ID
+// where scripts expect it and the token's shape, cannot be mistaken for
+// (or used as) a token, and needs no escaping in JSON or YAML.
+const Redacted = "****************"
 
 // OutputToken is kubeadm's output.kubeadm.k8s.io/v1alpha3 BootstrapToken,
 // field for field (kind, apiVersion, token, description, ttl, expires,

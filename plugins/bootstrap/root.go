@@ -19,11 +19,27 @@ var Plugin = cli.Plugin{
 		rke2 nodes.`,
 	Example: `
 		# Create a token and print the kubeadm join command
-		kubectl bootstrap create --print-join-command`,
+		kubectl bootstrap create --print-join-command
+
+		# A secure K10 token and the k3s agent join line
+		kubectl bootstrap create --flavor k3s --print-join-command
+
+		# List tokens, check one really authenticates, delete it
+		kubectl bootstrap list
+		kubectl bootstrap verify abcdef.0123456789abcdef
+		kubectl bootstrap delete abcdef`,
 }
 
 // NewRoot builds the command tree of kubectl bootstrap.
 func NewRoot(streams genericiooptions.IOStreams) (*cobra.Command, *cli.Factory) {
 	root, f := cli.NewRoot(Plugin, streams)
+	root.AddCommand(
+		NewCmdCreate(f, streams),
+		NewCmdList(f, streams),
+		NewCmdDelete(f, streams),
+		NewCmdGenerate(f, streams),
+		NewCmdInspect(f, streams),
+		NewCmdVerify(f, streams),
+	)
 	return root, f
 }
