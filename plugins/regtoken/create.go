@@ -169,11 +169,11 @@ func (o *CreateOptions) Validate() error {
 
 // Run creates the token, waits for its values and finishes the install.
 func (o *CreateOptions) Run(ctx context.Context) error {
-	if o.ttlNote != "" {
-		fmt.Fprintf(o.streams.ErrOut, "note: %s\n", o.ttlNote)
-	}
+	// The TTL note is printed with the outcome, so that a failure stays
+	// one line.
 	obj := o.newToken()
 	if o.DryRun == dryRunClient {
+		o.printTTLNote()
 		return o.printDryRun(obj)
 	}
 	client, err := tokenClient(o.f)
@@ -200,6 +200,7 @@ func (o *CreateOptions) Run(ctx context.Context) error {
 		return apierror.Wrap(err, tokenOp("create", o.namespace, o.Name))
 	}
 	if o.DryRun == dryRunServer {
+		o.printTTLNote()
 		return o.printDryRun(got)
 	}
 	tok, err := toToken(got)
@@ -215,6 +216,7 @@ func (o *CreateOptions) Run(ctx context.Context) error {
 		}
 	}
 	if o.NoWait {
+		o.printTTLNote()
 		return o.printNoWait(tok, headline)
 	}
 
@@ -253,10 +255,19 @@ func (o *CreateOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return fail(err)
 	}
+	if o.ttlNote != "" && created {
+		res.Notes = append([]string{o.ttlNote}, res.Notes...)
+	}
 	if err := printRegistration(o.streams, o.print, res, headline); err != nil {
 		return err
 	}
 	return checkInterrupted(ctx, res)
+}
+
+func (o *CreateOptions) printTTLNote() {
+	if o.ttlNote != "" {
+		fmt.Fprintf(o.streams.ErrOut, "note: %s\n", o.ttlNote)
+	}
 }
 
 func (o *CreateOptions) newToken() *unstructured.Unstructured {

@@ -19,14 +19,7 @@ import (
 // namespace) with ttl ("" = none) and, when ready, status.secretName.
 func putToken(t *testing.T, ns, name, ttl string, ready bool) *unstructured.Unstructured {
 	t.Helper()
-	obj := &unstructured.Unstructured{Object: map[string]any{
-		"apiVersion": "fleet.cattle.io/v1alpha1", "kind": "ClusterRegistrationToken",
-		"metadata": map[string]any{"name": name, "namespace": ns},
-		"spec":     map[string]any{},
-	}}
-	if ttl != "" {
-		_ = unstructured.SetNestedField(obj.Object, ttl, "spec", "ttl")
-	}
+	obj := putTokenObject(ns, name, ttl)
 	ri := dyn.Resource(fleet.GVR).Namespace(ns)
 	got, err := ri.Create(context.Background(), obj, metav1.CreateOptions{})
 	if err != nil {
@@ -39,6 +32,19 @@ func putToken(t *testing.T, ns, name, ttl string, ready bool) *unstructured.Unst
 		}
 	}
 	return got
+}
+
+// putTokenObject is a token object with ttl ("" = none).
+func putTokenObject(ns, name, ttl string) *unstructured.Unstructured {
+	obj := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "fleet.cattle.io/v1alpha1", "kind": "ClusterRegistrationToken",
+		"metadata": map[string]any{"name": name, "namespace": ns},
+		"spec":     map[string]any{},
+	}}
+	if ttl != "" {
+		_ = unstructured.SetNestedField(obj.Object, ttl, "spec", "ttl")
+	}
+	return obj
 }
 
 func tokenExists(t *testing.T, ns, name string) bool {

@@ -16,11 +16,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/rand"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/kubectl-tokens/kubectl-tokens/test/emulators/fleet"
 	"github.com/kubectl-tokens/kubectl-tokens/test/plugintest"
@@ -44,6 +46,8 @@ func TestMain(m *testing.M) {
 }
 
 func run(m *testing.M) int {
+	// envtest logs through controller-runtime; its warnings are noise here.
+	ctrllog.SetLogger(logr.Discard())
 	var err error
 	if runner, err = plugintest.NewRunner(); err != nil {
 		fmt.Fprintln(os.Stderr, err)
