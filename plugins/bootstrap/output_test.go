@@ -19,7 +19,7 @@ func TestTTLStringIsKubeadms(t *testing.T) {
 	}{
 		{nil, "<forever>"},
 		{at("2026-11-23T04:59:59Z"), "23h"}, // floored, as right after a 24h create
-		{at("2026-11-24T04:00:00Z"), "1d"}, // days from 24h on
+		{at("2026-11-24T04:00:00Z"), "1d"},  // days from 24h on
 		{at("2026-11-22T05:00:30Z"), "30s"},
 		{at("2026-11-22T04:59:59Z"), "0s"},        // just expired
 		{at("2026-11-22T04:59:50Z"), "<invalid>"}, // more than a second past
