@@ -198,6 +198,6 @@ func configError(err error, where string) error {
 	case errors.Is(err, context.Canceled):
 		return err
 	default:
-		return fmt.Errorf("cannot load kubeconfig %s: %s", where, oneLine(err.Error()))
+		return fmt.Errorf("cannot load kubeconfig %s: %s; fix it or pass another --kubeconfig", where, oneLine(err.Error()))
 	}
 }
