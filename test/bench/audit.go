@@ -56,6 +56,7 @@ type auditEvent struct {
 		Code int `json:"code"`
 	} `json:"responseStatus"`
 	RequestReceived time.Time `json:"requestReceivedTimestamp"`
+	StageTimestamp  time.Time `json:"stageTimestamp"`
 }
 
 // auditLog reads the apiserver's audit log by offset: what a flow caused
@@ -178,6 +179,9 @@ type flowCount struct {
 	Total, Object, Discovery, Version int
 	ByClient                          map[string]int
 	Lines                             []string // "client VERB path?query -> code"
+	// ServerMs is the time the apiserver spent on the requests other than
+	// watches (received → response complete), summed.
+	ServerMs float64
 }
 
 func countFlow(evs []auditEvent) flowCount {
@@ -195,6 +199,9 @@ func countFlow(evs []auditEvent) flowCount {
 		}
 		c := client(ev.UserAgent)
 		fc.ByClient[c]++
+		if ev.Verb != "watch" && !ev.StageTimestamp.IsZero() {
+			fc.ServerMs += float64(ev.StageTimestamp.Sub(ev.RequestReceived)) / 1e6
+		}
 		code := 0
 		if ev.ResponseStatus != nil {
 			code = ev.ResponseStatus.Code

@@ -46,6 +46,7 @@ type options struct {
 	scaleReg     int
 	allPlatforms bool
 	keepScratch  bool
+	profile      bool
 }
 
 // bench is one run of the program.
@@ -87,6 +88,7 @@ func parseFlags() (options, error) {
 	flag.IntVar(&o.scaleReg, "scale-regtoken", 2000, "ClusterRegistrationTokens seeded for the scale comparison")
 	flag.BoolVar(&o.allPlatforms, "all-platforms", true, "report release binary sizes for every goreleaser platform, not only this one")
 	flag.BoolVar(&o.keepScratch, "keep", false, "keep the scratch directory (run directories, outputs)")
+	flag.BoolVar(&o.profile, "profile", false, "CPU-profile every plugin listing at scale (otherwise only those slower than an anchor)")
 	flag.Parse()
 	if flag.NArg() > 0 {
 		return o, fmt.Errorf("unexpected arguments %q", flag.Args())

@@ -55,7 +55,7 @@ func (b *bench) scale(ctx context.Context) error {
 		},
 	}
 
-	t := table{Header: []string{"objects", "command", "wall time", "peak RSS", "requests", "wall ÷ this anchor", "per-round wall ratio", "RSS ÷ this anchor"}}
+	t := table{Header: []string{"objects", "command", "wall time", "peak RSS", "requests", "apiserver time", "wall ÷ this anchor", "per-round wall ratio", "RSS ÷ this anchor"}}
 	for _, c := range cases {
 		start := time.Now()
 		b.logf("seeding %d %s", c.N, c.Key)
@@ -93,21 +93,26 @@ func (b *bench) scale(ctx context.Context) error {
 			return fmt.Errorf("%s: %w", c.Key, err)
 		}
 		ow, or := summarize(series[0].walls()), summarize(series[0].rss())
+		var slower []string
 		for i, s := range series {
 			w, r := summarize(s.walls()), summarize(s.rss())
-			req := []float64{}
+			req, server := []float64{}, []float64{}
 			for _, fc := range cvs[i].Counts {
 				req = append(req, float64(fc.Total))
+				server = append(server, fc.ServerMs)
 			}
 			label := code(s.Label)
 			if cvs[i].Ours {
 				label = "**" + label + "**"
 			}
-			row := []string{fmt.Sprintf("%d %s", c.N, c.Key), label, fmtSummary(w, ms), fmtSummary(r, mib), count(summarize(req)), "", "", ""}
+			row := []string{fmt.Sprintf("%d %s", c.N, c.Key), label, fmtSummary(w, ms), fmtSummary(r, mib), count(summarize(req)), fmtSummary(summarize(server), ms), "", "", ""}
 			if i >= 2 {
-				row[5] = fmt.Sprintf("ours %s", ratio(ow.Median/w.Median))
-				row[6] = fmtRatios(pairRatios(series[0].walls(), s.walls()))
-				row[7] = fmt.Sprintf("ours %s", ratio(or.Median/r.Median))
+				row[6] = fmt.Sprintf("ours %s", ratio(ow.Median/w.Median))
+				row[7] = fmtRatios(pairRatios(series[0].walls(), s.walls()))
+				row[8] = fmt.Sprintf("ours %s", ratio(or.Median/r.Median))
+				if ow.Median > w.Median {
+					slower = append(slower, s.Label)
+				}
 				b.report.addTarget("scale", fmt.Sprintf("%s no slower than %s (%d %s)", code(series[0].Label), code(s.Label), c.N, c.Key),
 					fmt.Sprintf("%s vs %s = %s", ms(ow.Median), ms(w.Median), ratio(ow.Median/w.Median)), ow.Median <= w.Median)
 				if strings.HasPrefix(s.Label, "kubectl get") {
@@ -125,6 +130,23 @@ func (b *bench) scale(ctx context.Context) error {
 			if len(cvs[i].Counts) > 0 && len(cvs[i].Counts[0].Lines) <= 40 {
 				sec.Details = append(sec.Details, fmt.Sprintf("%d %s — %s, first recorded run:\n\n```\n%s\n```\n", c.N, c.Key, s.Label, strings.Join(cvs[i].Counts[0].Lines, "\n")))
 			}
+		}
+		if len(slower) > 0 || b.opts.profile {
+			b.logf("profiling kubectl %s in-process", strings.Join(c.Ours, " "))
+			flat, cum, err := b.profile(ctx, c.Ours[0], c.Ours[1:], 3)
+			if err != nil {
+				return fmt.Errorf("profiling kubectl %s: %w", strings.Join(c.Ours, " "), err)
+			}
+			srv := []float64{}
+			for _, fc := range cvs[0].Counts {
+				srv = append(srv, fc.ServerMs)
+			}
+			if len(slower) > 0 {
+				sec.Notes = append(sec.Notes, fmt.Sprintf("%d %s: `kubectl %s` (%s) is slower than %s. The apiserver spent %s of it answering; the rest is the client. "+
+					"A CPU profile of the command run in-process (3 runs) puts the most time in: %s (full tops under Evidence).",
+					c.N, c.Key, strings.Join(c.Ours, " "), ms(ow.Median), strings.Join(codes(slower), " and "), ms(summarize(srv).Median), topFunctions(flat, 6)))
+			}
+			sec.Details = append(sec.Details, fmt.Sprintf("CPU profile of `kubectl %s` with %d %s, in-process, 3 runs — flat:\n\n```\n%s\n```\n\ncumulative:\n\n```\n%s\n```\n", strings.Join(c.Ours, " "), c.N, c.Key, flat, cum))
 		}
 	}
 	sec.Tables = append(sec.Tables, t)
@@ -144,4 +166,12 @@ func displayArgv(argv []string) string {
 		out = append(out, a)
 	}
 	return strings.Join(out, " ")
+}
+
+func codes(xs []string) []string {
+	out := make([]string, len(xs))
+	for i, x := range xs {
+		out[i] = code(x)
+	}
+	return out
 }

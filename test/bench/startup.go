@@ -202,6 +202,12 @@ func (b *bench) binarySizes(ctx context.Context, sec *section) error {
 			} else {
 				b.logf("size breakdown of kubectl-%s: %v", p, err)
 			}
+			if why, err := b.reflectMethodUse(ctx, p); err != nil {
+				b.logf("linker dependency dump of kubectl-%s: %v", p, err)
+			} else if why != "" {
+				sec.Notes = append(sec.Notes, fmt.Sprintf("kubectl-%s: the linker's dependency dump (-ldflags=-dumpdep) has %s. "+
+					"A call of a method by a name known only at run time makes the Go linker keep every exported method of every type that may sit in an interface, instead of only the methods that are called.", p, why))
+			}
 		}
 	}
 	for _, ref := range []string{"kubectl", "kubeadm"} {
@@ -319,4 +325,83 @@ func moduleOf(sym string) string {
 		return parts[0]
 	}
 	return "std:" + parts[0]
+}
+
+// reflectMethodUse links the plugin with -dumpdep and reports which
+// reflect-by-name method calls (<ReflectMethod> in the dump) are
+// reachable, and from which first non-standard-library function.
+func (b *bench) reflectMethodUse(ctx context.Context, plugin string) (string, error) {
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags", "-dumpdep", "-o", filepath.Join(b.scratch, "dumpdep-"+plugin), "./cmd/kubectl-"+plugin)
+	cmd.Dir = b.root
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	var dump bytes.Buffer
+	cmd.Stderr = &dump
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("%v: %s", err, lastLines(dump.Bytes(), 3))
+	}
+	clean := func(s string) (string, bool) {
+		s = strings.TrimSpace(s)
+		rm := strings.HasSuffix(s, "<ReflectMethod>")
+		if i := strings.Index(s, " <"); i >= 0 {
+			s = s[:i]
+		}
+		return s, rm
+	}
+	callers := map[string][]string{}
+	reflective := map[string]bool{}
+	for _, line := range strings.Split(dump.String(), "\n") {
+		from, to, ok := strings.Cut(line, " -> ")
+		if !ok {
+			continue
+		}
+		f, frm := clean(from)
+		t, trm := clean(to)
+		if frm {
+			reflective[f] = true
+		}
+		if trm {
+			reflective[t] = true
+		}
+		callers[t] = append(callers[t], f)
+	}
+	thirdParty := func(sym string) bool {
+		if strings.HasPrefix(sym, "type:") || strings.HasPrefix(sym, "go:") {
+			return false
+		}
+		first, _, _ := strings.Cut(sym, "/")
+		return strings.Contains(first, ".")
+	}
+	var found []string
+	for r := range reflective {
+		// Go 1.26's reflect Methods iterators are marked too, but they are
+		// only reached because every method is kept already: an effect.
+		if strings.Contains(r, ".Methods.") || strings.HasSuffix(r, ".Methods") {
+			continue
+		}
+		// Breadth-first up the callers to the first function outside the
+		// standard library; type: nodes are consequences, not causes.
+		seen := map[string]bool{r: true}
+		queue := []string{r}
+		via := ""
+		for len(queue) > 0 && via == "" {
+			n := queue[0]
+			queue = queue[1:]
+			for _, c := range callers[n] {
+				if seen[c] || strings.HasPrefix(c, "type:") {
+					continue
+				}
+				seen[c] = true
+				if thirdParty(c) {
+					via = c
+					break
+				}
+				queue = append(queue, c)
+			}
+		}
+		if via != "" {
+			found = append(found, fmt.Sprintf("%s (a method call by run-time name) reachable from %s", code(r), code(via)))
+		}
+	}
+	sort.Strings(found)
+	return strings.Join(found, "; "), nil
 }
