@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/url"
 	"slices"
@@ -51,6 +50,8 @@ type CreateOptions struct {
 
 	tokenArg  string
 	groupsSet bool
+	// notes go to stderr only once the token exists: a failure is one line.
+	notes []string
 	token     *Token
 	flavor    Flavor
 }
@@ -267,7 +268,7 @@ func (o *CreateOptions) Run(ctx context.Context) error {
 				return err
 			}
 			o.flavor = f
-			fmt.Fprintln(o.ErrOut, how)
+			o.notes = append(o.notes, how)
 		}
 	}
 	t := o.token
@@ -316,6 +317,9 @@ func (o *CreateOptions) Run(ctx context.Context) error {
 			return fmt.Errorf("%v; bootstrap token %q was removed again", err, t.ID)
 		}
 		return err
+	}
+	for _, n := range o.notes {
+		fmt.Fprintln(o.ErrOut, n)
 	}
 	switch o.DryRun {
 	case dryRunClient:
@@ -371,7 +375,9 @@ func (o *CreateOptions) joinCommand(ctx context.Context, t *Token) (string, erro
 			return "", err
 		}
 		server = s
-		warnLoopback(o.ErrOut, server)
+		if w := loopbackWarning(server); w != "" {
+			o.notes = append(o.notes, w)
+		}
 	}
 	ca, err := loadCA(ctx, o.f, o.CAFile, o.CACertsURL)
 	if err != nil {
@@ -452,17 +458,18 @@ func loadCA(ctx context.Context, f *cli.Factory, caFile, cacertsURL string) (CAB
 	return KubeconfigCA(ctxName, cluster)
 }
 
-// warnLoopback says when the join address is this machine's loopback (as
-// in a k3s.yaml or rke2.yaml copied verbatim): a node elsewhere cannot
+// loopbackWarning says when the join address is this machine's loopback
+// (as in a k3s.yaml or rke2.yaml copied verbatim): a node elsewhere cannot
 // reach it.
-func warnLoopback(w io.Writer, server string) {
+func loopbackWarning(server string) string {
 	u, err := url.Parse(server)
 	if err != nil {
-		return
+		return ""
 	}
 	host := u.Hostname()
 	ip := net.ParseIP(host)
 	if host == "localhost" || (ip != nil && ip.IsLoopback()) {
-		fmt.Fprintf(w, "warning: the join address %s is a loopback address that other machines cannot reach: pass --join-server https://ADDRESS:PORT\n", u.Host)
+		return fmt.Sprintf("warning: the join address %s is a loopback address that other machines cannot reach: pass --join-server https://ADDRESS:PORT", u.Host)
 	}
+	return ""
 }
