@@ -231,11 +231,12 @@ func (o *CreateOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if o.DryRun != "client" {
+	// What the server will clamp the TTL to, said with the result (so a
+	// failed create still prints exactly one line).
+	note := ""
+	if o.DryRun != "client" && o.ttlMs != 0 {
 		if policy, ok := readTTLPolicy(ctx, o.f); ok {
-			if note := policy.clampNote(o.ttlMs); note != "" {
-				fmt.Fprintln(o.streams.ErrOut, note)
-			}
+			note = policy.clampNote(o.ttlMs)
 		}
 	}
 	obj := o.object()
@@ -249,6 +250,9 @@ func (o *CreateOptions) Run(ctx context.Context) error {
 	created, err := ri.Create(ctx, obj, opts)
 	if err != nil {
 		return wrapToken(err, "create", "")
+	}
+	if note != "" {
+		fmt.Fprintln(o.streams.ErrOut, note)
 	}
 	if o.DryRun == "server" {
 		scrub(created)

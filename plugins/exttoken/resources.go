@@ -75,7 +75,10 @@ func wrapToken(err error, verb, name string) error {
 		case strings.Contains(msg, "failed to process list options"):
 			return &explained{fmt.Sprintf("Rancher could not apply the label selector (%s): this Rancher version accepts only key=value selectors for non-admins", oneLine(msg)), err}
 		case st.Status().Code == 400 && strings.HasPrefix(msg, "cluster ") && strings.HasSuffix(msg, " not found"):
-			return &explained{fmt.Sprintf("Rancher has no %s: check --cluster-name against `kubectl get clusters.management.cattle.io`", strings.TrimPrefix(msg, "cluster ")), err}
+			cluster := strings.TrimSuffix(strings.TrimPrefix(msg, "cluster "), " not found")
+			return &explained{fmt.Sprintf("Rancher has no cluster %q (%s): check --cluster-name against kubectl get clusters.management.cattle.io", cluster, msg), err}
+		case strings.Contains(msg, "is not allowed to access cluster"):
+			return &explained{fmt.Sprintf("%s: a token can be scoped only to a cluster you may access; ask a Rancher administrator or drop --cluster-name", oneLine(msg)), err}
 		}
 	}
 	return apierror.Wrap(err, tokenOp(verb, name))

@@ -26,11 +26,10 @@ func tokensREST(f *cli.Factory) (rest.Interface, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := dynamic.ConfigFor(cfg)
-	gv := tokensGVR.GroupVersion()
-	c.GroupVersion = &gv
-	c.APIPath = "/apis"
-	return rest.RESTClientFor(c)
+	// Unversioned, like the dynamic client's: a client bound to
+	// ext.cattle.io/v1 would try to convert error Status objects into that
+	// group and lose the server's message.
+	return rest.UnversionedRESTClientFor(dynamic.ConfigFor(cfg))
 }
 
 // tableQuery is one server-side Table request.
@@ -50,10 +49,11 @@ func fetchTable(ctx context.Context, rc rest.Interface, q tableQuery) (*metav1.T
 	var out *metav1.Table
 	cont := ""
 	for {
-		req := rc.Get().Resource(tokensGVR.Resource).SetHeader("Accept", tableAccept)
+		req := rc.Get().SetHeader("Accept", tableAccept)
 		if q.Name != "" {
-			req = req.Name(q.Name)
+			req = req.AbsPath(tokensPath, q.Name)
 		} else {
+			req = req.AbsPath(tokensPath)
 			if q.ChunkSize > 0 {
 				req = req.Param("limit", strconv.FormatInt(q.ChunkSize, 10))
 			}
@@ -67,7 +67,13 @@ func fetchTable(ctx context.Context, rc rest.Interface, q tableQuery) (*metav1.T
 		if q.IncludeObject {
 			req = req.Param("includeObject", "Object")
 		}
-		body, err := req.Do(ctx).Raw()
+		res := req.Do(ctx)
+		// Error, not Raw's error: it decodes the server's Status and keeps
+		// its message (e.g. which token was not found).
+		if err := res.Error(); err != nil {
+			return nil, wrapToken(err, verbFor(q.Name), q.Name)
+		}
+		body, err := res.Raw()
 		if err != nil {
 			return nil, wrapToken(err, verbFor(q.Name), q.Name)
 		}
