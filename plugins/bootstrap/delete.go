@@ -43,7 +43,10 @@ func NewCmdDelete(f *cli.Factory, streams genericiooptions.IOStreams) *cobra.Com
 			--expired deletes every token past its expiration (including those
 			whose expiration cannot be parsed, which the API server treats as
 			expired), which is the token cleaner's job when it does not run.
-			--dry-run shows what would be deleted.`),
+			--dry-run shows what would be deleted.
+
+			kube-apiserver caches successful token authentications (10 seconds by
+			default), so a deleted token can still authenticate for that long.`),
 		Example: templates.Examples(`
 			# Delete a token by ID
 			kubectl bootstrap delete abcdef
