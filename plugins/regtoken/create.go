@@ -186,7 +186,12 @@ func (o *CreateOptions) Run(ctx context.Context) error {
 		createOpts.DryRun = []string{metav1.DryRunAll}
 	}
 	created := true
-	got, err := ri.Create(ctx, obj, createOpts)
+	// A signal must not cut the create short: we would not know whether the
+	// token exists. It is one short request; the wait after it is what a
+	// signal interrupts.
+	createCtx, cancelCreate := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	got, err := ri.Create(createCtx, obj, createOpts)
+	cancelCreate()
 	if apierrors.IsAlreadyExists(err) {
 		if !o.Reuse || o.DryRun != dryRunNone {
 			return fmt.Errorf("%s %q already exists in namespace %q: pass --reuse to use it (or kubectl regtoken values %s -n %s to fetch its values), or choose another name", kind, o.Name, o.namespace, o.Name, o.namespace)
@@ -222,7 +227,8 @@ func (o *CreateOptions) Run(ctx context.Context) error {
 
 	var cleanup func() error
 	if created && o.CleanupOnFailure {
-		cleanup = func() error { return deleteToken(ri, o.namespace, name, string(tok.UID)) }
+		uid := string(tok.UID) // tok is replaced by the wait's result
+		cleanup = func() error { return deleteToken(ri, o.namespace, name, uid) }
 	}
 	fail := func(err error) error {
 		if cleanup == nil || errors.Is(err, errTokenDeleted) {
