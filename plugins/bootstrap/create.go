@@ -51,9 +51,9 @@ type CreateOptions struct {
 	tokenArg  string
 	groupsSet bool
 	// notes go to stderr only once the token exists: a failure is one line.
-	notes []string
-	token     *Token
-	flavor    Flavor
+	notes  []string
+	token  *Token
+	flavor Flavor
 }
 
 // NewCreateOptions has kubeadm's defaults: 24h, signing+authentication.
@@ -178,6 +178,9 @@ func (o *CreateOptions) Complete(cmd *cobra.Command, args []string) error {
 
 // Validate checks every input before anything is sent or written.
 func (o *CreateOptions) Validate() error {
+	if err := checkNamespace(o.f); err != nil {
+		return err
+	}
 	if err := o.Print.Validate(); err != nil {
 		return err
 	}

@@ -87,6 +87,9 @@ func (o *DeleteOptions) Complete(args []string) error {
 
 // Validate checks the combination of arguments and flags.
 func (o *DeleteOptions) Validate(args []string) error {
+	if err := checkNamespace(o.f); err != nil {
+		return err
+	}
 	if err := validateDryRun(o.DryRun); err != nil {
 		return err
 	}

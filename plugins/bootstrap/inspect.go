@@ -154,6 +154,9 @@ func (o *InspectOptions) Complete(args []string) error {
 
 // Validate checks flags.
 func (o *InspectOptions) Validate() error {
+	if err := checkNamespace(o.f); err != nil {
+		return err
+	}
 	if o.CAFile != "" && o.CACertsURL != "" {
 		return errors.New("--ca-file and --cacerts-url both name the CA: pass only one")
 	}

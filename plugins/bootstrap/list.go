@@ -74,6 +74,9 @@ func NewCmdList(f *cli.Factory, streams genericiooptions.IOStreams) *cobra.Comma
 
 // Validate checks -o and --chunk-size.
 func (o *ListOptions) Validate() error {
+	if err := checkNamespace(o.f); err != nil {
+		return err
+	}
 	if err := o.Print.Validate(); err != nil {
 		return err
 	}

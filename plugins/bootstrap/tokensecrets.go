@@ -101,5 +101,15 @@ func completeTokenIDs(f *cli.Factory) func(*cobra.Command, []string, string) ([]
 	}
 }
 
+// checkNamespace refuses a -n other than kube-system rather than ignore
+// it: the authenticator, kubeadm and k3s read bootstrap tokens from
+// kube-system only.
+func checkNamespace(f *cli.Factory) error {
+	if ns := f.ConfigFlags.Namespace; ns != nil && *ns != "" && *ns != Namespace {
+		return fmt.Errorf("bootstrap tokens live only in %s, where the API server reads them: drop -n %s", Namespace, *ns)
+	}
+	return nil
+}
+
 // now is the clock the commands read (one place to see it).
 func now() time.Time { return time.Now() }

@@ -120,6 +120,7 @@ func TestBadInput(t *testing.T) {
 		{name: "unknown flavor", args: []string{"create", "--flavor", "microk8s", "--print-join-command"}, want: []string{`unknown --flavor "microk8s"`, "kubeadm, k3s or rke2"}},
 		{name: "unknown output", args: []string{"list", "-o", "bogus"}, want: []string{`unknown output format "bogus"`}},
 		{name: "certificate key without join command", args: []string{"create", "--certificate-key", strings.Repeat("a", 64)}, want: []string{"cannot use --certificate-key without --print-join-command"}},
+		{name: "other namespace", args: []string{"list", "-n", "default"}, want: []string{"bootstrap tokens live only in kube-system", "drop -n default"}},
 		{name: "join server not a URL", args: []string{"create", "--print-join-command", "--join-server", "10.0.0.1:6443"}, want: []string{"--join-server", "https://host:6443"}},
 	}
 	for _, c := range cases {

@@ -200,3 +200,18 @@ func flagValues(argv []string, flag string) []string {
 	}
 	return out
 }
+
+// delete also takes the secure K10 form (the k3s full-token delete bug
+// must not exist here).
+func TestDeleteBySecureToken(t *testing.T) {
+	sec := strings.TrimSpace(mustOK(t, bs("create", "-o", "secure"), "create -o secure").Stdout)
+	id := sec[len(sec)-23 : len(sec)-17]
+	t.Cleanup(func() { deleteSecret(id) })
+	r := mustOK(t, bs("delete", sec), "delete K10 token")
+	if r.Stdout != `bootstrap token "`+id+`" deleted`+"\n" {
+		t.Errorf("delete: %q", r.Stdout)
+	}
+	if _, found := getSecret(t, id); found {
+		t.Errorf("not deleted")
+	}
+}
