@@ -75,14 +75,14 @@ func NewCmdCreate(f *cli.Factory, streams genericiooptions.IOStreams) *cobra.Com
 		Use:   "create [TOKEN | -]",
 		Short: "Create a bootstrap token, exactly as kubeadm token create does",
 		Long: templates.LongDesc(`
-			Create a bootstrap token: a Secret bootstrap-token-<id> of type
+			Create a bootstrap token: a Secret bootstrap-token-{id} of type
 			bootstrap.kubernetes.io/token in kube-system, written exactly as
 			kubeadm's own code writes it, so kubeadm, k3s and rke2 see it as
 			theirs.
 
 			Without TOKEN a random one is generated; "-" reads it from standard
 			input. The token is printed as id.secret, or with -o secure in the k3s
-			secure form K10<CA hash>::id.secret, whose hash lets a joining node
+			secure form K10{CA hash}::id.secret, whose hash lets a joining node
 			verify the cluster (sha256 of the CA PEM exactly as given, or of the
 			root's DER for a bundle). The CA comes from the kubeconfig, --ca-file,
 			or a k3s/rke2 server's /cacerts (--cacerts-url), which is only trusted
@@ -97,7 +97,7 @@ func NewCmdCreate(f *cli.Factory, streams genericiooptions.IOStreams) *cobra.Com
 			rke2) unless --join-server is given.
 
 			Extra groups default to the flavor's own
-			(system:bootstrappers:<flavor>:default-node-token) and are left out
+			(system:bootstrappers:{flavor}:default-node-token) and are left out
 			when --usages lacks authentication.`),
 		Example: templates.Examples(`
 			# Create a token valid for 24 hours and print it

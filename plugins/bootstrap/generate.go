@@ -35,7 +35,7 @@ func NewCmdGenerate(f *cli.Factory, streams genericiooptions.IOStreams) *cobra.C
 			from a cryptographic random source, as kubeadm token generate does.
 			Nothing is sent to a cluster.
 
-			-o secure prints the k3s secure form K10<CA hash>::id.secret, hashing
+			-o secure prints the k3s secure form K10{CA hash}::id.secret, hashing
 			--ca-file or else the CA in the kubeconfig (read locally); -o json|yaml
 			prints it as kubeadm's BootstrapToken object.`),
 		Example: templates.Examples(`

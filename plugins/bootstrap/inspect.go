@@ -100,7 +100,7 @@ func NewCmdInspect(f *cli.Factory, streams genericiooptions.IOStreams) *cobra.Co
 		Use:   "inspect TOKEN | ID | -",
 		Short: "Check a token against the cluster: existence, expiry, CA hash, cluster-info signature",
 		Long: templates.LongDesc(`
-			Parse a token in short (id.secret) or secure (K10<hash>::id.secret)
+			Parse a token in short (id.secret) or secure (K10{hash}::id.secret)
 			form, or only its ID ("-" reads it from standard input), and check it
 			against the cluster: whether its Secret exists and holds the same
 			secret, its expiry, usages and groups, and whether the API server would

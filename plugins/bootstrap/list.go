@@ -31,8 +31,8 @@ func NewCmdList(f *cli.Factory, streams genericiooptions.IOStreams) *cobra.Comma
 		Short: "List bootstrap tokens, including expired and malformed ones",
 		Long: templates.LongDesc(`
 			List the bootstrap tokens in kube-system with kubeadm's columns: TOKEN
-			(the ID only, unless --show-secrets), TTL (<forever>, or <invalid> once
-			expired), EXPIRES, USAGES, DESCRIPTION and EXTRA GROUPS; -o wide adds
+			(the ID only, unless --show-secrets), TTL ("forever", or
+			"invalid" once expired, in angle brackets as kubeadm prints them), EXPIRES, USAGES, DESCRIPTION and EXTRA GROUPS; -o wide adds
 			whether the API server would accept the token and its Secret's name.
 
 			Expired tokens are listed, not hidden (nothing removes them unless the
@@ -41,7 +41,7 @@ func NewCmdList(f *cli.Factory, streams genericiooptions.IOStreams) *cobra.Comma
 
 			-o json|yaml prints kubeadm's output.kubeadm.k8s.io/v1alpha3
 			BootstrapToken objects, one per token as kubeadm token list does, with
-			the secret half shown as "<id>.****************" unless --show-secrets.
+			the secret half shown as "{id}.****************" unless --show-secrets.
 			Secrets are listed by type (field selector) in chunks of --chunk-size.`),
 		Example: templates.Examples(`
 			# List bootstrap tokens

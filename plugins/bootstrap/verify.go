@@ -40,7 +40,7 @@ func NewCmdVerify(f *cli.Factory, streams genericiooptions.IOStreams) *cobra.Com
 			Really authenticate to the API server with a bootstrap token (short or
 			secure form; "-" reads it from standard input): a SelfSubjectReview
 			sent with the token as the only credential. Prints the user and groups
-			the server sees (system:bootstrap:<id>, system:bootstrappers and the
+			the server sees (system:bootstrap:{id}, system:bootstrappers and the
 			extra groups), or why the server refused it: expired, no
 			authentication usage, unknown token, wrong secret, invalid groups (read
 			from the token's Secret when your own credentials may).
