@@ -163,13 +163,19 @@ func helmInstallLine(t *testing.T, stdout string) string {
 // (with "helm" first).
 func bashArgv(t *testing.T, line string) []string {
 	t.Helper()
+	return bashArgvIn(t, t.TempDir(), line)
+}
+
+// bashArgvIn is bashArgv with bash working in dir.
+func bashArgvIn(t *testing.T, dir, line string) []string {
+	t.Helper()
 	bin := t.TempDir()
 	stub := "#!/bin/sh\nprintf 'helm\\0'\nprintf '%s\\0' \"$@\"\n"
 	if err := os.WriteFile(filepath.Join(bin, "helm"), []byte(stub), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	cmd := exec.Command("bash", "-c", line)
-	cmd.Dir = t.TempDir()
+	cmd.Dir = dir
 	cmd.Env = []string{"PATH=" + bin + ":/usr/bin:/bin", "HOME=" + cmd.Dir}
 	out, err := cmd.Output()
 	if err != nil {
