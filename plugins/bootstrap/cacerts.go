@@ -41,13 +41,18 @@ func ReadCAFile(path, flag string) (CABundle, error) {
 	return CABundle{PEM: b, From: flag + " " + path}, nil
 }
 
-// KubeconfigCA is the cluster CA the kubeconfig names: its
-// certificate-authority-data bytes, else the certificate-authority file.
-func KubeconfigCA(contextName string, cluster *clientcmdapi.Cluster) (CABundle, error) {
-	where := "the kubeconfig"
-	if contextName != "" {
-		where = fmt.Sprintf("the kubeconfig's context %q", contextName)
+// ContextWhere names a kubeconfig context in messages.
+func ContextWhere(contextName string) string {
+	if contextName == "" {
+		return "the kubeconfig"
 	}
+	return fmt.Sprintf("the kubeconfig's context %q", contextName)
+}
+
+// KubeconfigCA is the cluster CA a kubeconfig cluster names: its
+// certificate-authority-data bytes, else the certificate-authority file;
+// where names the cluster in messages (see ContextWhere).
+func KubeconfigCA(where string, cluster *clientcmdapi.Cluster) (CABundle, error) {
 	switch {
 	case len(cluster.CertificateAuthorityData) > 0:
 		if _, err := certutil.ParseCertsPEM(cluster.CertificateAuthorityData); err != nil {

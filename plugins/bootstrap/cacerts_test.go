@@ -73,7 +73,7 @@ func TestKubeconfigCAReadsDataThenFile(t *testing.T) {
 	pemBytes := readTestdata(t, "root-no-newline.pem")
 	c := clientcmdapi.NewCluster()
 	c.CertificateAuthorityData = pemBytes
-	b, err := KubeconfigCA("admin", c)
+	b, err := KubeconfigCA(ContextWhere("admin"), c)
 	if err != nil || string(b.PEM) != string(pemBytes) {
 		t.Fatalf("data: %v", err)
 	}
@@ -88,14 +88,14 @@ func TestKubeconfigCAReadsDataThenFile(t *testing.T) {
 	}
 	c = clientcmdapi.NewCluster()
 	c.CertificateAuthority = file
-	if b, err = KubeconfigCA("admin", c); err != nil || !strings.Contains(b.From, file) {
+	if b, err = KubeconfigCA(ContextWhere("admin"), c); err != nil || !strings.Contains(b.From, file) {
 		t.Fatalf("file: %v %s", err, b.From)
 	}
-	if _, err := KubeconfigCA("admin", clientcmdapi.NewCluster()); err == nil || !strings.Contains(err.Error(), "--ca-file") {
+	if _, err := KubeconfigCA(ContextWhere("admin"), clientcmdapi.NewCluster()); err == nil || !strings.Contains(err.Error(), "--ca-file") {
 		t.Errorf("no CA: %v", err)
 	}
 	c.CertificateAuthority = filepath.Join(dir, "missing.crt")
-	if _, err := KubeconfigCA("admin", c); err == nil || !strings.Contains(err.Error(), "no such file") {
+	if _, err := KubeconfigCA(ContextWhere("admin"), c); err == nil || !strings.Contains(err.Error(), "no such file") {
 		t.Errorf("missing file: %v", err)
 	}
 }

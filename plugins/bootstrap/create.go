@@ -15,6 +15,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	bootstraputil "k8s.io/cluster-bootstrap/token/util"
 	"k8s.io/kubectl/pkg/util/templates"
 
@@ -414,30 +415,41 @@ func (o *CreateOptions) joinCommand(ctx context.Context, t *Token) (string, erro
 	}
 }
 
-// joinAPIServer is the server kubeadm's join command names: the unnamed
-// cluster's when the kubeconfig has one (kubeadm's rule), else the
-// cluster the context (and --server, --cluster) select.
-func joinAPIServer(f *cli.Factory) (string, error) {
+// joinCluster is the kubeconfig cluster kubeadm's join command is built
+// from (server and CA): the unnamed cluster when the kubeconfig has one
+// (kubeadm's rule), else the cluster the context (and --server, --cluster,
+// --certificate-authority) select.
+func joinCluster(f *cli.Factory) (where string, cluster *clientcmdapi.Cluster, err error) {
 	ctxName, cluster, err := f.CurrentCluster()
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
+	where = ContextWhere(ctxName)
 	if !clusterFlagsGiven(f) {
 		if raw, err := f.RawConfig(); err == nil {
 			if c, ok := raw.Clusters[""]; ok && c.Server != "" {
-				cluster = c
+				return "the kubeconfig's unnamed cluster", c, nil
 			}
 		}
 	}
+	return where, cluster, nil
+}
+
+// joinAPIServer is joinCluster's server.
+func joinAPIServer(f *cli.Factory) (string, error) {
+	where, cluster, err := joinCluster(f)
+	if err != nil {
+		return "", err
+	}
 	if cluster.Server == "" {
-		return "", fmt.Errorf("the kubeconfig's context %q names no server: pass --join-server https://HOST:PORT or --server", ctxName)
+		return "", fmt.Errorf("%s names no server: pass --join-server https://HOST:PORT or --server", where)
 	}
 	return cluster.Server, nil
 }
 
 func clusterFlagsGiven(f *cli.Factory) bool {
 	cf := f.ConfigFlags
-	for _, p := range []*string{cf.Context, cf.ClusterName, cf.APIServer} {
+	for _, p := range []*string{cf.Context, cf.ClusterName, cf.APIServer, cf.CAFile} {
 		if p != nil && *p != "" {
 			return true
 		}
@@ -454,11 +466,11 @@ func loadCA(ctx context.Context, f *cli.Factory, caFile, cacertsURL string) (CAB
 	case cacertsURL != "":
 		return FetchCACerts(ctx, cacertsURL)
 	}
-	ctxName, cluster, err := f.CurrentCluster()
+	where, cluster, err := joinCluster(f)
 	if err != nil {
 		return CABundle{}, err
 	}
-	return KubeconfigCA(ctxName, cluster)
+	return KubeconfigCA(where, cluster)
 }
 
 // loopbackWarning says when the join address is this machine's loopback

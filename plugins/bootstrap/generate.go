@@ -98,7 +98,7 @@ func (o *GenerateOptions) Run() error {
 			if cerr != nil {
 				return fmt.Errorf("%v (or pass --ca-file)", cerr)
 			}
-			ca, err = KubeconfigCA(ctxName, cluster)
+			ca, err = KubeconfigCA(ContextWhere(ctxName), cluster)
 		}
 		if err != nil {
 			return err

@@ -355,7 +355,7 @@ func (o *InspectOptions) checkCAHash(ctx context.Context, p ParsedToken, ci *Clu
 	default:
 		ctxName, cluster, err := o.f.CurrentCluster()
 		if err == nil {
-			b, err := KubeconfigCA(ctxName, cluster)
+			b, err := KubeconfigCA(ContextWhere(ctxName), cluster)
 			if err != nil {
 				b.From = "the kubeconfig"
 			}

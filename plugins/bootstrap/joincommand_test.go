@@ -188,3 +188,17 @@ func FuzzJoinCommands(f *testing.F) {
 		}
 	})
 }
+
+func TestLoopbackWarning(t *testing.T) {
+	for server, warn := range map[string]bool{
+		"https://127.0.0.1:6443":   true,
+		"https://[::1]:6443":       true,
+		"https://localhost:6443":   true,
+		"https://10.0.0.1:6443":    false,
+		"https://k3s.example.com/": false,
+	} {
+		if got := loopbackWarning(server) != ""; got != warn {
+			t.Errorf("%s: warning %v, want %v", server, got, warn)
+		}
+	}
+}

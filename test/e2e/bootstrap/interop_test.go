@@ -3,10 +3,15 @@ package bootstrap
 import (
 	"encoding/json"
 	"maps"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
+
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 )
 
 // Tokens we create are kubeadm's: kubeadm token list shows them (text and
@@ -105,16 +110,16 @@ func TestOurSecretIsKubeadmsSecret(t *testing.T) {
 	mustOK(t, kadm(append([]string{"token", "create", ktok}, args...)...), "kubeadm create")
 	mustOK(t, bs(append([]string{"create", otok}, args...)...), "create")
 	ks, _ := getSecret(t, kid)
-	os, _ := getSecret(t, oid)
-	if ks.Type != os.Type || ks.Namespace != os.Namespace || strings.TrimPrefix(ks.Name, "bootstrap-token-"+kid) != strings.TrimPrefix(os.Name, "bootstrap-token-"+oid) {
-		t.Errorf("kubeadm %s/%s %s, ours %s/%s %s", ks.Namespace, ks.Name, ks.Type, os.Namespace, os.Name, os.Type)
+	ours, _ := getSecret(t, oid)
+	if ks.Type != ours.Type || ks.Namespace != ours.Namespace || strings.TrimPrefix(ks.Name, "bootstrap-token-"+kid) != strings.TrimPrefix(ours.Name, "bootstrap-token-"+oid) {
+		t.Errorf("kubeadm %s/%s %s, ours %s/%s %s", ks.Namespace, ks.Name, ks.Type, ours.Namespace, ours.Name, ours.Type)
 	}
-	if kk, ok := slices.Sorted(maps.Keys(ks.Data)), slices.Sorted(maps.Keys(os.Data)); !slices.Equal(kk, ok) {
+	if kk, ok := slices.Sorted(maps.Keys(ks.Data)), slices.Sorted(maps.Keys(ours.Data)); !slices.Equal(kk, ok) {
 		t.Errorf("keys: kubeadm %v, ours %v", kk, ok)
 	}
 	rfc3339UTC := regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$`)
 	for k, kv := range ks.Data {
-		ov := os.Data[k]
+		ov := ours.Data[k]
 		switch k {
 		case "token-id", "token-secret":
 		case "expiration":
@@ -213,5 +218,41 @@ func TestDeleteBySecureToken(t *testing.T) {
 	}
 	if _, found := getSecret(t, id); found {
 		t.Errorf("not deleted")
+	}
+}
+
+// kubeadm's endpoint rule prefers a kubeconfig's unnamed cluster (its
+// server and CA); ours follows it, so both print the same join command.
+func TestJoinCommandUsesTheUnnamedClusterLikeKubeadm(t *testing.T) {
+	kc, err := clientcmd.LoadFromFile(env.Kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unnamed := clientcmdapi.NewCluster()
+	unnamed.Server = "https://join.example.com:6443"
+	unnamed.CertificateAuthorityData, err = os.ReadFile(filepath.Join(env.Root, "plugins", "bootstrap", "testdata", "bundle.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	kc.Clusters[""] = unnamed
+	path := filepath.Join(t.TempDir(), "unnamed.kubeconfig")
+	if err := clientcmd.WriteToFile(*kc, path); err != nil {
+		t.Fatal(err)
+	}
+	k := runner.Run(kubeadm, "token", "create", "--print-join-command", "--kubeconfig", path)
+	if k.Code != 0 {
+		t.Fatalf("kubeadm: %s", k)
+	}
+	kargv := bashArgv(t, "kubeadm", k.Stdout)
+	t.Cleanup(func() { deleteSecret(flagValue(kargv, "--token")[:6]) })
+	o := mustOK(t, bsAs(path, "create", "--print-join-command"), "create")
+	oargv := bashArgv(t, "kubeadm", o.Stdout)
+	t.Cleanup(func() { deleteSecret(flagValue(oargv, "--token")[:6]) })
+	if kargv[1] != "join.example.com:6443" || oargv[1] != kargv[1] {
+		t.Errorf("endpoint: kubeadm %s, ours %s", kargv[1], oargv[1])
+	}
+	kh, oh := flagValues(kargv, "--discovery-token-ca-cert-hash"), flagValues(oargv, "--discovery-token-ca-cert-hash")
+	if len(kh) != 2 || !slices.Equal(kh, oh) {
+		t.Errorf("hashes (one per CA certificate): kubeadm %v, ours %v", kh, oh)
 	}
 }
