@@ -105,6 +105,7 @@ func NewCreateCmd(f *cli.Factory, streams genericiooptions.IOStreams) *cobra.Com
 	addDryRunFlag(cmd, &o.DryRun)
 	o.install.addFlags(cmd)
 	o.print.AddFlags(cmd)
+	resultOutputUsage(cmd)
 	return cmd
 }
 

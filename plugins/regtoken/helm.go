@@ -59,6 +59,7 @@ func NewHelmCmd(f *cli.Factory, streams genericiooptions.IOStreams) *cobra.Comma
 	}
 	o.install.addFlags(cmd)
 	o.print.AddFlags(cmd)
+	resultOutputUsage(cmd)
 	return cmd
 }
 

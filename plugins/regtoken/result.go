@@ -3,6 +3,8 @@ package regtoken
 import (
 	"slices"
 
+	"github.com/spf13/cobra"
+
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -50,4 +52,9 @@ func (r *Result) DeepCopyObject() runtime.Object {
 	c.Notes = slices.Clone(r.Notes)
 	c.stdoutValues = slices.Clone(r.stdoutValues)
 	return &c
+}
+
+// resultOutputUsage says what -o does on commands that print a Result.
+func resultOutputUsage(cmd *cobra.Command) {
+	cmd.Flags().Lookup("output").Usage = "Output format: json or yaml print one result object (token, expiry, values file, helm argv, warnings) and nothing else on stdout; jsonpath and go-template apply to it."
 }

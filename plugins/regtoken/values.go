@@ -62,6 +62,7 @@ func NewValuesCmd(f *cli.Factory, streams genericiooptions.IOStreams) *cobra.Com
 	cmd.Flags().DurationVar(&o.Timeout, "timeout", defaultTimeout, "How long to wait for the Fleet controller if the values are not ready yet.")
 	o.install.addFlags(cmd)
 	o.print.AddFlags(cmd)
+	resultOutputUsage(cmd)
 	return cmd
 }
 
