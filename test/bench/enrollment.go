@@ -87,8 +87,10 @@ func (b *bench) enrollment(ctx context.Context) error {
 			}
 			row := []string{d.String(), label, fmtSummary(summarize(s.walls()), ms), fmtSummary(summarize(s.rss()), mib),
 				fmtSummary(summarize(marks[side].controller), ms), fmtSummary(summarize(marks[side].overhead), ms),
-				fmtSummary(summarize(marks[side].status), ms), fmtSummary(summarize(marks[side].client), ms), "", ""}
+				"", "", "", ""}
 			if side == "A" {
+				row[6] = fmtSummary(summarize(marks[side].status), ms)
+				row[7] = fmtSummary(summarize(marks[side].client), ms)
 				row[8] = ratio(speedup)
 				row[9] = fmtRatios(perRound)
 			}

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime/pprof"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
@@ -86,12 +87,27 @@ func trimPprof(s string) string {
 	return strings.Join(keep, "\n")
 }
 
-// topFunctions picks the first n function names of a flat top.
+// totalSamples reads "Total samples = 480ms" from a pprof top.
+func totalSamples(top string) (time.Duration, bool) {
+	_, rest, ok := strings.Cut(top, "Total samples = ")
+	if !ok {
+		return 0, false
+	}
+	f := strings.Fields(rest)
+	if len(f) == 0 {
+		return 0, false
+	}
+	d, err := time.ParseDuration(f[0])
+	return d, err == nil
+}
+
+// topFunctions picks the first n function names of a flat top that have
+// samples of their own.
 func topFunctions(flat string, n int) string {
 	var out []string
 	for _, l := range strings.Split(flat, "\n") {
 		f := strings.Fields(l)
-		if len(f) < 6 || !strings.HasSuffix(f[1], "%") {
+		if len(f) < 6 || !strings.HasSuffix(f[1], "%") || f[0] == "0" {
 			continue
 		}
 		out = append(out, fmt.Sprintf("%s %s", strings.Join(f[5:], " "), f[1]))

@@ -37,6 +37,7 @@ func (b *bench) counted(label, cache string, ours bool, mk func(round int) (proc
 			}
 			return mk(round)
 		},
+		Warm: cache == "warm",
 		After: func(round int, r *result) error {
 			evs, err := b.cluster.audit.settle(context.Background(), off, r.Start)
 			if err != nil {

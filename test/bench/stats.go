@@ -17,6 +17,9 @@ type variant struct {
 	// After runs once a run has finished (e.g. to read the audit log or
 	// the emulator's timestamps for it).
 	After func(round int, r *result) error
+	// Warm marks a variant whose measured state needs the warm-up run
+	// (a filled kubectl cache): it is warmed up even in a smoke run.
+	Warm bool
 }
 
 // series is every recorded run of one variant.
@@ -93,6 +96,9 @@ func (b *bench) alternate(ctx context.Context, rounds int, vs []variant) ([]*ser
 		for _, i := range order {
 			if err := ctx.Err(); err != nil {
 				return nil, err
+			}
+			if round < 0 && b.opts.smoke && !vs[i].Warm {
+				continue // a smoke run proves the harness; it needs no warm-up
 			}
 			p, err := vs[i].Make(round)
 			if err != nil {
