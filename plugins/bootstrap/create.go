@@ -266,7 +266,10 @@ func (o *CreateOptions) Run(ctx context.Context) error {
 	}
 	if o.flavor == "" {
 		o.flavor = FlavorKubeadm
-		if o.PrintJoinCommand {
+		switch {
+		case o.PrintJoinCommand && o.DryRun == dryRunClient:
+			o.notes = append(o.notes, "flavor kubeadm assumed: a client dry run sends nothing, not even GET /version (pass --flavor to choose)")
+		case o.PrintJoinCommand:
 			f, how, err := DetectFlavor(ctx, core.RESTClient())
 			if err != nil {
 				return err
@@ -278,11 +281,11 @@ func (o *CreateOptions) Run(ctx context.Context) error {
 	t := o.token
 	t.Description = o.Description
 	t.Expires = ExpiresAfter(o.TTL.d, now())
+	// Sorted as kubeadm reads them back; the Secret has one key per usage
+	// whatever the order.
 	t.Usages = slices.Clone(o.Usages)
 	slices.Sort(t.Usages)
 	t.Usages = slices.Compact(t.Usages)
-	// kubeadm writes usages in flag order; the Secret is the same either
-	// way (one key per usage).
 	t.Groups = o.Groups
 	if !o.groupsSet && t.Has(UsageAuthentication) {
 		t.Groups = []string{o.flavor.DefaultGroup()}
@@ -327,7 +330,7 @@ func (o *CreateOptions) Run(ctx context.Context) error {
 	}
 	switch o.DryRun {
 	case dryRunClient:
-		fmt.Fprintf(o.ErrOut, "bootstrap token %q not created (dry run): nothing was sent; Secret %s/%s of type %s would hold it\n", t.ID, Namespace, secret.Name, TokenSecretType)
+		fmt.Fprintf(o.ErrOut, "bootstrap token %q not created (dry run): nothing was sent to the API server; Secret %s/%s of type %s would hold it\n", t.ID, Namespace, secret.Name, TokenSecretType)
 	case dryRunServer:
 		fmt.Fprintf(o.ErrOut, "bootstrap token %q not created (server dry run): the server accepted Secret %s/%s but stored nothing\n", t.ID, Namespace, secret.Name)
 	}

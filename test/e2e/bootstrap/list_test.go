@@ -183,6 +183,15 @@ func TestCreateDryRun(t *testing.T) {
 			t.Errorf("--dry-run=%s created the Secret", mode)
 		}
 	}
+	// A client dry run sends no request at all, even for a join command.
+	tok0, id0, _ := newToken(t)
+	r := mustOK(t, bs("create", tok0, "--dry-run=client", "--print-join-command", "-v=6"), "client dry run -v=6")
+	if strings.Contains(r.Stderr, "verb=") || !strings.Contains(r.Stdout, "--token "+tok0) {
+		t.Errorf("client dry run sent requests or printed no join command: %s", r)
+	}
+	if _, found := getSecret(t, id0); found {
+		t.Errorf("client dry run created the Secret")
+	}
 	// A server dry run still meets the server's checks: an existing ID.
 	tok, _, _ := newToken(t)
 	mustOK(t, bs("create", tok), "create")
