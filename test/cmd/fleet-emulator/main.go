@@ -39,7 +39,7 @@ func run() error {
 		systemNS    = flag.String("system-namespace", fleet.DefaultSystemNamespace, "the controller's namespace")
 		namespace   = flag.String("namespace", "", "only handle tokens in this namespace (default all)")
 		crdDir      = flag.String("crd-dir", defaultCRDDir(), "directory of the CRD YAML (legacy/ holds the <= v0.15 one)")
-		readyFile   = flag.String("ready-file", "", "create this file once the emulator is watching")
+		readyFile   = flag.String("ready-file", "", "write \"ready pid=N\" to this file (or FIFO) once the emulator is watching")
 	)
 	flag.Parse()
 	if *kubeconfig == "" {
@@ -82,7 +82,8 @@ func run() error {
 	}
 	defer em.Stop()
 	if *readyFile != "" {
-		if err := os.WriteFile(*readyFile, []byte(fmt.Sprintf("%d\n", os.Getpid())), 0o644); err != nil {
+		// "ready" first: make demo reads the line from a FIFO.
+		if err := os.WriteFile(*readyFile, []byte(fmt.Sprintf("ready pid=%d\n", os.Getpid())), 0o644); err != nil {
 			return err
 		}
 	}
