@@ -150,10 +150,13 @@ func (b *bench) scale(ctx context.Context) error {
 				if total, ok := totalSamples(flat); ok && total >= 200*time.Millisecond {
 					where = "the most time on its own in " + topFunctions(flat, 6)
 				}
-				sec.Notes = append(sec.Notes, fmt.Sprintf("%d %s: `kubectl %s` (median %s) is slower than %s. The apiserver spent %s answering it (audit log). "+
+				direct := summarize(series[1].walls())
+				sec.Notes = append(sec.Notes, fmt.Sprintf("%d %s: `kubectl %s` (median %s) is slower than %s. Run directly, `kubectl-%s` took %s: the difference is kubectl starting up and exec'ing the plugin. "+
+					"The apiserver spent %s answering it (audit log). "+
 					"Run in-process under the CPU profiler (3 runs), the command used %s of CPU per run, with %s (tops under Evidence); "+
 					"the remainder of its wall time is waiting: for the server, and for a CPU on this shared machine (see the load average).",
-					c.N, c.Key, strings.Join(c.Ours, " "), ms(ow.Median), strings.Join(codes(slower), " and "), ms(summarize(srv).Median), cpu, where))
+					c.N, c.Key, strings.Join(c.Ours, " "), ms(ow.Median), strings.Join(codes(slower), " and "), strings.Join(c.Ours, " "), ms(direct.Median),
+					ms(summarize(srv).Median), cpu, where))
 			}
 			sec.Details = append(sec.Details, fmt.Sprintf("CPU profile of `kubectl %s` with %d %s, in-process, 3 runs — flat:\n\n```\n%s\n```\n\ncumulative:\n\n```\n%s\n```\n", strings.Join(c.Ours, " "), c.N, c.Key, flat, cum))
 		}

@@ -89,6 +89,14 @@ func (b *bench) startup(ctx context.Context) error {
 		b.report.addTarget("start-up", fmt.Sprintf("`kubectl-%s version` peak RSS ≤ kubectl's", p),
 			fmt.Sprintf("%s vs %s = %s", mib(r.Median), mib(baseRSS.Median), ratio(r.Median/baseRSS.Median)), r.Median <= baseRSS.Median)
 	}
+	var tax []string
+	for i, p := range plugins {
+		direct, via := summarize(series[1+i].walls()), summarize(series[1+len(plugins)+i].walls())
+		tax = append(tax, fmt.Sprintf("%s for %s", ms(via.Median-direct.Median), p))
+	}
+	sec.Notes = append(sec.Notes, fmt.Sprintf("Through kubectl a plugin first pays for kubectl itself: kubectl builds its whole command tree, then looks the plugin up on PATH and execs it. "+
+		"`kubectl <plugin> version` minus `kubectl-<plugin> version` (medians): %s. Every plugin command run through kubectl in this file carries that cost; "+
+		"its peak RSS is kubectl's own, since ru_maxrss keeps the high-water mark across the exec.", strings.Join(tax, ", ")))
 	if plain != "" {
 		sec.Notes = append(sec.Notes, fmt.Sprintf("`kubectl` on this machine is %s, whose `version --client` reports a `-dispatcher` build: the Google Cloud SDK's kubectl dispatcher, which may ask the server for its version and exec a matching `kubectl.<major>.<minor>` before doing the work. "+
 			"The targets are judged against it because it is the kubectl users of this machine run; the `%s` row is the plain kubectl beside it, for comparison.", b.report.kubectlPath(), filepath.Base(plain)))
