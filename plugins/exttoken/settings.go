@@ -391,8 +391,9 @@ func (o *SettingsSetOptions) Complete(_ *cobra.Command, args []string) error {
 // Validate is done against the cluster in Run; nothing else to check.
 func (o *SettingsSetOptions) Validate() error { return nil }
 
-// consistency checks the new value against the other settings.
-func consistency(name string, n int64, cur map[string]setting) error {
+// consistency checks the new value against the other settings. A token
+// default above the maximum is only a note: the server clamps it (§4).
+func consistency(name string, n int64, cur map[string]setting) (note string, err error) {
 	val := func(key string) (int64, bool) {
 		if key == name {
 			return n, true
@@ -411,17 +412,17 @@ func consistency(name string, n int64, cur map[string]setting) error {
 		kcMax, hasKcMax = tokenMax, hasTokenMax
 	}
 	if kcDef, ok := val("kubeconfig-default-token-ttl-minutes"); ok && hasKcMax && finite(kcDef) > finite(kcMax) {
-		return fmt.Errorf("kubeconfig-default-token-ttl-minutes (%s) would exceed the maximum (%s): lower the default or raise the maximum first", minutesText(kcDef, "never expires"), minutesText(kcMax, "unlimited"))
+		return "", fmt.Errorf("kubeconfig-default-token-ttl-minutes (%s) would exceed the maximum (%s): lower the default or raise the maximum first", minutesText(kcDef, "never expires"), minutesText(kcMax, "unlimited"))
 	}
 	if def, ok := val("auth-token-default-ttl-minutes"); ok && hasTokenMax && def != 0 && finite(def) > finite(tokenMax) {
-		return fmt.Errorf("auth-token-default-ttl-minutes (%s) would exceed auth-token-max-ttl-minutes (%s): lower the default or raise the maximum first", minutesText(def, "the max"), minutesText(tokenMax, "unlimited"))
+		note = fmt.Sprintf("note: auth-token-default-ttl-minutes (%s) exceeds auth-token-max-ttl-minutes (%s): new tokens without a TTL get the maximum", minutesText(def, "the max"), minutesText(tokenMax, "unlimited"))
 	}
 	sess, okS := val("auth-user-session-ttl-minutes")
 	idle, okI := val("auth-user-session-idle-ttl-minutes")
 	if okS && okI && idle != 0 && finite(idle) > finite(sess) {
-		return fmt.Errorf("auth-user-session-idle-ttl-minutes (%s) would exceed auth-user-session-ttl-minutes (%s): the idle timeout must not be longer than the session", minutesText(idle, "disabled"), minutesText(sess, "unlimited"))
+		return "", fmt.Errorf("auth-user-session-idle-ttl-minutes (%s) would exceed auth-user-session-ttl-minutes (%s): the idle timeout must not be longer than the session", minutesText(idle, "disabled"), minutesText(sess, "unlimited"))
 	}
-	return nil
+	return note, nil
 }
 
 func minutesText(n int64, zero string) string {
@@ -445,9 +446,10 @@ func (o *SettingsSetOptions) Run(ctx context.Context) error {
 	if target.obj == nil {
 		return fmt.Errorf("setting %s does not exist in this Rancher (older than the setting?): nothing to set", o.Name)
 	}
+	note := ""
 	if !o.info.Bool {
 		n, _ := strconv.ParseInt(o.Value, 10, 64)
-		if err := consistency(o.Name, n, cur); err != nil {
+		if note, err = consistency(o.Name, n, cur); err != nil {
 			return err
 		}
 	}
@@ -460,6 +462,9 @@ func (o *SettingsSetOptions) Run(ctx context.Context) error {
 		human = " (" + setting{info: o.info, obj: target.obj, Value: o.Value}.human() + ")"
 	}
 	fmt.Fprintf(o.streams.Out, "setting.management.cattle.io/%s set to %s%s\n", o.Name, o.Value, human)
+	if note != "" {
+		fmt.Fprintln(o.streams.ErrOut, note)
+	}
 	if strings.HasPrefix(target.Source, "env ") {
 		fmt.Fprintf(o.streams.ErrOut, "warning: %s is set by the environment variable %s of the Rancher server, which wins over this value\n", o.Name, strings.TrimPrefix(target.Source, "env "))
 	}

@@ -85,10 +85,10 @@ func (o *SetTTLOptions) Run(ctx context.Context) error {
 	}
 	t := tokenFrom(u)
 	now := time.Now()
-	want := o.ttlMs
+	want, note := o.ttlMs, ""
 	if policy, ok := readTTLPolicy(ctx, o.f); ok {
 		if got := policy.ingest(want); got != want {
-			fmt.Fprintf(o.streams.ErrOut, "note: the server caps TTLs at %s (auth-token-max-ttl-minutes=%d): %s becomes %s\n", FormatTTL(got), policy.maxMinutes, FormatTTL(want), FormatTTL(got))
+			note = fmt.Sprintf("note: the server caps TTLs at %s (auth-token-max-ttl-minutes=%d): %s becomes %s", FormatTTL(got), policy.maxMinutes, FormatTTL(want), FormatTTL(got))
 			want = got
 		}
 	}
@@ -103,6 +103,9 @@ func (o *SetTTLOptions) Run(ctx context.Context) error {
 	if want == t.TTL {
 		fmt.Fprintf(o.streams.Out, "%s/%s already has TTL %s: nothing to change\n", extTokenResource, o.Name, FormatTTL(want))
 		return nil
+	}
+	if note != "" {
+		fmt.Fprintln(o.streams.ErrOut, note)
 	}
 	newAt, _ := expiry(t.Created, want)
 	fmt.Fprintf(o.streams.ErrOut, "Rancher lets a token's TTL only shrink, counted from its creation (%s): %s now expires %s, with %s it expires %s.\n",

@@ -126,26 +126,39 @@ func newUser(t *testing.T, prefix string, o rancher.UserOptions) *rancherUser {
 		t.Fatal(err)
 	}
 	ru := &rancherUser{User: u}
-	write := func(tokenID, suffix string) string {
-		kc, err := rancher.UserKubeconfig(proxyKC, u.Name, tokenID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		path := filepath.Join(env.Dir, u.Name+suffix+".kubeconfig")
-		if err := clientcmd.WriteToFile(*kc, path); err != nil {
-			t.Fatal(err)
-		}
-		return path
-	}
-	ru.Kubeconfig = write(u.TokenID, "")
-	ru.NoTokenKubeconfig = write("", "-notoken")
+	ru.Kubeconfig = writeKubeconfig(t, u.Name, u.TokenID, "")
+	ru.NoTokenKubeconfig = writeKubeconfig(t, u.Name, "", "-notoken")
 	return ru
+}
+
+// newKubeconfigFor writes a kubeconfig for u authenticated by u.TokenID.
+func newKubeconfigFor(t *testing.T, u *rancherUser) string {
+	return writeKubeconfig(t, u.Name, u.TokenID, "-"+u.TokenID)
+}
+
+func writeKubeconfig(t *testing.T, user, tokenID, suffix string) string {
+	t.Helper()
+	kc, err := rancher.UserKubeconfig(proxyKC, user, tokenID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(env.Dir, user+suffix+".kubeconfig")
+	if err := clientcmd.WriteToFile(*kc, path); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 // kubectl runs the real kubectl with a kubeconfig. The flag goes last:
 // kubectl refuses flags before a plugin's name.
 func kubectl(kubeconfig string, args ...string) plugintest.Result {
-	return runner.Kubectl(append(append([]string{}, args...), "--kubeconfig", kubeconfig)...)
+	flag := []string{"--kubeconfig", kubeconfig}
+	for i, a := range args {
+		if a == "--" {
+			return runner.Kubectl(append(append(append([]string{}, args[:i]...), flag...), args[i:]...)...)
+		}
+	}
+	return runner.Kubectl(append(append([]string{}, args...), flag...)...)
 }
 
 // mustRun runs kubectl and fails the test unless it exits 0.

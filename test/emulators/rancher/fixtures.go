@@ -340,6 +340,9 @@ type LegacyToken struct {
 	Value       string // the plaintext `token` field
 	Description string
 	Derived     bool
+	// ProviderInfo is the legacy provider data; for OIDC providers it
+	// holds an access_token, a secret as well.
+	ProviderInfo map[string]string
 }
 
 // SeedLegacyToken creates a v3 token.
@@ -366,6 +369,13 @@ func SeedLegacyToken(ctx context.Context, cfg *rest.Config, t LegacyToken) error
 		"description": t.Description,
 		"expired":     false,
 		"expiresAt":   "",
+	}
+	if len(t.ProviderInfo) > 0 {
+		pi := map[string]any{}
+		for k, v := range t.ProviderInfo {
+			pi[k] = v
+		}
+		obj["providerInfo"] = pi
 	}
 	_, err = dyn.Resource(V3TokensGVR).Create(ctx, &unstructured.Unstructured{Object: obj}, metav1.CreateOptions{})
 	return err
