@@ -322,11 +322,10 @@ func moduleOf(sym string) string {
 	}
 	parts := strings.Split(pkg, "/")
 	switch {
-	case len(parts) >= 3 && (strings.Contains(parts[0], ".")) && (parts[0] == "github.com" || parts[0] == "sigs.k8s.io" || parts[0] == "gopkg.in" || parts[0] == "golang.org"):
-		if parts[0] == "golang.org" && len(parts) >= 3 {
-			return strings.Join(parts[:3], "/")
-		}
-		return strings.Join(parts[:min(3, len(parts))], "/")
+	case len(parts) >= 3 && (parts[0] == "github.com" || parts[0] == "golang.org"):
+		return strings.Join(parts[:3], "/")
+	case len(parts) >= 3 && parts[0] == "sigs.k8s.io" && parts[1] == "kustomize":
+		return strings.Join(parts[:3], "/") // kustomize's modules are one level deeper
 	case len(parts) >= 2 && strings.Contains(parts[0], "."):
 		return strings.Join(parts[:2], "/")
 	case strings.Contains(parts[0], "."):
