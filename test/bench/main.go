@@ -79,7 +79,7 @@ func parseFlags() (options, error) {
 	var only, delays string
 	flag.IntVar(&o.rounds, "rounds", 5, "recorded rounds per comparison (start-up runs 4× as many, they are cheap)")
 	flag.StringVar(&only, "only", "", "comma-separated comparisons to run: "+strings.Join(comparisons, ","))
-	flag.StringVar(&o.out, "out", "BENCHMARKS.md", "report file (relative to the repository root)")
+	flag.StringVar(&o.out, "out", "BENCHMARKS.md", "report file (relative to the repository root); with -only or -smoke the default is a temporary file")
 	flag.BoolVar(&o.smoke, "smoke", false, "one round, 50 objects per scale test, report into a temporary file: proves the harness works, measures nothing worth keeping")
 	flag.StringVar(&o.binDir, "bin", "", "directory holding the built plugins (default $PLUGIN_BIN_DIR, else bin/ of the repository: make build)")
 	flag.StringVar(&delays, "delays", "0s,1s,3s", "Fleet controller delays for the enrollment comparison")
@@ -108,6 +108,9 @@ func parseFlags() (options, error) {
 			return o, fmt.Errorf("-delays: %q is not a duration", d)
 		}
 		o.delays = append(o.delays, v)
+	}
+	if len(o.only) > 0 && !isFlagSet("out") {
+		o.out = "" // a partial run never replaces BENCHMARKS.md unless asked to
 	}
 	if o.smoke {
 		o.rounds = 1
