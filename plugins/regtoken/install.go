@@ -229,7 +229,11 @@ func (o *installFlags) finish(f *cli.Factory, tok *Token, secret *corev1.Secret)
 		caPath = filepath.Join(dir, name+"-ca.pem")
 		h.APIServerCAFile = caPath
 		res.APIServerCAFile = caPath
-		res.Notes = append(res.Notes, fmt.Sprintf("values.yaml has an empty apiServerCA (the Fleet controller has none configured): wrote the CA of kubeconfig context %q to %s for helm --set-file", contextName, caPath))
+		verb := "wrote the CA of kubeconfig context %q to %s for helm --set-file"
+		if old, err := os.ReadFile(caPath); err == nil && bytes.Equal(old, caPEM) {
+			verb = "the CA of kubeconfig context %q is in %s (already written) for helm --set-file"
+		}
+		res.Notes = append(res.Notes, "values.yaml has an empty apiServerCA (the Fleet controller has none configured): "+fmt.Sprintf(verb, contextName, caPath))
 	default:
 		res.Warnings = append(res.Warnings, fmt.Sprintf("values.yaml has an empty apiServerCA: the agent will trust only system roots for %s; pass --api-server-ca-file if its certificate is not publicly trusted", effectiveURL))
 	}
