@@ -94,9 +94,13 @@ func (o *EnableOptions) Run(ctx context.Context) error {
 		word = "enabled"
 	}
 	patch := fmt.Appendf(nil, `{"spec":{"enabled":%t}}`, o.enable)
-	for _, n := range o.Names {
+	for i, n := range o.Names {
 		if _, err := ri.Patch(ctx, n, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
-			return wrapToken(err, "patch", n)
+			err = wrapToken(err, "patch", n)
+			if i > 0 {
+				return fmt.Errorf("%w (the %d token(s) before it were %s; the rest were not touched)", err, i, word)
+			}
+			return err
 		}
 		fmt.Fprintf(o.streams.Out, "%s/%s %s\n", extTokenResource, n, word)
 	}

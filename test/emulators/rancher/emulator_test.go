@@ -266,3 +266,92 @@ func tableConfig(cfg *rest.Config) *rest.Config {
 	c.APIPath = "/apis"
 	return c
 }
+
+func TestWatchDeleteCollectionAndPaging(t *testing.T) {
+	ctx := context.Background()
+	c := tokens(t, bobCfg)
+	w, err := c.Watch(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	created, err := c.Create(ctx, newToken(map[string]any{"description": "watched"}), metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	value, _, _ := unstructured.NestedString(created.Object, "status", "value")
+	for ev := range w.ResultChan() {
+		u, ok := ev.Object.(*unstructured.Unstructured)
+		if !ok || u.GetName() != created.GetName() {
+			continue
+		}
+		raw, _ := json.Marshal(u.Object)
+		if strings.Contains(string(raw), value) || u.GetNamespace() != "" || u.GetLabels()["cattle.io/kind"] != "" {
+			t.Errorf("watch event %s: %s", ev.Type, raw)
+		}
+		if owner, _, _ := unstructured.NestedString(u.Object, "spec", "userID"); owner != "u-bob" {
+			t.Errorf("bob's watch shows %s's token", owner)
+		}
+		break
+	}
+	// Pages follow continue tokens.
+	for range 3 {
+		if _, err := c.Create(ctx, newToken(map[string]any{}), metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	page, err := c.List(ctx, metav1.ListOptions{Limit: 2})
+	if err != nil || len(page.Items) != 2 || page.GetContinue() == "" {
+		t.Fatalf("page 1: %v %v", page, err)
+	}
+	rest, err := c.List(ctx, metav1.ListOptions{Limit: 100, Continue: page.GetContinue()})
+	if err != nil || len(rest.Items) < 2 {
+		t.Fatalf("page 2: %v", err)
+	}
+	// A server dry run creates nothing.
+	dry, err := c.Create(ctx, newToken(map[string]any{}), metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+	if err != nil || !strings.HasPrefix(dry.GetName(), "token-") {
+		t.Fatalf("dry run: %v %v", dry, err)
+	}
+	if _, err := c.Get(ctx, dry.GetName(), metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("a dry run stored %s", dry.GetName())
+	}
+	// deletecollection (admins only: Rancher's user role lacks the verb)
+	// with a selector removes just bob's tokens; 2.12 has no such verb.
+	admin := tokens(t, rootCfg)
+	bobs := metav1.ListOptions{LabelSelector: "cattle.io/user-id=u-bob"}
+	emu.SetVersion(rancher.V2_12)
+	err = admin.DeleteCollection(ctx, metav1.DeleteOptions{}, bobs)
+	emu.SetVersion(rancher.Main)
+	if !apierrors.IsMethodNotSupported(err) {
+		t.Errorf("2.12 deletecollection: %v", err)
+	}
+	err = c.DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{})
+	if !apierrors.IsForbidden(err) {
+		t.Errorf("a user's deletecollection: %v", err)
+	}
+	before, _ := admin.List(ctx, metav1.ListOptions{})
+	own, _ := c.List(ctx, metav1.ListOptions{})
+	if err := admin.DeleteCollection(ctx, metav1.DeleteOptions{}, bobs); err != nil {
+		t.Fatal(err)
+	}
+	left, _ := c.List(ctx, metav1.ListOptions{})
+	after, _ := tokens(t, rootCfg).List(ctx, metav1.ListOptions{})
+	if len(own.Items) < 4 || len(left.Items) != 0 || len(after.Items) != len(before.Items)-len(own.Items) {
+		t.Errorf("deletecollection: bob has %d left; all %d -> %d", len(left.Items), len(before.Items), len(after.Items))
+	}
+}
+
+// TestFrontProxyRequired: without kube-apiserver's front-proxy
+// certificate, X-Remote-User is not believed.
+func TestFrontProxyRequired(t *testing.T) {
+	cfg := &rest.Config{Host: fmt.Sprintf("https://127.0.0.1:%d", emu.Port), TLSClientConfig: rest.TLSClientConfig{Insecure: true}}
+	rc, err := rest.RESTClientFor(tableConfig(cfg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = rc.Get().AbsPath("/apis/ext.cattle.io/v1/tokens").SetHeader("X-Remote-User", "u-root").SetHeader("X-Remote-Group", "system:masters").Do(context.Background()).Error()
+	if !apierrors.IsUnauthorized(err) {
+		t.Errorf("a direct request with forged headers: %v", err)
+	}
+}
