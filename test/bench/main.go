@@ -77,7 +77,7 @@ func main() {
 func parseFlags() (options, error) {
 	var o options
 	var only, delays string
-	flag.IntVar(&o.rounds, "rounds", 5, "recorded rounds per comparison (start-up runs 4× as many, they are cheap)")
+	flag.IntVar(&o.rounds, "rounds", 7, "recorded rounds per comparison (start-up runs 4× as many, they are cheap)")
 	flag.StringVar(&only, "only", "", "comma-separated comparisons to run: "+strings.Join(comparisons, ","))
 	flag.StringVar(&o.out, "out", "BENCHMARKS.md", "report file (relative to the repository root); with -only or -smoke the default is a temporary file")
 	flag.BoolVar(&o.smoke, "smoke", false, "one round, 50 objects per scale test, report into a temporary file: proves the harness works, measures nothing worth keeping")
