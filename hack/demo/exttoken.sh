@@ -118,6 +118,17 @@ run kubectl exttoken create --description "one-off job" --ttl 1ms
 run kubectl exttoken create --ttl 365d --description "asks for a year" -o value
 
 echo
+echo "# A kubeconfig for a Rancher cluster URL, written 0600 and never over an existing file:"
+run kubectl exttoken create --description "laptop" --ttl 7d -o kubeconfig \
+	--rancher-url https://rancher.example.com --kubeconfig-file "$DEMO_DIR/laptop.kubeconfig"
+run ls -l "$DEMO_DIR/laptop.kubeconfig"
+run kubectl config view --kubeconfig "$DEMO_DIR/laptop.kubeconfig" --minify
+if run kubectl exttoken create -o kubeconfig --rancher-url https://rancher.example.com --kubeconfig-file "$DEMO_DIR/laptop.kubeconfig"; then
+	echo "demo: an existing kubeconfig was overwritten" >&2
+	exit 1
+fi
+
+echo
 echo "# The same rows as kubectl get, because they are the server's table:"
 run kubectl exttoken list -o wide
 run kubectl get tokens.ext.cattle.io -o wide
