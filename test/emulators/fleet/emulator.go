@@ -88,7 +88,8 @@ type Options struct {
 	Legacy bool
 	// APIServerURL and APIServerCA (PEM) go into the fleet-controller
 	// ConfigMap; either may be empty, as with a controller installed
-	// without them.
+	// without them. Start writes the ConfigMap from them, so emulators run
+	// side by side with different values need different SystemNamespaces.
 	APIServerURL, APIServerCA string
 	// SystemNamespace is the controller's namespace (default
 	// cattle-fleet-system); values.yaml derives the registration namespace

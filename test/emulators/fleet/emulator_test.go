@@ -200,7 +200,9 @@ func TestObjectsForAToken(t *testing.T) {
 // Deleting the token removes everything made for it.
 func TestDeletionRemovesItsObjects(t *testing.T) {
 	t.Parallel()
-	ns, _ := setup(t, "deletion", Options{Delay: 0})
+	// Own controller namespace: the fleet-controller ConfigMap follows each
+	// emulator's options, and TestObjectsForAToken checks its URL and CA.
+	ns, _ := setup(t, "deletion", Options{Delay: 0, SystemNamespace: "deletion-fleet-system"})
 	tok := createToken(t, ns, "gone", "")
 	watchToken(t, ns, "gone", tok.GetResourceVersion(), secretNameSet)
 	ctx := context.Background()
@@ -238,7 +240,7 @@ func TestDeletionRemovesItsObjects(t *testing.T) {
 // time.
 func TestTTLRequiredAndExpiry(t *testing.T) {
 	t.Parallel()
-	ns, _ := setup(t, "ttl", Options{Delay: 0, TTLRequired: true})
+	ns, _ := setup(t, "ttl", Options{Delay: 0, TTLRequired: true, SystemNamespace: "ttl-fleet-system"})
 	tok := createToken(t, ns, "no-ttl", "")
 	watchToken(t, ns, "no-ttl", tok.GetResourceVersion(), func(ev watch.Event) bool { return ev.Type == watch.Deleted })
 	short := createToken(t, ns, "short", "2s")
