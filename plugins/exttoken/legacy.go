@@ -225,11 +225,11 @@ func NewLegacyListCmd(f *cli.Factory, streams genericiooptions.IOStreams) *cobra
 			# Expired tokens, as YAML without secrets
 			kubectl exttoken legacy list --expired -o yaml`),
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := o.print.Validate(); err != nil {
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.Complete(cmd, args); err != nil {
 				return err
 			}
-			if err := o.sel.validate(); err != nil {
+			if err := o.Validate(); err != nil {
 				return err
 			}
 			return o.Run(cmd.Context())
@@ -238,6 +238,17 @@ func NewLegacyListCmd(f *cli.Factory, streams genericiooptions.IOStreams) *cobra
 	o.sel.addFlags(cmd)
 	o.print.AddFlags(cmd)
 	return cmd
+}
+
+// Complete has nothing to resolve: the resource is cluster-scoped.
+func (o *LegacyListOptions) Complete(_ *cobra.Command, _ []string) error { return nil }
+
+// Validate checks -o and the selection flags.
+func (o *LegacyListOptions) Validate() error {
+	if err := o.print.Validate(); err != nil {
+		return err
+	}
+	return o.sel.validate()
 }
 
 // Run lists and prints.
@@ -346,7 +357,9 @@ func NewLegacyDeleteCmd(f *cli.Factory, streams genericiooptions.IOStreams) *cob
 			kubectl exttoken legacy delete kubectl-shell-u-abcde`),
 		ValidArgsFunction: completeNames(f, legacyGVR, false),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			o.Names = args
+			if err := o.Complete(cmd, args); err != nil {
+				return err
+			}
 			if err := o.Validate(); err != nil {
 				return err
 			}
@@ -357,6 +370,12 @@ func NewLegacyDeleteCmd(f *cli.Factory, streams genericiooptions.IOStreams) *cob
 	cmd.Flags().StringVar(&o.DryRun, "dry-run", "none", `"none", "client" (only print what would be deleted) or "server".`)
 	cmd.Flags().Lookup("dry-run").NoOptDefVal = "client"
 	return cmd
+}
+
+// Complete takes the names.
+func (o *LegacyDeleteOptions) Complete(_ *cobra.Command, args []string) error {
+	o.Names = args
+	return nil
 }
 
 // Validate requires names or a selection, not both.

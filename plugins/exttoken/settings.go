@@ -246,7 +246,10 @@ func NewSettingsCmd(f *cli.Factory, streams genericiooptions.IOStreams) *cobra.C
 			kubectl exttoken settings set auth-token-max-ttl-minutes 43200`),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.print.Validate(); err != nil {
+			if err := o.Complete(cmd, args); err != nil {
+				return err
+			}
+			if err := o.Validate(); err != nil {
 				return err
 			}
 			return o.Run(cmd.Context())
@@ -256,6 +259,12 @@ func NewSettingsCmd(f *cli.Factory, streams genericiooptions.IOStreams) *cobra.C
 	cmd.AddCommand(NewSettingsSetCmd(f, streams))
 	return cmd
 }
+
+// Complete has nothing to resolve: settings are cluster-scoped.
+func (o *SettingsOptions) Complete(_ *cobra.Command, _ []string) error { return nil }
+
+// Validate checks -o.
+func (o *SettingsOptions) Validate() error { return o.print.Validate() }
 
 // Run reads and prints the settings.
 func (o *SettingsOptions) Run(ctx context.Context) error {

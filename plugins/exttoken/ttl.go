@@ -146,8 +146,6 @@ func (p ttlPolicy) ingest(ttl int64) int64 {
 func (p ttlPolicy) clampNote(requested int64) string {
 	got := p.ingest(requested)
 	switch {
-	case requested == 0:
-		return fmt.Sprintf("note: no --ttl given: the server applies its default, %s (auth-token-max-ttl-minutes=%d)", FormatTTL(got), p.maxMinutes)
 	case got == requested:
 		return ""
 	case requested < 0:
