@@ -3,6 +3,8 @@
 #   make test      unit and end-to-end tests on a real control plane (builds what it needs)
 #   make demo      a throwaway control plane and each plugin's headline flow
 #   make install   copy the plugins to $(INSTALL_DIR) (put it on PATH for kubectl plugin list)
+#   make bench     side-by-side benchmarks on the real control plane, written to BENCHMARKS.md
+#   make release-snapshot  an unpublished release of every platform into dist/
 
 SHELL := /usr/bin/env bash
 GO ?= go
@@ -19,7 +21,12 @@ LDFLAGS := -s -w -X $(VERSION_PKG).Version=$(VERSION) -X $(VERSION_PKG).Commit=$
 # Test timeout for go test: the control plane starts once per package.
 TEST_TIMEOUT ?= 30m
 
-.PHONY: all build testbin test unit e2e demo install clean fmt vet
+.PHONY: all build testbin test fuzz demo install clean fmt vet release-check release-snapshot bench bench-smoke
+
+# Fuzz targets and the time each gets in make test (a short run that keeps
+# them from rotting; run longer with FUZZTIME=10m make fuzz).
+FUZZTIME ?= 10s
+FUZZ_TARGETS := ./pkg/shellquote:FuzzQuote ./plugins/regtoken:FuzzHelmCommand ./plugins/bootstrap:FuzzJoinCommands
 
 all: build
 
@@ -32,8 +39,32 @@ testbin:
 vet:
 	$(GO) vet ./...
 
-test: testbin build vet
+test: testbin build vet release-check
 	KUBEBUILDER_ASSETS=$(BIN)/testbin PLUGIN_BIN_DIR=$(BIN) $(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
+	$(MAKE) fuzz
+	$(MAKE) bench-smoke
+
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; fn=$${t##*:}; \
+		echo "fuzz: $$fn in $$pkg for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) $$pkg; \
+	done
+
+# goreleaser check, a snapshot release for this machine's platform, for the
+# krew manifest validator and the krew-style install test in test/release.
+release-check:
+	hack/release-snapshot.sh --single-target
+
+release-snapshot:
+	hack/release-snapshot.sh --all
+
+bench: testbin build
+	KUBEBUILDER_ASSETS=$(BIN)/testbin PLUGIN_BIN_DIR=$(BIN) $(GO) run ./test/bench -out BENCHMARKS.md
+
+# One round at small scale, into a scratch file: keeps make bench working.
+bench-smoke: testbin build
+	KUBEBUILDER_ASSETS=$(BIN)/testbin PLUGIN_BIN_DIR=$(BIN) $(GO) run ./test/bench -smoke
 
 demo: testbin build
 	hack/demo.sh
