@@ -21,6 +21,7 @@ import (
 
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/apierror"
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/cli"
+	"github.com/kubectl-tokens/kubectl-tokens/pkg/dryrun"
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/printer"
 )
 
@@ -65,7 +66,7 @@ func NewCreateOptions(f *cli.Factory, streams genericiooptions.IOStreams) *Creat
 		Print:     printer.NewFlags(false, outputToken, outputSecure),
 		TTL:       ttlValue{d: 24 * time.Hour},
 		Usages:    slices.Clone(DefaultUsages),
-		DryRun:    dryRunNone,
+		DryRun:    dryrun.None,
 	}
 }
 
@@ -152,7 +153,7 @@ func (o *CreateOptions) AddFlags(cmd *cobra.Command) {
 	fl.StringVar(&o.CAFile, "ca-file", "", "The cluster CA (PEM) for the K10 hash and kubeadm's discovery hash (default: the kubeconfig's CA).")
 	fl.StringVar(&o.CACertsURL, "cacerts-url", "", "Take the CA for the K10 hash from a k3s/rke2 server's /cacerts, e.g. https://server:6443/cacerts (k3s) or :9345 (rke2); it must validate that server's certificate.")
 	fl.StringVar(&o.CertificateKey, "certificate-key", "", "With --print-join-command (kubeadm), print a control-plane join with this key from 'kubeadm init phase upload-certs --upload-certs'.")
-	addDryRunFlag(cmd, &o.DryRun, "created")
+	dryrun.AddFlag(cmd, &o.DryRun, "created")
 	o.File.addFlags(cmd)
 	o.Print.AddFlags(cmd)
 	_ = cmd.RegisterFlagCompletionFunc("flavor", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
@@ -223,7 +224,7 @@ func (o *CreateOptions) Validate() error {
 			return fmt.Errorf("--certificate-key is for kubeadm control-plane joins, not --flavor %s: drop it", f)
 		}
 	}
-	if err := validateDryRun(o.DryRun); err != nil {
+	if err := dryrun.Validate(o.DryRun); err != nil {
 		return err
 	}
 	if len(o.Groups) == 1 && o.Groups[0] == "" {
@@ -267,7 +268,7 @@ func (o *CreateOptions) Run(ctx context.Context) error {
 	if o.flavor == "" {
 		o.flavor = FlavorKubeadm
 		switch {
-		case o.PrintJoinCommand && o.DryRun == dryRunClient:
+		case o.PrintJoinCommand && o.DryRun == dryrun.Client:
 			o.notes = append(o.notes, "flavor kubeadm assumed: a client dry run sends nothing, not even GET /version (pass --flavor to choose)")
 		case o.PrintJoinCommand:
 			f, how, err := DetectFlavor(ctx, core.RESTClient())
@@ -300,10 +301,10 @@ func (o *CreateOptions) Run(ctx context.Context) error {
 
 	secret := ToSecret(t)
 	switch o.DryRun {
-	case dryRunClient:
+	case dryrun.Client:
 	default:
 		opts := metav1.CreateOptions{FieldManager: "kubectl-bootstrap"}
-		if o.DryRun == dryRunServer {
+		if o.DryRun == dryrun.Server {
 			opts.DryRun = []string{metav1.DryRunAll}
 		}
 		if _, err := core.Secrets(Namespace).Create(ctx, secret, opts); err != nil {
@@ -315,7 +316,7 @@ func (o *CreateOptions) Run(ctx context.Context) error {
 	}
 
 	if err := o.File.write(o.Out, output); err != nil {
-		if o.DryRun == dryRunNone {
+		if o.DryRun == dryrun.None {
 			// No token without its file: the caller asked for the file.
 			delErr := core.Secrets(Namespace).Delete(context.WithoutCancel(ctx), secret.Name, metav1.DeleteOptions{})
 			if delErr != nil {
@@ -329,9 +330,9 @@ func (o *CreateOptions) Run(ctx context.Context) error {
 		fmt.Fprintln(o.ErrOut, n)
 	}
 	switch o.DryRun {
-	case dryRunClient:
+	case dryrun.Client:
 		fmt.Fprintf(o.ErrOut, "bootstrap token %q not created (dry run): nothing was sent to the API server; Secret %s/%s of type %s would hold it\n", t.ID, Namespace, secret.Name, TokenSecretType)
-	case dryRunServer:
+	case dryrun.Server:
 		fmt.Fprintf(o.ErrOut, "bootstrap token %q not created (server dry run): the server accepted Secret %s/%s but stored nothing\n", t.ID, Namespace, secret.Name)
 	}
 	if o.File.Path != "" {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/apierror"
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/cli"
+	"github.com/kubectl-tokens/kubectl-tokens/pkg/dryrun"
 )
 
 // DeleteOptions is kubectl bootstrap delete.
@@ -30,7 +31,7 @@ type DeleteOptions struct {
 
 // NewCmdDelete builds kubectl bootstrap delete.
 func NewCmdDelete(f *cli.Factory, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &DeleteOptions{IOStreams: streams, f: f, DryRun: dryRunNone}
+	o := &DeleteOptions{IOStreams: streams, f: f, DryRun: dryrun.None}
 	cmd := &cobra.Command{
 		Use:   "delete (ID | TOKEN)... | --expired",
 		Short: "Delete bootstrap tokens by ID or whole token, or all expired ones",
@@ -69,7 +70,7 @@ func NewCmdDelete(f *cli.Factory, streams genericiooptions.IOStreams) *cobra.Com
 		},
 	}
 	cmd.Flags().BoolVar(&o.Expired, "expired", false, "Delete every expired bootstrap token.")
-	addDryRunFlag(cmd, &o.DryRun, "deleted")
+	dryrun.AddFlag(cmd, &o.DryRun, "deleted")
 	return cmd
 }
 
@@ -90,7 +91,7 @@ func (o *DeleteOptions) Validate(args []string) error {
 	if err := checkNamespace(o.f); err != nil {
 		return err
 	}
-	if err := validateDryRun(o.DryRun); err != nil {
+	if err := dryrun.Validate(o.DryRun); err != nil {
 		return err
 	}
 	switch {
@@ -141,19 +142,12 @@ func (o *DeleteOptions) Run(ctx context.Context) error {
 		}
 	}
 
-	suffix := ""
-	opts := metav1.DeleteOptions{}
-	switch o.DryRun {
-	case dryRunClient:
-		suffix = " (dry run)"
-	case dryRunServer:
-		suffix = " (server dry run)"
-		opts.DryRun = []string{metav1.DryRunAll}
-	}
+	suffix := dryrun.Suffix(o.DryRun)
+	opts := metav1.DeleteOptions{DryRun: dryrun.Request(o.DryRun)}
 	var failed []string
 	var firstErr error
 	for _, tg := range targets {
-		if o.DryRun != dryRunClient {
+		if o.DryRun != dryrun.Client {
 			opts.Preconditions = tg.uid
 			err := core.Secrets(Namespace).Delete(ctx, SecretName(tg.id), opts)
 			if err != nil {

@@ -33,31 +33,6 @@ func (v *ttlValue) Set(s string) error {
 	return nil
 }
 
-// Dry-run modes, as kubectl's --dry-run.
-const (
-	dryRunNone   = "none"
-	dryRunClient = "client"
-	dryRunServer = "server"
-)
-
-// addDryRunFlag binds --dry-run=none|client|server; a bare --dry-run means
-// client, as kubectl's once did.
-func addDryRunFlag(cmd *cobra.Command, p *string, what string) {
-	cmd.Flags().StringVar(p, "dry-run", dryRunNone, `Must be "none", "client", or "server". client: only print what would be `+what+`, without sending anything; server: send the request as a dry run, so the server checks it but persists nothing.`)
-	cmd.Flags().Lookup("dry-run").NoOptDefVal = dryRunClient
-	_ = cmd.RegisterFlagCompletionFunc("dry-run", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
-		return []string{dryRunNone, dryRunClient, dryRunServer}, cobra.ShellCompDirectiveNoFileComp
-	})
-}
-
-func validateDryRun(s string) error {
-	switch s {
-	case dryRunNone, dryRunClient, dryRunServer:
-		return nil
-	}
-	return fmt.Errorf(`invalid --dry-run %q: use "none", "client" or "server"`, s)
-}
-
 // readTokenArg returns arg, or the first line of stdin when arg is "-":
 // a token given on stdin never shows in a process list or shell history.
 func readTokenArg(arg string, in io.Reader) (string, error) {

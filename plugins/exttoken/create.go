@@ -15,6 +15,7 @@ import (
 	"k8s.io/kubectl/pkg/util/templates"
 
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/cli"
+	"github.com/kubectl-tokens/kubectl-tokens/pkg/dryrun"
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/printer"
 )
 
@@ -101,14 +102,10 @@ func NewCreateCmd(f *cli.Factory, streams genericiooptions.IOStreams) *cobra.Com
 	fl.StringVar(&o.RancherURL, "rancher-url", "", "Rancher's https address for -o kubeconfig (default: taken from the current server when it is a Rancher cluster URL).")
 	fl.StringVar(&o.KubeconfigFile, "kubeconfig-file", "", "With -o kubeconfig, write the kubeconfig to this new file (mode 0600) instead of stdout.")
 	fl.BoolVar(&o.Force, "force", false, "With --kubeconfig-file, replace an existing file.")
-	fl.StringVar(&o.DryRun, "dry-run", "none", `"none", "client" (print what would be sent) or "server" (let the server check it; nothing is stored).`)
-	fl.Lookup("dry-run").NoOptDefVal = "client"
+	dryrun.AddFlag(cmd, &o.DryRun, "sent")
 	o.print.AddFlags(cmd)
 	_ = cmd.RegisterFlagCompletionFunc("ttl", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 		return []string{"90m", "12h", "1d", "7d", "30d", "90d", "never"}, cobra.ShellCompDirectiveNoFileComp
-	})
-	_ = cmd.RegisterFlagCompletionFunc("dry-run", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
-		return []string{"none", "client", "server"}, cobra.ShellCompDirectiveNoFileComp
 	})
 	return cmd
 }
@@ -151,10 +148,8 @@ func (o *CreateOptions) Validate() error {
 	if err := o.print.Validate(); err != nil {
 		return err
 	}
-	switch o.DryRun {
-	case "none", "client", "server":
-	default:
-		return fmt.Errorf(`invalid --dry-run %q: use "none", "client" or "server"`, o.DryRun)
+	if err := dryrun.Validate(o.DryRun); err != nil {
+		return err
 	}
 	if o.ClusterName != "" {
 		if errs := validation.IsDNS1123Subdomain(o.ClusterName); len(errs) > 0 {
@@ -234,18 +229,18 @@ func (o *CreateOptions) Run(ctx context.Context) error {
 	// What the server will clamp the TTL to, said with the result (so a
 	// failed create still prints exactly one line).
 	note := ""
-	if o.DryRun != "client" && o.ttlMs != 0 {
+	if o.DryRun != dryrun.Client && o.ttlMs != 0 {
 		if policy, ok := readTTLPolicy(ctx, o.f); ok {
 			note = policy.clampNote(o.ttlMs)
 		}
 	}
 	obj := o.object()
-	if o.DryRun == "client" {
-		return o.printDryRun(obj, "client")
+	if o.DryRun == dryrun.Client {
+		return o.printDryRun(obj, dryrun.Client)
 	}
 	opts := metav1.CreateOptions{}
-	if o.DryRun == "server" {
-		opts.DryRun = []string{metav1.DryRunAll}
+	if o.DryRun == dryrun.Server {
+		opts.DryRun = dryrun.Request(o.DryRun)
 	}
 	created, err := ri.Create(ctx, obj, opts)
 	if err != nil {
@@ -254,9 +249,9 @@ func (o *CreateOptions) Run(ctx context.Context) error {
 	if note != "" {
 		fmt.Fprintln(o.streams.ErrOut, note)
 	}
-	if o.DryRun == "server" {
+	if o.DryRun == dryrun.Server {
 		scrub(created)
-		return o.printDryRun(created, "server")
+		return o.printDryRun(created, dryrun.Server)
 	}
 	return o.printCreated(ctx, created)
 }

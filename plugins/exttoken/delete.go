@@ -13,6 +13,7 @@ import (
 	"k8s.io/kubectl/pkg/util/templates"
 
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/cli"
+	"github.com/kubectl-tokens/kubectl-tokens/pkg/dryrun"
 )
 
 // DeleteOptions is `kubectl exttoken delete`.
@@ -64,8 +65,7 @@ func NewDeleteCmd(f *cli.Factory, streams genericiooptions.IOStreams) *cobra.Com
 		},
 	}
 	cmd.Flags().BoolVar(&o.Expired, "expired", false, "Delete every expired token you can see (all users' for administrators).")
-	cmd.Flags().StringVar(&o.DryRun, "dry-run", "none", `"none", "client" (only print what would be deleted) or "server".`)
-	cmd.Flags().Lookup("dry-run").NoOptDefVal = "client"
+	dryrun.AddFlag(cmd, &o.DryRun, "deleted")
 	cmd.Flags().Int64Var(&o.ChunkSize, "chunk-size", defaultChunkSize, "With --expired, list tokens in pages of this many.")
 	return cmd
 }
@@ -88,10 +88,8 @@ func validateDelete(names []string, selected bool, flag, dryRun string, chunk in
 	case len(names) > 0 && selected:
 		return fmt.Errorf("name tokens or pass %s, not both", flag)
 	}
-	switch dryRun {
-	case "none", "client", "server":
-	default:
-		return fmt.Errorf(`invalid --dry-run %q: use "none", "client" or "server"`, dryRun)
+	if err := dryrun.Validate(dryRun); err != nil {
+		return err
 	}
 	if chunk < 0 {
 		return fmt.Errorf("invalid --chunk-size %d: use a positive number, or 0 to fetch everything at once", chunk)
@@ -161,21 +159,17 @@ func (d deleter) run(ctx context.Context, targets []target) error {
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("interrupted after deleting %d of %d: %w", done, len(targets), err)
 		}
-		if d.dryRun == "client" {
-			fmt.Fprintf(d.streams.Out, "%s %q deleted (dry run)\n", d.resource, t.name)
+		if d.dryRun == dryrun.Client {
+			fmt.Fprintf(d.streams.Out, "%s %q deleted%s\n", d.resource, t.name, dryrun.Suffix(d.dryRun))
 			done++
 			continue
 		}
-		opts := metav1.DeleteOptions{}
+		opts := metav1.DeleteOptions{DryRun: dryrun.Request(d.dryRun)}
 		if t.uid != "" {
 			uid := t.uid
 			opts.Preconditions = &metav1.Preconditions{UID: &uid}
 		}
-		suffix := ""
-		if d.dryRun == "server" {
-			opts.DryRun = []string{metav1.DryRunAll}
-			suffix = " (server dry run)"
-		}
+		suffix := dryrun.Suffix(d.dryRun)
 		if err := d.del(ctx, t, opts); err != nil {
 			failed = append(failed, err)
 			continue

@@ -18,6 +18,7 @@ import (
 	"k8s.io/kubectl/pkg/util/templates"
 
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/cli"
+	"github.com/kubectl-tokens/kubectl-tokens/pkg/dryrun"
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/printer"
 )
 
@@ -367,8 +368,7 @@ func NewLegacyDeleteCmd(f *cli.Factory, streams genericiooptions.IOStreams) *cob
 		},
 	}
 	o.sel.addFlags(cmd)
-	cmd.Flags().StringVar(&o.DryRun, "dry-run", "none", `"none", "client" (only print what would be deleted) or "server".`)
-	cmd.Flags().Lookup("dry-run").NoOptDefVal = "client"
+	dryrun.AddFlag(cmd, &o.DryRun, "deleted")
 	return cmd
 }
 

@@ -16,6 +16,7 @@ import (
 
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/apierror"
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/cli"
+	"github.com/kubectl-tokens/kubectl-tokens/pkg/dryrun"
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/printer"
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/wait"
 )
@@ -102,7 +103,7 @@ func NewCreateCmd(f *cli.Factory, streams genericiooptions.IOStreams) *cobra.Com
 	fs.BoolVar(&o.NoWait, "no-wait", false, "Create the token and return; fetch values.yaml later with kubectl regtoken values NAME.")
 	fs.BoolVar(&o.Reuse, "reuse", false, "If the token exists, use it instead of failing (values.yaml comes from the existing token).")
 	fs.BoolVar(&o.CleanupOnFailure, "cleanup-on-failure", false, "Delete the token again if waiting for its values fails, times out or is interrupted.")
-	addDryRunFlag(cmd, &o.DryRun)
+	dryrun.AddFlag(cmd, &o.DryRun, "created")
 	o.install.addFlags(cmd)
 	o.print.AddFlags(cmd)
 	resultOutputUsage(cmd)
@@ -152,13 +153,13 @@ func (o *CreateOptions) Validate() error {
 	if o.Timeout <= 0 {
 		return fmt.Errorf("--timeout %s is not positive: pass e.g. --timeout 2m", o.Timeout)
 	}
-	if err := validateDryRun(o.DryRun); err != nil {
+	if err := dryrun.Validate(o.DryRun); err != nil {
 		return err
 	}
 	if err := validateResultOutput(o.print); err != nil {
 		return err
 	}
-	if o.print.Output() != "" && o.install.ValuesFile == "-" && !o.NoWait && o.DryRun == dryRunNone {
+	if o.print.Output() != "" && o.install.ValuesFile == "-" && !o.NoWait && o.DryRun == dryrun.None {
 		return errors.New("--values-file - and -o both write to stdout: write values.yaml to a file, or leave out -o")
 	}
 	if o.NoWait {
@@ -173,7 +174,7 @@ func (o *CreateOptions) Run(ctx context.Context) error {
 	// The TTL note is printed with the outcome, so that a failure stays
 	// one line.
 	obj := o.newToken()
-	if o.DryRun == dryRunClient {
+	if o.DryRun == dryrun.Client {
 		o.printTTLNote()
 		return o.printDryRun(obj)
 	}
@@ -183,7 +184,7 @@ func (o *CreateOptions) Run(ctx context.Context) error {
 	}
 	ri := client.Namespace(o.namespace)
 	createOpts := metav1.CreateOptions{FieldManager: "kubectl-regtoken"}
-	if o.DryRun == dryRunServer {
+	if o.DryRun == dryrun.Server {
 		createOpts.DryRun = []string{metav1.DryRunAll}
 	}
 	created := true
@@ -194,7 +195,7 @@ func (o *CreateOptions) Run(ctx context.Context) error {
 	got, err := ri.Create(createCtx, obj, createOpts)
 	cancelCreate()
 	if apierrors.IsAlreadyExists(err) {
-		if !o.Reuse || o.DryRun != dryRunNone {
+		if !o.Reuse || o.DryRun != dryrun.None {
 			return fmt.Errorf("%s %q already exists in namespace %q: pass --reuse to use it (or kubectl regtoken values %s -n %s to fetch its values), or choose another name", kind, o.Name, o.namespace, o.Name, o.namespace)
 		}
 		created = false
@@ -205,7 +206,7 @@ func (o *CreateOptions) Run(ctx context.Context) error {
 	} else if err != nil {
 		return apierror.Wrap(err, tokenOp("create", o.namespace, o.Name))
 	}
-	if o.DryRun == dryRunServer {
+	if o.DryRun == dryrun.Server {
 		o.printTTLNote()
 		return o.printDryRun(got)
 	}
@@ -295,7 +296,7 @@ func (o *CreateOptions) newToken() *unstructured.Unstructured {
 
 func (o *CreateOptions) printDryRun(obj *unstructured.Unstructured) error {
 	mode := "client"
-	if o.DryRun == dryRunServer {
+	if o.DryRun == dryrun.Server {
 		mode = "server"
 	}
 	if o.print.Output() != "" {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/apierror"
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/cli"
+	"github.com/kubectl-tokens/kubectl-tokens/pkg/dryrun"
 )
 
 // DeleteOptions is `kubectl regtoken delete`.
@@ -65,7 +66,7 @@ func NewDeleteCmd(f *cli.Factory, streams genericiooptions.IOStreams) *cobra.Com
 	}
 	cmd.Flags().BoolVar(&o.Expired, "expired", false, "Delete every token past its expiry.")
 	cmd.Flags().BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "With --expired: look in all namespaces.")
-	addDryRunFlag(cmd, &o.DryRun)
+	dryrun.AddFlag(cmd, &o.DryRun, "deleted")
 	return cmd
 }
 
@@ -95,7 +96,7 @@ func (o *DeleteOptions) Validate() error {
 			return errNoName
 		}
 	}
-	return validateDryRun(o.DryRun)
+	return dryrun.Validate(o.DryRun)
 }
 
 type target struct {
@@ -140,18 +141,11 @@ func (o *DeleteOptions) Run(ctx context.Context) error {
 			targets = append(targets, target{namespace: o.namespace, name: n})
 		}
 	}
-	suffix := ""
-	opts := metav1.DeleteOptions{}
-	switch o.DryRun {
-	case dryRunClient:
-		suffix = " (dry run)"
-	case dryRunServer:
-		suffix = " (server dry run)"
-		opts.DryRun = []string{metav1.DryRunAll}
-	}
+	suffix := dryrun.Suffix(o.DryRun)
+	opts := metav1.DeleteOptions{DryRun: dryrun.Request(o.DryRun)}
 	var failed []string
 	for _, t := range targets {
-		if o.DryRun != dryRunClient {
+		if o.DryRun != dryrun.Client {
 			del := opts
 			if t.uid != "" {
 				// Only the token we judged expired, not a new one of that name.
