@@ -298,6 +298,7 @@ func (r *report) render() string {
 	p("Every number comes from one run of the program against the real control plane (kube-apiserver + etcd from bin/testbin) with the Fleet and Rancher emulators in-process. ")
 	p("A (ours, through the real kubectl) and B (what users run today) alternate run by run (A B, B A, …) after one unrecorded warm-up run each; ")
 	p("tables give the median with min – max, and ratios are A ÷ B: the ratio of the medians and the median (min – max) of the per-round ratios. ")
+	p("Time targets are judged on the median per-round ratio: the two runs of a round are neighbours in time, so the load on this shared machine weighs on both, where medians taken separately can drift apart. ")
 	p("Wall time is from fork/exec to wait4 of the measured process; peak RSS is its ru_maxrss (which survives exec, so `kubectl <plugin>` covers kubectl and the plugin it execs, and a shell recipe covers the largest program it waited for).\n\n")
 	if r.b.opts.smoke {
 		p("**SMOKE RUN**: one round at small scale, to prove the harness works. These numbers are not benchmarks.\n\n")
