@@ -9,7 +9,7 @@ out=${TESTBIN_DIR:-$root/bin/testbin}
 tools=$root/hack/tools
 mkdir -p "$out"
 
-pins=$(sha256sum "$tools/go.mod" "$tools/go.sum" | sha256sum | cut -c1-16)
+pins=$(cat "$tools/go.mod" "$tools/go.sum" | sha256sum | cut -c1-16)
 kube_version=$(awk '$1=="k8s.io/kubernetes"{print $2; exit}' "$tools/go.mod")
 etcd_version=$(awk '$1=="go.etcd.io/etcd/server/v3"{print $2; exit}' "$tools/go.mod")
 major=${kube_version#v}; minor=${major#*.}; major=${major%%.*}; minor=${minor%%.*}

@@ -174,7 +174,7 @@ func TestTemplatesMatchGoreleaser(t *testing.T) {
 				t.Errorf("build %s: env %v flags %v, want CGO_ENABLED=0 and -trimpath", name, b.Env, b.Flags)
 			}
 			ld := strings.Join(b.Ldflags, " ")
-			for _, want := range []string{"-s -w", versionPkgX + "Version={{ .Version }}", versionPkgX + "Commit=", versionPkgX + "Date="} {
+			for _, want := range []string{"-s -w", versionPkgX + "Version=v{{ .Version }}", versionPkgX + "Commit=", versionPkgX + "Date="} {
 				if !strings.Contains(ld, want) {
 					t.Errorf("build %s: ldflags %q lack %q", name, ld, want)
 				}

@@ -129,8 +129,9 @@ func TestKrewStyleInstall(t *testing.T) {
 			if err := json.Unmarshal([]byte(res.Stdout), &info); err != nil {
 				t.Fatalf("kubectl %s version -o json: %v\n%s", p, err, res)
 			}
-			if info.Version != s.meta.Version {
-				t.Errorf("kubectl %s version says %q, the snapshot is %q", p, info.Version, s.meta.Version)
+			// The binary says the version krew installs: "v" + goreleaser's.
+			if want := "v" + s.meta.Version; info.Version != want {
+				t.Errorf("kubectl %s version says %q, the snapshot's krew version is %q", p, info.Version, want)
 			}
 			if info.Platform != pair.OS+"/"+pair.Arch {
 				t.Errorf("kubectl %s version: platform %q, want %s", p, info.Platform, pair)
@@ -142,7 +143,7 @@ func TestKrewStyleInstall(t *testing.T) {
 				t.Errorf("kubectl %s version: no build date: %+v", p, info)
 			}
 			res = runner.Kubectl(p, "version")
-			if res.Code != 0 || !strings.HasPrefix(res.Stdout, "kubectl-"+p+" "+s.meta.Version+" ") {
+			if res.Code != 0 || !strings.HasPrefix(res.Stdout, "kubectl-"+p+" v"+s.meta.Version+" ") {
 				t.Errorf("kubectl %s version: %s", p, res)
 			}
 
