@@ -98,6 +98,14 @@ func (b *bench) startup(ctx context.Context) error {
 		"`kubectl <plugin> version` minus `kubectl-<plugin> version` (medians): %s. Every plugin command run through kubectl in this file carries that cost; "+
 		"its peak RSS is kubectl's own, since ru_maxrss keeps the high-water mark across the exec.", strings.Join(tax, ", ")))
 	if plain != "" {
+		ps := series[len(series)-1]
+		var vsPlain []string
+		for i, p := range plugins {
+			pr := summarize(pairRatios(series[1+i].walls(), ps.walls()))
+			rr := summarize(series[1+i].rss()).Median / summarize(ps.rss()).Median
+			vsPlain = append(vsPlain, fmt.Sprintf("%s %s wall, %s RSS", p, ratio(pr.Median), ratio(rr)))
+		}
+		sec.Notes = append(sec.Notes, fmt.Sprintf("Against the plain %s instead of the dispatcher, the plugins' start-up (per-round wall ratio, RSS ratio) is: %s.", code(filepath.Base(plain)+" version --client"), strings.Join(vsPlain, "; ")))
 		sec.Notes = append(sec.Notes, fmt.Sprintf("`kubectl` on this machine is %s, whose `version --client` reports a `-dispatcher` build: the Google Cloud SDK's kubectl dispatcher, which may ask the server for its version and exec a matching `kubectl.<major>.<minor>` before doing the work. "+
 			"The targets are judged against it because it is the kubectl users of this machine run; the `%s` row is the plain kubectl beside it, for comparison.", b.report.kubectlPath(), filepath.Base(plain)))
 	}
@@ -229,7 +237,7 @@ func (b *bench) binarySizes(ctx context.Context, sec *section) error {
 			continue
 		}
 		if st, err := os.Stat(path); err == nil {
-			sec.Intro = append(sec.Intro, fmt.Sprintf("For scale: %s is %.1f MB (%s).", code(ref), float64(st.Size())/1e6, path))
+			sec.Intro = append(sec.Intro, fmt.Sprintf("For comparison, %s is %.1f MB (%s).", code(ref), float64(st.Size())/1e6, path))
 		}
 	}
 	sec.Tables = append(sec.Tables, t)
