@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/spf13/cobra"
 	authorizationv1 "k8s.io/api/authorization/v1"
@@ -161,30 +160,14 @@ func TestImpersonatedRestrictedUserGetsOneForbiddenLine(t *testing.T) {
 	if _, err := cs.RbacV1().RoleBindings("restricted").Create(ctx, rb, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	waitForRBAC(t, "jane", []string{"devs"}, "restricted")
+	if err := testenv.WaitForAccess(ctx, env.Config, authorizationv1.SubjectAccessReviewSpec{User: "jane", Groups: []string{"devs"},
+		ResourceAttributes: &authorizationv1.ResourceAttributes{Namespace: "restricted", Verb: "list", Resource: "secrets"}}); err != nil {
+		t.Fatal(err)
+	}
 	out, stderr, code := run("secrets", "--kubeconfig", kc, "--context", "good", "-n", "restricted", "--as", "jane", "--as-group", "devs")
 	if code != 0 || !strings.Contains(out, "hidden") {
 		t.Errorf("with a RoleBinding for group devs: exit %d, stdout %q, stderr %q", code, out, stderr)
 	}
-}
-
-// waitForRBAC returns once the apiserver's RBAC authorizer, which learns
-// of new bindings through its own informer, lets user list secrets in ns.
-func waitForRBAC(t *testing.T, user string, groups []string, ns string) {
-	t.Helper()
-	sar := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
-		User: user, Groups: groups,
-		ResourceAttributes: &authorizationv1.ResourceAttributes{Namespace: ns, Verb: "list", Resource: "secrets"},
-	}}
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		res, err := env.Clientset().AuthorizationV1().SubjectAccessReviews().Create(context.Background(), sar, metav1.CreateOptions{})
-		if err == nil && res.Status.Allowed {
-			return
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Fatalf("RBAC never allowed %s to list secrets in %s", user, ns)
 }
 
 func TestRestrictedUserKubeconfig(t *testing.T) {

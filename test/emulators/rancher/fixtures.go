@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 
+	authorizationv1 "k8s.io/api/authorization/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -20,6 +21,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/wait"
+	"github.com/kubectl-tokens/kubectl-tokens/test/testenv"
 )
 
 // CRDDir is the CRD directory relative to the repository root, for
@@ -268,6 +270,12 @@ func AddUser(ctx context.Context, cfg *rest.Config, o UserOptions) (*User, error
 			return nil, err
 		}
 	}
+	// The apiserver's RBAC authorizer learns of the bindings through an
+	// informer: wait until it lets the user at their tokens.
+	if err := testenv.WaitForAccess(ctx, cfg, authorizationv1.SubjectAccessReviewSpec{User: o.Name,
+		ResourceAttributes: &authorizationv1.ResourceAttributes{Verb: "create", Group: Group, Resource: "tokens"}}); err != nil {
+		return nil, err
+	}
 	return &User{Name: o.Name, TokenID: tok.GetName(), SessionValue: value}, nil
 }
 
@@ -300,7 +308,8 @@ func AllowImpersonation(ctx context.Context, cfg *rest.Config, impersonator stri
 	if _, err := rbac.ClusterRoleBindings().Create(ctx, b, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		return err
 	}
-	return nil
+	return testenv.WaitForAccess(ctx, cfg, authorizationv1.SubjectAccessReviewSpec{User: impersonator,
+		ResourceAttributes: &authorizationv1.ResourceAttributes{Verb: "impersonate", Resource: "users"}})
 }
 
 // UserKubeconfig turns the impersonator's kubeconfig into one for a
