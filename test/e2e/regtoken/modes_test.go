@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	authorizationv1 "k8s.io/api/authorization/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -168,6 +169,10 @@ func TestRestrictedUser(t *testing.T) {
 		}, metav1.CreateOptions{})
 	}
 	if err != nil {
+		t.Fatal(err)
+	}
+	if err := testenv.WaitForAccess(ctx, env.Config, authorizationv1.SubjectAccessReviewSpec{User: tokensOnly,
+		ResourceAttributes: &authorizationv1.ResourceAttributes{Namespace: ns, Verb: "create", Group: "fleet.cattle.io", Resource: "clusterregistrationtokens"}}); err != nil {
 		t.Fatal(err)
 	}
 	res := run(limited, "create", "y", "--ttl", "1h")
