@@ -84,15 +84,7 @@ func NewCreateCmd(f *cli.Factory, streams genericiooptions.IOStreams) *cobra.Com
 			# What would be sent, without creating anything
 			kubectl exttoken create --ttl 7d --dry-run=client -o yaml`),
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(cmd, args); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE: cli.RunE(o),
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&o.Description, "description", "", "Human readable description of the token (spec.description).")

@@ -54,15 +54,7 @@ func NewDeleteCmd(f *cli.Factory, streams genericiooptions.IOStreams) *cobra.Com
 			# Prune expired tokens
 			kubectl exttoken delete --expired`),
 		ValidArgsFunction: completeNames(f, tokensGVR, false),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(cmd, args); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE:              cli.RunE(o),
 	}
 	cmd.Flags().BoolVar(&o.Expired, "expired", false, "Delete every expired token you can see (all users' for administrators).")
 	dryrun.AddFlag(cmd, &o.DryRun, "deleted")

@@ -40,15 +40,7 @@ func NewDescribeCmd(f *cli.Factory, streams genericiooptions.IOStreams) *cobra.C
 			kubectl exttoken describe token-abcde`),
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: completeNames(f, tokensGVR, true),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(cmd, args); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE:              cli.RunE(o),
 	}
 	return cmd
 }

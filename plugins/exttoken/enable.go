@@ -44,15 +44,7 @@ func newEnableCmd(f *cli.Factory, streams genericiooptions.IOStreams, enable boo
 			kubectl exttoken disable token-abcde`),
 		Args:              cobra.MinimumNArgs(1),
 		ValidArgsFunction: completeNames(f, tokensGVR, false),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(cmd, args); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE:              cli.RunE(o),
 	}
 	if enable {
 		cmd.Use = "enable NAME..."

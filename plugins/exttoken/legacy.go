@@ -226,15 +226,7 @@ func NewLegacyListCmd(f *cli.Factory, streams genericiooptions.IOStreams) *cobra
 			# Expired tokens, as YAML without secrets
 			kubectl exttoken legacy list --expired -o yaml`),
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(cmd, args); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE: cli.RunE(o),
 	}
 	o.sel.addFlags(cmd)
 	o.print.AddFlags(cmd)
@@ -357,15 +349,7 @@ func NewLegacyDeleteCmd(f *cli.Factory, streams genericiooptions.IOStreams) *cob
 			# One token by name
 			kubectl exttoken legacy delete kubectl-shell-u-abcde`),
 		ValidArgsFunction: completeNames(f, legacyGVR, false),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(cmd, args); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE:              cli.RunE(o),
 	}
 	o.sel.addFlags(cmd)
 	dryrun.AddFlag(cmd, &o.DryRun, "deleted")

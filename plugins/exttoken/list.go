@@ -82,15 +82,7 @@ func NewListCmd(f *cli.Factory, streams genericiooptions.IOStreams) *cobra.Comma
 			# Kubeconfig tokens that expire within a week, as YAML
 			kubectl exttoken list --kind kubeconfig --expiring-within 7d -o yaml`),
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(cmd, args); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE: cli.RunE(o),
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&o.User, "user-id", "", "Only tokens of this Rancher user ID (spec.userID).")

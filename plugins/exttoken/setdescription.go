@@ -36,15 +36,7 @@ func NewSetDescriptionCmd(f *cli.Factory, streams genericiooptions.IOStreams) *c
 			kubectl exttoken set-description token-abcde "CI: deploy to staging"`),
 		Args:              cobra.ExactArgs(2),
 		ValidArgsFunction: completeNames(f, tokensGVR, true),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(cmd, args); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE:              cli.RunE(o),
 	}
 	return cmd
 }

@@ -245,15 +245,7 @@ func NewSettingsCmd(f *cli.Factory, streams genericiooptions.IOStreams) *cobra.C
 			# Cap new tokens at 30 days
 			kubectl exttoken settings set auth-token-max-ttl-minutes 43200`),
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(cmd, args); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE: cli.RunE(o),
 	}
 	o.print.AddFlags(cmd)
 	cmd.AddCommand(NewSettingsSetCmd(f, streams))
@@ -353,15 +345,7 @@ func NewSettingsSetCmd(f *cli.Factory, streams genericiooptions.IOStreams) *cobr
 			}
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		},
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(cmd, args); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE: cli.RunE(o),
 	}
 	return cmd
 }

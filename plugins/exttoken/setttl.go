@@ -43,15 +43,7 @@ func NewSetTTLCmd(f *cli.Factory, streams genericiooptions.IOStreams) *cobra.Com
 			kubectl exttoken set-ttl token-abcde 12h`),
 		Args:              cobra.ExactArgs(2),
 		ValidArgsFunction: completeNames(f, tokensGVR, true),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(cmd, args); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE:              cli.RunE(o),
 	}
 	return cmd
 }

@@ -86,15 +86,7 @@ func NewCreateCmd(f *cli.Factory, streams genericiooptions.IOStreams) *cobra.Com
 			# Check the input without creating anything
 			kubectl regtoken create my-cluster --ttl 1h --dry-run=client -o yaml`),
 		Args: cobra.MaximumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(cmd, args); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE: cli.RunE(o),
 	}
 	fs := cmd.Flags()
 	fs.StringVar(&o.GenerateName, "generate-name", "", "Let the server name the token: PREFIX plus 5 random characters.")

@@ -54,15 +54,7 @@ func NewDeleteCmd(f *cli.Factory, streams genericiooptions.IOStreams) *cobra.Com
 			kubectl regtoken delete --expired -A --dry-run
 			kubectl regtoken delete --expired -A`),
 		ValidArgsFunction: completeTokenNames(f, true),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(cmd, args); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE:              cli.RunE(o),
 	}
 	cmd.Flags().BoolVar(&o.Expired, "expired", false, "Delete every token past its expiry.")
 	cmd.Flags().BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "With --expired: look in all namespaces.")

@@ -44,15 +44,7 @@ func NewGetCmd(f *cli.Factory, streams genericiooptions.IOStreams) *cobra.Comman
 			kubectl regtoken get my-cluster -n fleet-default -o yaml`),
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: completeTokenNames(f, false),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(cmd, args); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE:              cli.RunE(o),
 	}
 	o.print.AddFlags(cmd)
 	return cmd

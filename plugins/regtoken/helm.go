@@ -47,15 +47,7 @@ func NewHelmCmd(f *cli.Factory, streams genericiooptions.IOStreams) *cobra.Comma
 			kubectl regtoken helm my-cluster -n fleet-default -o json`),
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: completeTokenNames(f, false),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(cmd, args); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE:              cli.RunE(o),
 	}
 	o.install.addFlags(cmd)
 	o.print.AddFlags(cmd)

@@ -45,15 +45,7 @@ func NewListCmd(f *cli.Factory, streams genericiooptions.IOStreams) *cobra.Comma
 			# Every token in the cluster, with Secret names and exact expiry
 			kubectl regtoken list -A -o wide`),
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(cmd, args); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE: cli.RunE(o),
 	}
 	cmd.Flags().BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "List tokens in all namespaces.")
 	o.print.AddFlags(cmd)

@@ -49,15 +49,7 @@ func NewValuesCmd(f *cli.Factory, streams genericiooptions.IOStreams) *cobra.Com
 			kubectl regtoken values my-cluster -n fleet-default --values-file -`),
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: completeTokenNames(f, false),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(cmd, args); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE:              cli.RunE(o),
 	}
 	cmd.Flags().DurationVar(&o.Timeout, "timeout", defaultTimeout, "How long to wait for the Fleet controller if the values are not ready yet.")
 	o.install.addFlags(cmd)
