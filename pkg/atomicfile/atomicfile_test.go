@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -89,4 +90,34 @@ func assertOnly(t *testing.T, dir string, names ...string) {
 			t.Fatalf("directory holds %q, want %q", got, names)
 		}
 	}
+}
+
+func TestCheckWritable(t *testing.T) {
+	dir := t.TempDir()
+	existing := filepath.Join(dir, "existing")
+	if err := os.WriteFile(existing, []byte("keep"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		path  string
+		force bool
+		want  string // "" = no error
+	}{
+		{filepath.Join(dir, "new"), false, ""},
+		{existing, true, ""},
+		{existing, false, "refusing to overwrite " + existing + ": it exists; pass --force"},
+		{dir, true, "--out " + dir + " is a directory"},
+		{filepath.Join(dir, "missing", "f"), false, "no such file or directory; create it"},
+		{filepath.Join(existing, "f"), false, existing + " is not a directory"},
+	} {
+		err := CheckWritable(tc.path, tc.force, "--out")
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("%s: unexpected %v", tc.path, err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("%s: got %v, want %q", tc.path, err, tc.want)
+		}
+	}
+	// The probe leaves nothing behind.
+	assertOnly(t, dir, "existing")
 }

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -75,27 +73,7 @@ func (o *outputFile) check() error {
 		}
 		return nil
 	}
-	if fi, err := os.Stat(o.Path); err == nil {
-		if fi.IsDir() {
-			return fmt.Errorf("--output-file %s is a directory: pass a file name", o.Path)
-		}
-		if !o.Force {
-			return fmt.Errorf("refusing to overwrite %s: pass --force to replace it or choose another --output-file", o.Path)
-		}
-	}
-	dir := filepath.Dir(o.Path)
-	probe, err := os.CreateTemp(dir, "."+filepath.Base(o.Path)+".probe-*")
-	if err != nil {
-		var pe *os.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err
-		}
-		return fmt.Errorf("cannot write --output-file %s: %v; choose a writable directory", o.Path, err)
-	}
-	name := probe.Name()
-	_ = probe.Close()
-	_ = os.Remove(name)
-	return nil
+	return atomicfile.CheckWritable(o.Path, o.Force, "--output-file")
 }
 
 // write puts data in the file, or on out when no file was given.

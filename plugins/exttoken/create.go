@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -14,6 +13,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/kubectl/pkg/util/templates"
 
+	"github.com/kubectl-tokens/kubectl-tokens/pkg/atomicfile"
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/cli"
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/dryrun"
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/printer"
@@ -160,31 +160,9 @@ func (o *CreateOptions) Validate() error {
 		return fmt.Errorf("--rancher-url needs -o kubeconfig")
 	}
 	if o.KubeconfigFile != "" {
-		if err := checkWritable(o.KubeconfigFile, o.Force); err != nil {
+		if err := atomicfile.CheckWritable(o.KubeconfigFile, o.Force, "--kubeconfig-file"); err != nil {
 			return err
 		}
-	}
-	return nil
-}
-
-// checkWritable refuses an existing file (without force) or a missing
-// directory before anything is created.
-func checkWritable(path string, force bool) error {
-	if st, err := os.Stat(path); err == nil {
-		if st.IsDir() {
-			return fmt.Errorf("--kubeconfig-file %s is a directory: give a file name", path)
-		}
-		if !force {
-			return fmt.Errorf("refusing to overwrite %s: it exists; pass --force to replace it or choose another path", path)
-		}
-	}
-	dir := filepath.Dir(path)
-	st, err := os.Stat(dir)
-	if err != nil || !st.IsDir() {
-		return fmt.Errorf("cannot write %s: directory %s does not exist; create it or choose another path", path, dir)
-	}
-	if st.Mode().Perm()&0o200 == 0 {
-		return fmt.Errorf("cannot write %s: directory %s is not writable; choose another path", path, dir)
 	}
 	return nil
 }

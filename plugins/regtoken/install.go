@@ -103,7 +103,7 @@ func (o *installFlags) validate() error {
 		return errors.New("--values-file is empty: pass a path, or - for stdout")
 	}
 	if o.writes && o.ValuesFile != "-" {
-		return checkWritable(o.ValuesFile, o.Force, "--values-file")
+		return atomicfile.CheckWritable(o.ValuesFile, o.Force, "--values-file")
 	}
 	return nil
 }
@@ -129,42 +129,6 @@ func checkPEM(data []byte) error {
 		return errors.New("holds no PEM certificate")
 	}
 	return nil
-}
-
-// checkWritable refuses an existing file (unless force) or a directory we
-// cannot write, by the same rules atomicfile applies later.
-func checkWritable(path string, force bool, flag string) error {
-	if st, err := os.Stat(path); err == nil {
-		if st.IsDir() {
-			return fmt.Errorf("%s %s is a directory: pass a file path", flag, path)
-		}
-		if !force {
-			return fmt.Errorf("refusing to overwrite %s: file exists; pass --force to replace it or choose another %s", path, flag)
-		}
-	}
-	dir := filepath.Dir(path)
-	st, err := os.Stat(dir)
-	if err != nil {
-		return fmt.Errorf("cannot write %s: directory %s: %s; create it or choose another %s", path, dir, pathCause(err), flag)
-	}
-	if !st.IsDir() {
-		return fmt.Errorf("cannot write %s: %s is not a directory; choose another %s", path, dir, flag)
-	}
-	probe, err := os.CreateTemp(dir, ".regtoken-probe-*")
-	if err != nil {
-		return fmt.Errorf("cannot write %s: %s; choose another %s", path, pathCause(err), flag)
-	}
-	_ = probe.Close()
-	_ = os.Remove(probe.Name())
-	return nil
-}
-
-func pathCause(err error) string {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return pe.Err.Error()
-	}
-	return err.Error()
 }
 
 // finish turns a token's values Secret into values.yaml (when the command
@@ -300,7 +264,7 @@ func checkCAFile(path string, pem []byte, force bool) error {
 	old, err := os.ReadFile(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist), force:
-		return checkWritable(path, true, "CA file")
+		return atomicfile.CheckWritable(path, true, "CA file")
 	case err != nil:
 		return fmt.Errorf("cannot read %s: %s; remove it or choose another --values-file directory", path, pathCause(err))
 	case bytes.Equal(old, pem):
@@ -385,4 +349,13 @@ func checkInterrupted(ctx context.Context, res *Result) error {
 		return fmt.Errorf("%s: %s was written completely; install with kubectl regtoken helm %s -n %s", what, res.ValuesFile, res.Name, res.Namespace)
 	}
 	return fmt.Errorf("%s: nothing was written; fetch them with kubectl regtoken values %s -n %s", what, res.Name, res.Namespace)
+}
+
+// pathCause drops the *PathError wrapper whose text repeats the path.
+func pathCause(err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err.Error()
+	}
+	return err.Error()
 }

@@ -79,7 +79,7 @@ func TestBadInput(t *testing.T) {
 		{name: "label key invalid", args: []string{"create", "a", "--label", "bad key=v"}, want: []string{"not a valid label key", "fix the key"}},
 		{name: "label twice", args: []string{"create", "a", "--label", "k=1", "--label", "k=2"}, want: []string{"twice"}},
 		{name: "values file exists", args: []string{"create", "a"}, setup: func(dir string) { _ = os.WriteFile(filepath.Join(dir, "values.yaml"), []byte("keep me"), 0o600) }, want: []string{"refusing to overwrite values.yaml", "--force"}},
-		{name: "values file unwritable", args: []string{"create", "a", "--values-file", "/sys/values.yaml"}, want: []string{"permission denied", "another --values-file"}},
+		{name: "values file unwritable", args: []string{"create", "a", "--values-file", "/sys/values.yaml"}, want: []string{"cannot write --values-file /sys/values.yaml", "permission denied", "choose another path"}},
 		{name: "values file in a missing directory", args: []string{"create", "a", "--values-file", "nodir/values.yaml"}, want: []string{"no such file or directory", "create it"}},
 		{name: "values file is a directory", args: []string{"create", "a", "--values-file", "sub"}, setup: func(dir string) { _ = os.Mkdir(filepath.Join(dir, "sub"), 0o700) }, want: []string{"is a directory"}},
 		{name: "values file with a carriage return", args: []string{"create", "a", "--values-file", "a\rb.yaml"}, want: []string{"carriage return", "another path"}},
