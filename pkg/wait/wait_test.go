@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"testing"
 	"time"
 
@@ -23,21 +22,13 @@ var env *testenv.Env
 // The apiserver ends every watch after 2–4 s here, so waits longer than
 // that must resume.
 func TestMain(m *testing.M) {
-	var err error
-	env, err = testenv.Start(testenv.Options{APIServerArgs: map[string][]string{
+	testenv.Main(m, testenv.Options{APIServerArgs: map[string][]string{
 		"min-request-timeout": {"2"},
 		// Watches go to etcd, compacted every second, so that an old
 		// resourceVersion answers 410 Gone (the watch cache would serve it).
 		"etcd-compaction-interval": {"1s"},
 		"watch-cache":              {"false"},
-	}})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	_ = env.Stop()
-	os.Exit(code)
+	}}, func(e *testenv.Env) error { env = e; return nil })
 }
 
 var configMaps = schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}

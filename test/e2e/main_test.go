@@ -3,8 +3,6 @@
 package e2e
 
 import (
-	"fmt"
-	"os"
 	"testing"
 
 	"github.com/kubectl-tokens/kubectl-tokens/test/plugintest"
@@ -17,19 +15,9 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	os.Exit(run(m))
-}
-
-func run(m *testing.M) int {
-	var err error
-	if runner, err = plugintest.NewRunner(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	if env, err = testenv.Start(testenv.Options{}); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer func() { _ = env.Stop() }()
-	return m.Run()
+	testenv.Main(m, testenv.Options{}, func(e *testenv.Env) (err error) {
+		env = e
+		runner, err = plugintest.NewRunner()
+		return err
+	})
 }

@@ -8,9 +8,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -35,29 +33,20 @@ var (
 	kubeadm string // the real kubeadm v1.36.3
 )
 
-func TestMain(m *testing.M) {
-	os.Exit(run(m))
-}
+func TestMain(m *testing.M) { testenv.Main(m, testenv.Options{}, setup) }
 
-func run(m *testing.M) int {
-	var err error
+func setup(e *testenv.Env) (err error) {
+	env = e
 	if runner, err = plugintest.NewRunner(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
+		return err
 	}
-	if env, err = testenv.Start(testenv.Options{}); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer func() { _ = env.Stop() }()
 	bin, err := testenv.BinDir(env.Root)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
+		return err
 	}
 	kubeadm = filepath.Join(bin, "kubeadm")
 	admin = env.Clientset()
-	return m.Run()
+	return nil
 }
 
 // bs runs `kubectl bootstrap --kubeconfig <admin> args...` through the

@@ -6,19 +6,16 @@ package faults
 import (
 	"context"
 	"encoding/base64"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
-	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/kubectl-tokens/kubectl-tokens/test/emulators/fleet"
 	"github.com/kubectl-tokens/kubectl-tokens/test/plugintest"
@@ -30,21 +27,12 @@ var (
 	runner *plugintest.Runner
 )
 
-func TestMain(m *testing.M) { os.Exit(run(m)) }
-
-func run(m *testing.M) int {
-	ctrllog.SetLogger(logr.Discard())
-	var err error
-	if runner, err = plugintest.NewRunner(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	if env, err = testenv.Start(testenv.Options{CRDDirs: []string{"test/emulators/fleet/crds"}}); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer func() { _ = env.Stop() }()
-	return m.Run()
+func TestMain(m *testing.M) {
+	testenv.Main(m, testenv.Options{CRDDirs: []string{"test/emulators/fleet/crds"}}, func(e *testenv.Env) (err error) {
+		env = e
+		runner, err = plugintest.NewRunner()
+		return err
+	})
 }
 
 var tokensGVR = schema.GroupVersionResource{Group: "fleet.cattle.io", Version: "v1alpha1", Resource: "clusterregistrationtokens"}

@@ -16,13 +16,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/rand"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
-	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/kubectl-tokens/kubectl-tokens/test/emulators/fleet"
 	"github.com/kubectl-tokens/kubectl-tokens/test/plugintest"
@@ -42,30 +40,18 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	os.Exit(run(m))
-}
-
-func run(m *testing.M) int {
-	// envtest logs through controller-runtime; its warnings are noise here.
-	ctrllog.SetLogger(logr.Discard())
-	var err error
-	if runner, err = plugintest.NewRunner(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	env, err = testenv.Start(testenv.Options{
+	opts := testenv.Options{
 		CRDDirs:       []string{"test/emulators/fleet/crds"},
 		APIServerArgs: map[string][]string{"min-request-timeout": {fmt.Sprint(minRequestTimeout)}},
-	})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
 	}
-	defer func() { _ = env.Stop() }()
-	kube = env.Clientset()
-	dyn = dynamic.NewForConfigOrDie(env.Config)
-	caPEM = string(env.Config.CAData)
-	return m.Run()
+	testenv.Main(m, opts, func(e *testenv.Env) (err error) {
+		env = e
+		kube = env.Clientset()
+		dyn = dynamic.NewForConfigOrDie(env.Config)
+		caPEM = string(env.Config.CAData)
+		runner, err = plugintest.NewRunner()
+		return err
+	})
 }
 
 var nsCounter atomic.Int64

@@ -1,0 +1,36 @@
+package testenv
+
+import (
+	"fmt"
+	"os"
+	"testing"
+
+	"github.com/go-logr/logr"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
+)
+
+// Main is the TestMain of a package that runs on a control plane: it
+// starts one with opts, hands it to setup (which keeps it and prepares
+// fixtures), runs the tests, stops the control plane and exits. A failed
+// start or setup fails the package: nothing is skipped.
+func Main(m *testing.M, opts Options, setup func(*Env) error) {
+	os.Exit(run(m, opts, setup))
+}
+
+func run(m *testing.M, opts Options, setup func(*Env) error) int {
+	// envtest logs through controller-runtime; unset, it warns on stderr.
+	ctrllog.SetLogger(logr.Discard())
+	env, err := Start(opts)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer func() { _ = env.Stop() }()
+	if setup != nil {
+		if err := setup(env); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+	}
+	return m.Run()
+}
