@@ -125,15 +125,7 @@ func NewCmdInspect(f *cli.Factory, streams genericiooptions.IOStreams) *cobra.Co
 			kubectl bootstrap inspect abcdef -o json`),
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: completeTokenIDs(f),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(args); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE:              cli.RunE(o),
 	}
 	cmd.Flags().StringVar(&o.CAFile, "ca-file", "", "Check a secure token's CA hash against this CA (PEM) instead of the cluster's.")
 	cmd.Flags().StringVar(&o.CACertsURL, "cacerts-url", "", "Check a secure token's CA hash against the bundle a k3s/rke2 server serves at /cacerts (it must validate that server's certificate).")
@@ -143,7 +135,7 @@ func NewCmdInspect(f *cli.Factory, streams genericiooptions.IOStreams) *cobra.Co
 }
 
 // Complete parses the token or ID.
-func (o *InspectOptions) Complete(args []string) error {
+func (o *InspectOptions) Complete(_ *cobra.Command, args []string) error {
 	s, err := readTokenArg(args[0], o.In)
 	if err != nil {
 		return err

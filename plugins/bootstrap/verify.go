@@ -57,27 +57,15 @@ func NewCmdVerify(f *cli.Factory, streams genericiooptions.IOStreams) *cobra.Com
 			# As JSON (the SelfSubjectReview)
 			kubectl bootstrap verify - -o json < token.txt`),
 		Args:              cobra.ExactArgs(1),
-		ValidArgsFunction: noCompletion,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(args); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
-		},
+		ValidArgsFunction: cobra.NoFileCompletions,
+		RunE:              cli.RunE(o),
 	}
 	o.Print.AddFlags(cmd)
 	return cmd
 }
 
-func noCompletion(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
-	return nil, cobra.ShellCompDirectiveNoFileComp
-}
-
 // Complete parses the token.
-func (o *VerifyOptions) Complete(args []string) error {
+func (o *VerifyOptions) Complete(_ *cobra.Command, args []string) error {
 	s, err := readTokenArg(args[0], o.In)
 	if err != nil {
 		return err
