@@ -20,7 +20,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/kubectl-tokens/kubectl-tokens/pkg/krewmanifest"
+	"github.com/kubectl-tokens/kubectl-tokens/internal/krewmanifest"
 	"github.com/kubectl-tokens/kubectl-tokens/test/plugintest"
 	"github.com/kubectl-tokens/kubectl-tokens/test/testenv"
 )
