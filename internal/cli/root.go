@@ -51,7 +51,8 @@ func NewRoot(p Plugin, streams genericiooptions.IOStreams, f Clients) *cobra.Com
 			cobra.CommandDisplayNameAnnotation: "kubectl " + p.Name,
 		},
 		// Without a subcommand, show help (exit 0), as kubectl does.
-		Run: func(cmd *cobra.Command, _ []string) { _ = cmd.Help() },
+		Run:  func(cmd *cobra.Command, _ []string) { _ = cmd.Help() },
+		Args: rootArgs,
 	}
 	root.SetIn(streams.In)
 	root.SetOut(streams.Out)
@@ -62,8 +63,8 @@ func NewRoot(p Plugin, streams genericiooptions.IOStreams, f Clients) *cobra.Com
 	addKlogFlags(root)
 	registerConnectionCompletions(root, f)
 
-	root.AddCommand(version.NewCmd(p.Binary(), streams))
-	root.CompletionOptions.HiddenDefaultCmd = false
+	root.AddCommand(version.NewCmd(p.Binary(), streams), newCompletionCmd(p))
+	root.SetFlagErrorFunc(flagError)
 	return root
 }
 

@@ -46,6 +46,7 @@ func Run(root *cobra.Command, f Clients, streams genericiooptions.IOStreams, arg
 		}
 	}()
 
+	explainArgErrors(root)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
 	if s, ok := got.Load().(os.Signal); ok {

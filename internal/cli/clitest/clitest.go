@@ -101,17 +101,9 @@ func Describe(a k8stesting.Action) string {
 	obj := a.GetNamespace()
 	name := ""
 	switch a := a.(type) {
-	case k8stesting.GetAction:
+	case interface{ GetName() string }: // get, delete, patch
 		name = a.GetName()
-	case k8stesting.DeleteAction:
-		name = a.GetName()
-	case k8stesting.PatchAction:
-		name = a.GetName()
-	case k8stesting.UpdateAction:
-		if m, ok := a.GetObject().(interface{ GetName() string }); ok {
-			name = m.GetName()
-		}
-	case k8stesting.CreateAction:
+	case interface{ GetObject() runtime.Object }: // create, update
 		if m, ok := a.GetObject().(interface{ GetName() string }); ok {
 			name = m.GetName()
 		}
