@@ -12,28 +12,19 @@ import (
 	"strings"
 	"time"
 
-	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
-	"github.com/kubectl-tokens/kubectl-tokens/pkg/cli"
-	"github.com/kubectl-tokens/kubectl-tokens/plugins/bootstrap"
-	"github.com/kubectl-tokens/kubectl-tokens/plugins/exttoken"
-	"github.com/kubectl-tokens/kubectl-tokens/plugins/regtoken"
+	"github.com/kubectl-tokens/kubectl-tokens/internal/cli"
+	pluginset "github.com/kubectl-tokens/kubectl-tokens/internal/plugins"
 )
-
-var roots = map[string]func(genericiooptions.IOStreams) (*cobra.Command, *cli.Factory){
-	"regtoken":  regtoken.NewRoot,
-	"exttoken":  exttoken.NewRoot,
-	"bootstrap": bootstrap.NewRoot,
-}
 
 // profile runs `kubectl <plugin> args...` in this process, loops times,
 // under the CPU profiler and returns pprof's flat and cumulative tops:
 // where a slow listing spends its time. (In-process, so the numbers are
 // shares of CPU, not the child's wall time.)
 func (b *bench) profile(ctx context.Context, plugin string, args []string, loops int) (flat, cum string, err error) {
-	newRoot := roots[plugin]
-	if newRoot == nil {
+	p, ok := pluginset.ByName(plugin)
+	if !ok {
 		return "", "", fmt.Errorf("no plugin %q", plugin)
 	}
 	path := filepath.Join(b.scratch, "cpu-"+plugin+".pprof")
@@ -48,7 +39,7 @@ func (b *bench) profile(ctx context.Context, plugin string, args []string, loops
 	for range loops {
 		var errOut bytes.Buffer
 		streams := genericiooptions.IOStreams{In: strings.NewReader(""), Out: io.Discard, ErrOut: &errOut}
-		root, fac := newRoot(streams)
+		root, fac := p.NewCommand(streams)
 		if code := cli.Run(root, fac, streams, append(append([]string{}, args...), "--kubeconfig", b.cluster.kubeconfig)); code != 0 {
 			pprof.StopCPUProfile()
 			_ = f.Close()

@@ -13,19 +13,21 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/tools/clientcmd"
 
-	"github.com/kubectl-tokens/kubectl-tokens/pkg/cli"
-	"github.com/kubectl-tokens/kubectl-tokens/plugins/bootstrap"
-	"github.com/kubectl-tokens/kubectl-tokens/plugins/exttoken"
-	"github.com/kubectl-tokens/kubectl-tokens/plugins/regtoken"
+	"github.com/kubectl-tokens/kubectl-tokens/internal/plugins"
 	"github.com/kubectl-tokens/kubectl-tokens/test/plugintest"
 )
 
-// The command trees the binaries are built from, to compare what comes
-// back through kubectl with what the plugin itself completes.
-var roots = map[string]func(genericiooptions.IOStreams) (*cobra.Command, *cli.Factory){
-	"regtoken":  regtoken.NewRoot,
-	"exttoken":  exttoken.NewRoot,
-	"bootstrap": bootstrap.NewRoot,
+// newRoot is the command tree the binary of plugin is built from, to
+// compare what comes back through kubectl with what the plugin itself
+// completes.
+func newRoot(t *testing.T, plugin string, streams genericiooptions.IOStreams) *cobra.Command {
+	t.Helper()
+	e, ok := plugins.ByName(plugin)
+	if !ok {
+		t.Fatalf("no plugin %q", plugin)
+	}
+	root, _ := e.NewCommand(streams)
+	return root
 }
 
 // candidates splits `__complete` output into the candidate values (the
@@ -47,7 +49,7 @@ func candidates(out string) (values []string, directive string) {
 func inProcess(t *testing.T, plugin string, args ...string) string {
 	t.Helper()
 	var out, errOut bytes.Buffer
-	root, _ := roots[plugin](genericiooptions.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut})
+	root := newRoot(t, plugin, genericiooptions.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut})
 	root.SetArgs(append([]string{"__complete"}, args...))
 	if err := root.Execute(); err != nil {
 		t.Fatalf("%s __complete %q in process: %v\n%s", plugin, args, err, errOut.String())
@@ -72,7 +74,7 @@ func TestSubcommandsCompleteThroughKubectl(t *testing.T) {
 			res := kubectlComplete(t, withShims, p, "")
 			got, directive := candidates(res.Stdout)
 			// Every subcommand a user can run, as the plugin's tree has them.
-			root, _ := roots[p](genericiooptions.IOStreams{In: strings.NewReader(""), Out: &bytes.Buffer{}, ErrOut: &bytes.Buffer{}})
+			root := newRoot(t, p, genericiooptions.IOStreams{In: strings.NewReader(""), Out: &bytes.Buffer{}, ErrOut: &bytes.Buffer{}})
 			// Cobra adds these two when a command runs.
 			root.InitDefaultHelpCmd()
 			root.InitDefaultCompletionCmd()

@@ -1,0 +1,46 @@
+package cli
+
+import (
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/client-go/dynamic"
+	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
+	"k8s.io/client-go/rest"
+
+	"github.com/kubectl-tokens/kubectl-tokens/internal/kubeconfig"
+)
+
+// Clients is what a command may ask of the connection flags. Factory
+// implements it against the kubeconfig; tests implement it with client-go
+// fakes (internal/cli/clitest), so every command runs in-process.
+type Clients interface {
+	// Flags are kubectl's connection flags, bound to the root command.
+	Flags() *genericclioptions.ConfigFlags
+	// Namespace is -n, else the kubeconfig context's namespace, else
+	// "default"; explicit tells whether -n was given.
+	Namespace() (ns string, explicit bool, err error)
+	RESTConfig() (*rest.Config, error)
+	Dynamic() (dynamic.Interface, error)
+	CoreV1() (corev1client.CoreV1Interface, error)
+	// CurrentCluster is the kubeconfig cluster the flags select, for
+	// commands that print or embed its server and CA.
+	CurrentCluster() (kubeconfig.Cluster, error)
+}
+
+// ConnectionArgs are the connection flags the user passed, in a form to
+// repeat in a follow-up hint ("run kubectl regtoken list --context x"):
+// a hint that dropped them would talk to another cluster.
+func ConnectionArgs(cf *genericclioptions.ConfigFlags) []string {
+	var args []string
+	add := func(flag string, v *string) {
+		if v != nil && *v != "" {
+			args = append(args, "--"+flag+"="+*v)
+		}
+	}
+	add("kubeconfig", cf.KubeConfig)
+	add("context", cf.Context)
+	add("cluster", cf.ClusterName)
+	add("user", cf.AuthInfoName)
+	add("server", cf.APIServer)
+	add("namespace", cf.Namespace)
+	return args
+}

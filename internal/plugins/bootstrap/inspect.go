@@ -1,0 +1,432 @@
+package bootstrap
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/spf13/cobra"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
+	"k8s.io/client-go/tools/clientcmd"
+	bootstrapapi "k8s.io/cluster-bootstrap/token/api"
+	"k8s.io/cluster-bootstrap/token/jws"
+	"k8s.io/kubectl/pkg/util/templates"
+
+	"github.com/kubectl-tokens/kubectl-tokens/internal/apierror"
+	"github.com/kubectl-tokens/kubectl-tokens/internal/cli"
+	"github.com/kubectl-tokens/kubectl-tokens/internal/kubeconfig"
+	"github.com/kubectl-tokens/kubectl-tokens/internal/printer"
+)
+
+// InspectOptions is kubectl bootstrap inspect.
+type InspectOptions struct {
+	genericiooptions.IOStreams
+	f cli.Clients
+
+	Print      *printer.Flags
+	CAFile     string
+	CACertsURL string
+
+	token ParsedToken
+}
+
+// Inspection is what inspect found (printed as text, or as this object
+// with -o json|yaml). It never holds the token's secret.
+type Inspection struct {
+	metav1.TypeMeta `json:",inline"`
+	ID              string   `json:"id"`
+	Form            string   `json:"form"`
+	Secret          string   `json:"secret"`
+	Exists          bool     `json:"exists"`
+	SecretMatches   *bool    `json:"secretMatches,omitempty"`
+	Invalid         string   `json:"invalid,omitempty"`
+	Description     string   `json:"description,omitempty"`
+	Expires         string   `json:"expires,omitempty"`
+	TTL             string   `json:"ttl,omitempty"`
+	Usages          []string `json:"usages,omitempty"`
+	Groups          []string `json:"groups,omitempty"`
+	// Authenticates says whether the API server's bootstrap authenticator
+	// would accept the token; Problems says why not.
+	Authenticates *bool             `json:"authenticates,omitempty"`
+	Problems      []string          `json:"problems,omitempty"`
+	CAHash        *CAHashCheck      `json:"caHash,omitempty"`
+	ClusterInfo   *ClusterInfoCheck `json:"clusterInfo,omitempty"`
+	// Failures are the checks that failed; inspect exits 1 when any did.
+	Failures []string `json:"failures,omitempty"`
+}
+
+// CAHashCheck compares a secure token's CA hash with the cluster's CAs.
+type CAHashCheck struct {
+	Token      string        `json:"token"`
+	Matches    bool          `json:"matches"`
+	MatchedBy  string        `json:"matchedBy,omitempty"`
+	Candidates []CACandidate `json:"candidates"`
+}
+
+// CACandidate is one place the cluster CA was read from, and its K10 hash.
+type CACandidate struct {
+	From  string `json:"from"`
+	Hash  string `json:"hash,omitempty"`
+	Error string `json:"error,omitempty"`
+}
+
+// ClusterInfoCheck is the kube-public/cluster-info JWS signature check.
+type ClusterInfoCheck struct {
+	Found  bool   `json:"found"`
+	Signed bool   `json:"signed"`
+	Valid  *bool  `json:"valid,omitempty"`
+	Note   string `json:"note,omitempty"`
+	// caPEM is cluster-info's CA, another candidate for the CA hash.
+	caPEM []byte
+}
+
+// DeepCopyObject makes Inspection printable; it is printed, never copied.
+func (in *Inspection) DeepCopyObject() runtime.Object { c := *in; return &c }
+
+// InspectionAPIVersion is the local output type of inspect -o json|yaml.
+const InspectionAPIVersion = "bootstrap.kubectl-tokens.io/v1alpha1"
+
+// NewCmdInspect builds kubectl bootstrap inspect.
+func NewCmdInspect(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Command {
+	o := &InspectOptions{IOStreams: streams, f: f, Print: printer.NewFlags(false)}
+	cmd := &cobra.Command{
+		Use:   "inspect TOKEN | ID | -",
+		Short: "Check a token against the cluster: existence, expiry, CA hash, cluster-info signature",
+		Long: templates.LongDesc(`
+			Parse a token in short (id.secret) or secure (K10{hash}::id.secret)
+			form, or only its ID ("-" reads it from standard input), and check it
+			against the cluster: whether its Secret exists and holds the same
+			secret, its expiry, usages and groups, and whether the API server would
+			accept it.
+
+			For a secure token, whether its CA hash matches this cluster's CA: the
+			kubeconfig's, the one published in kube-public/cluster-info, or those
+			given with --ca-file or --cacerts-url. On kubeadm clusters, whether
+			cluster-info carries a valid JWS signature for the token (what kubeadm
+			join checks before trusting the cluster).
+
+			Exits 1, after the report, when a check fails. The token's secret is
+			never printed.`),
+		Example: templates.Examples(`
+			# Inspect a token
+			kubectl bootstrap inspect abcdef.0123456789abcdef
+
+			# Check a secure token against a k3s server's CA
+			kubectl bootstrap inspect - --cacerts-url https://k3s.example.com:6443/cacerts < token.txt
+
+			# Only what the cluster knows about an ID, as JSON
+			kubectl bootstrap inspect abcdef -o json`),
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: completeTokenIDs(f),
+		RunE:              cli.RunE(o),
+	}
+	cmd.Flags().StringVar(&o.CAFile, "ca-file", "", "Check a secure token's CA hash against this CA (PEM) instead of the cluster's.")
+	cmd.Flags().StringVar(&o.CACertsURL, "cacerts-url", "", "Check a secure token's CA hash against the bundle a k3s/rke2 server serves at /cacerts (it must validate that server's certificate).")
+	_ = cmd.MarkFlagFilename("ca-file", "crt", "pem")
+	o.Print.AddFlags(cmd)
+	return cmd
+}
+
+// Complete parses the token or ID.
+func (o *InspectOptions) Complete(_ *cobra.Command, args []string) error {
+	s, err := readTokenArg(args[0], o.In)
+	if err != nil {
+		return err
+	}
+	o.token, err = ParseToken(s, "the argument", true)
+	return err
+}
+
+// Validate checks flags.
+func (o *InspectOptions) Validate() error {
+	if err := checkNamespace(o.f); err != nil {
+		return err
+	}
+	if o.CAFile != "" && o.CACertsURL != "" {
+		return errors.New("--ca-file and --cacerts-url both name the CA: pass only one")
+	}
+	if o.CACertsURL != "" {
+		if _, err := CACertsURL(o.CACertsURL); err != nil {
+			return err
+		}
+	}
+	if o.Print.Output() == "" {
+		return nil
+	}
+	if err := o.Print.Validate(); err != nil {
+		return err
+	}
+	if o.Print.Output() == "name" {
+		return errors.New("-o name is not supported here: use json or yaml")
+	}
+	return nil
+}
+
+var configMapsResource = schema.GroupResource{Resource: "configmaps"}
+
+// Run inspects and reports.
+func (o *InspectOptions) Run(ctx context.Context) error {
+	core, err := o.f.CoreV1()
+	if err != nil {
+		return err
+	}
+	p := o.token
+	in := &Inspection{
+		TypeMeta: metav1.TypeMeta{APIVersion: InspectionAPIVersion, Kind: "TokenInspection"},
+		ID:       p.ID,
+		Form:     "token",
+		Secret:   Namespace + "/" + SecretName(p.ID),
+	}
+	switch {
+	case p.Secure:
+		in.Form = "secure"
+	case p.Secret == "":
+		in.Form = "id"
+	}
+
+	s, found, err := getTokenSecret(ctx, core, p.ID)
+	if err != nil {
+		return err
+	}
+	in.Exists = found
+	if !found {
+		in.fail(fmt.Sprintf("token %s does not exist (no Secret %s): create it with kubectl bootstrap create", p.ID, in.Secret))
+	} else if t, err := FromSecret(s); err != nil {
+		in.Invalid = err.Error()
+		in.fail(fmt.Sprintf("token %s is not well formed: %v; delete it and create a new one", p.ID, err))
+	} else {
+		t0 := now()
+		in.Description = t.Description
+		in.Usages, in.Groups = t.Usages, t.Groups
+		in.Expires, in.TTL = ExpiresString(t), TTLString(t, t0)
+		if p.Secret != "" {
+			eq := SecretsEqual(t.Secret, p.Secret)
+			in.SecretMatches = &eq
+			if !eq {
+				in.fail(fmt.Sprintf("the secret half does not match the stored token %s: check for a typo", p.ID))
+			}
+		}
+		in.Problems = AuthProblems(s, t, t0)
+		ok := len(in.Problems) == 0
+		in.Authenticates = &ok
+		if t.Expired(t0) {
+			in.fail(fmt.Sprintf("token %s expired at %s: create a new one with kubectl bootstrap create", p.ID, ExpiresString(t)))
+		} else if s.Type != TokenSecretType {
+			in.fail(fmt.Sprintf("Secret %s has type %q, not %q: no consumer accepts it", in.Secret, s.Type, TokenSecretType))
+		}
+	}
+
+	ci, err := o.clusterInfo(ctx, core, p)
+	if err != nil {
+		return err
+	}
+	in.ClusterInfo = ci
+	if ci.Valid != nil && !*ci.Valid {
+		in.fail(fmt.Sprintf("kube-public/cluster-info has an invalid signature for token %s: kubeadm join would refuse this cluster; the BootstrapSigner re-signs it, or recreate the token", p.ID))
+	}
+
+	if p.Secure {
+		in.CAHash = o.checkCAHash(ctx, p, ci)
+		if !in.CAHash.Matches && p.CAHash != "" && hasHash(in.CAHash.Candidates) {
+			in.fail(fmt.Sprintf("the token's CA hash %s does not match this cluster's CA (%s): a node would refuse to join; print a new one with kubectl bootstrap create -o secure", p.CAHash, candidateSummary(in.CAHash.Candidates)))
+		}
+	}
+
+	if o.Print.Output() != "" {
+		if err := o.Print.Print(in, false, o.Out); err != nil {
+			return err
+		}
+	} else {
+		in.write(o.Out)
+	}
+	if len(in.Failures) > 0 {
+		msg := in.Failures[0]
+		if len(in.Failures) > 1 {
+			msg = fmt.Sprintf("%s (and %d more problems above)", msg, len(in.Failures)-1)
+		}
+		return errors.New(msg)
+	}
+	return nil
+}
+
+func (in *Inspection) fail(s string) { in.Failures = append(in.Failures, s) }
+
+func hasHash(cs []CACandidate) bool {
+	return slices.ContainsFunc(cs, func(c CACandidate) bool { return c.Hash != "" })
+}
+
+func candidateSummary(cs []CACandidate) string {
+	var parts []string
+	for _, c := range cs {
+		if c.Hash != "" {
+			parts = append(parts, c.From+" hashes to "+c.Hash)
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// clusterInfo reads kube-public/cluster-info and checks the token's JWS
+// signature over its kubeconfig, as kubeadm join does.
+func (o *InspectOptions) clusterInfo(ctx context.Context, core corev1client.CoreV1Interface, p ParsedToken) (*ClusterInfoCheck, error) {
+	ci := &ClusterInfoCheck{}
+	cm, err := core.ConfigMaps("kube-public").Get(ctx, bootstrapapi.ConfigMapClusterInfo, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+		ci.Note = "no kube-public/cluster-info: only kubeadm clusters publish one (k3s and rke2 trust the K10 CA hash instead)"
+		return ci, nil
+	case apierrors.IsForbidden(err):
+		ci.Note = "kube-public/cluster-info cannot be read with your credentials"
+		return ci, nil
+	case err != nil:
+		return nil, apierror.Wrap(err, apierror.Op{Verb: "get", Resource: configMapsResource, Kind: "ConfigMap", Namespace: "kube-public", Name: bootstrapapi.ConfigMapClusterInfo})
+	}
+	ci.Found = true
+	content, ok := cm.Data[bootstrapapi.KubeConfigKey]
+	if !ok {
+		ci.Note = "kube-public/cluster-info has no kubeconfig key"
+		return ci, nil
+	}
+	if cfg, err := clientcmd.Load([]byte(content)); err == nil {
+		for name, c := range cfg.Clusters {
+			if len(c.CertificateAuthorityData) > 0 && (name == "" || ci.caPEM == nil) {
+				ci.caPEM = c.CertificateAuthorityData
+			}
+		}
+	}
+	sig, signed := cm.Data[bootstrapapi.JWSSignatureKeyPrefix+p.ID]
+	ci.Signed = signed
+	switch {
+	case !signed:
+		ci.Note = fmt.Sprintf("no signature for token %s: the BootstrapSigner signs only unexpired tokens with the signing usage, and runs only where kube-controller-manager enables it (kubeadm)", p.ID)
+	case p.Secret == "":
+		ci.Note = "signed for this ID; pass the whole token to verify the signature"
+	default:
+		valid := jws.DetachedTokenIsValid(sig, content, p.ID, p.Secret)
+		ci.Valid = &valid
+	}
+	return ci, nil
+}
+
+// checkCAHash hashes every CA we can find for the cluster and compares.
+func (o *InspectOptions) checkCAHash(ctx context.Context, p ParsedToken, ci *ClusterInfoCheck) *CAHashCheck {
+	check := &CAHashCheck{Token: p.CAHash}
+	add := func(b kubeconfig.CABundle, err error) {
+		c := CACandidate{From: b.From}
+		if err != nil {
+			c.Error = apierror.OneLine(err.Error())
+		} else if h, herr := K10CAHash(b.PEM); herr != nil {
+			c.Error = herr.Error()
+		} else {
+			c.Hash = h
+			if p.CAHash != "" && h == p.CAHash && !check.Matches {
+				check.Matches, check.MatchedBy = true, b.From
+			}
+		}
+		check.Candidates = append(check.Candidates, c)
+	}
+	switch {
+	case o.CAFile != "":
+		b, err := kubeconfig.ReadCAFile(o.CAFile, "--ca-file")
+		if err != nil {
+			b.From = "--ca-file " + o.CAFile
+		}
+		add(b, err)
+	case o.CACertsURL != "":
+		b, err := FetchCACerts(ctx, o.CACertsURL)
+		if err != nil {
+			b.From = o.CACertsURL
+		}
+		add(b, err)
+	default:
+		cluster, err := o.f.CurrentCluster()
+		if err == nil {
+			b, err := cluster.CA()
+			if err != nil {
+				b.From = "the kubeconfig"
+			}
+			add(b, err)
+		}
+		if ci.caPEM != nil {
+			add(kubeconfig.CABundle{PEM: ci.caPEM, From: "kube-public/cluster-info"}, nil)
+		}
+	}
+	return check
+}
+
+// write prints the report for people.
+func (in *Inspection) write(w io.Writer) {
+	line := func(k, v string) { fmt.Fprintf(w, "%-15s %s\n", k+":", v) }
+	yesNo := func(b bool) string {
+		if b {
+			return "yes"
+		}
+		return "no"
+	}
+	form := map[string]string{"id": "ID only", "token": "token (id.secret)", "secure": "secure (K10)"}[in.Form]
+	line("Token ID", in.ID+"  ["+form+"]")
+	if in.Exists {
+		line("Secret", in.Secret+" (exists)")
+	} else {
+		line("Secret", in.Secret+" (does not exist)")
+	}
+	if in.Invalid != "" {
+		line("Invalid", in.Invalid)
+	}
+	if in.SecretMatches != nil {
+		line("Secret matches", yesNo(*in.SecretMatches))
+	}
+	if in.Exists && in.Invalid == "" {
+		desc := in.Description
+		if desc == "" {
+			desc = "<none>"
+		}
+		line("Description", desc)
+		if in.TTL == "<forever>" {
+			line("Expires", "<never>")
+		} else {
+			line("Expires", in.Expires+" (TTL "+in.TTL+")")
+		}
+		line("Usages", orNone(in.Usages))
+		line("Extra groups", orNone(in.Groups))
+		if in.Authenticates != nil && *in.Authenticates {
+			line("Authenticates", fmt.Sprintf("yes, as %s%s in %s", bootstrapapi.BootstrapUserPrefix, in.ID, strings.Join(append([]string{bootstrapapi.BootstrapDefaultGroup}, in.Groups...), ", ")))
+		} else {
+			line("Authenticates", "no: "+strings.Join(in.Problems, "; "))
+		}
+	}
+	if in.CAHash != nil {
+		switch {
+		case in.CAHash.Token == "":
+			line("CA hash", "none in the token (K10::...): a joining node cannot verify the cluster")
+		case in.CAHash.Matches:
+			line("CA hash", "matches "+in.CAHash.MatchedBy)
+		case !hasHash(in.CAHash.Candidates):
+			line("CA hash", "not checked: no cluster CA found")
+		default:
+			line("CA hash", "DOES NOT MATCH: token "+in.CAHash.Token+", "+candidateSummary(in.CAHash.Candidates))
+		}
+		for _, c := range in.CAHash.Candidates {
+			if c.Error != "" {
+				line("CA source", c.From+": "+c.Error)
+			}
+		}
+	}
+	if ci := in.ClusterInfo; ci != nil {
+		switch {
+		case ci.Valid != nil && *ci.Valid:
+			line("cluster-info", "signature for "+in.ID+" is valid")
+		case ci.Valid != nil:
+			line("cluster-info", "signature for "+in.ID+" is INVALID")
+		default:
+			line("cluster-info", ci.Note)
+		}
+	}
+}

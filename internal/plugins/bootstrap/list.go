@@ -1,0 +1,132 @@
+package bootstrap
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/kubectl/pkg/util/templates"
+
+	"github.com/kubectl-tokens/kubectl-tokens/internal/cli"
+	"github.com/kubectl-tokens/kubectl-tokens/internal/printer"
+)
+
+// ListOptions is kubectl bootstrap list.
+type ListOptions struct {
+	genericiooptions.IOStreams
+	f cli.Clients
+
+	Print       *printer.Flags
+	ShowSecrets bool
+	ChunkSize   int64
+}
+
+// NewCmdList builds kubectl bootstrap list.
+func NewCmdList(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Command {
+	o := &ListOptions{IOStreams: streams, f: f, Print: printer.NewFlags(true), ChunkSize: defaultChunkSize}
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List bootstrap tokens, including expired and malformed ones",
+		Long: templates.LongDesc(`
+			List the bootstrap tokens in kube-system with kubeadm's columns: TOKEN
+			(the ID only, unless --show-secrets), TTL ("forever", or
+			"invalid" once expired, in angle brackets as kubeadm prints them), EXPIRES, USAGES, DESCRIPTION and EXTRA GROUPS; -o wide adds
+			whether the API server would accept the token and its Secret's name.
+
+			Expired tokens are listed, not hidden (nothing removes them unless the
+			token cleaner runs). A Secret of the bootstrap token type that is not a
+			well-formed token is listed as invalid with the reason.
+
+			-o json|yaml prints kubeadm's output.kubeadm.k8s.io/v1alpha3
+			BootstrapToken objects, one per token as kubeadm token list does, with
+			the secret half shown as "{id}.****************" unless --show-secrets.
+			Secrets are listed by type (field selector) in chunks of --chunk-size.`),
+		Example: templates.Examples(`
+			# List bootstrap tokens
+			kubectl bootstrap list
+
+			# With their status and Secret names
+			kubectl bootstrap list -o wide
+
+			# kubeadm-compatible JSON, secrets included
+			kubectl bootstrap list -o json --show-secrets
+
+			# Only the IDs
+			kubectl bootstrap list -o jsonpath='{.token}{"\n"}'`),
+		Args: cobra.NoArgs,
+		ValidArgsFunction: func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		},
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return o.Run(cmd.Context())
+		},
+	}
+	cmd.Flags().BoolVar(&o.ShowSecrets, "show-secrets", false, "Show whole tokens (id.secret) instead of IDs only.")
+	cmd.Flags().Int64Var(&o.ChunkSize, "chunk-size", o.ChunkSize, "Return large lists in chunks rather than all at once. Pass 0 to disable.")
+	o.Print.AddFlags(cmd)
+	return cmd
+}
+
+// Validate checks -o and --chunk-size.
+func (o *ListOptions) Validate() error {
+	if err := checkNamespace(o.f); err != nil {
+		return err
+	}
+	if err := o.Print.Validate(); err != nil {
+		return err
+	}
+	if o.Print.Output() == "name" {
+		return errors.New("-o name is not supported here: bootstrap tokens have IDs, use -o jsonpath='{.token}' or the default table")
+	}
+	if o.ChunkSize < 0 {
+		return fmt.Errorf("--chunk-size %d is negative: pass 0 (no chunks) or a positive number", o.ChunkSize)
+	}
+	return nil
+}
+
+// Run lists and prints.
+func (o *ListOptions) Run(ctx context.Context) error {
+	core, err := o.f.CoreV1()
+	if err != nil {
+		return err
+	}
+	secrets, err := listTokenSecrets(ctx, core, o.ChunkSize)
+	if err != nil {
+		return err
+	}
+	entries := make([]listEntry, 0, len(secrets))
+	for i := range secrets {
+		e := listEntry{secret: &secrets[i]}
+		e.token, e.invalid = FromSecret(&secrets[i])
+		entries = append(entries, e)
+	}
+	if len(entries) == 0 {
+		fmt.Fprintf(o.ErrOut, "No bootstrap tokens found in %s.\n", Namespace)
+		return nil
+	}
+	if o.Print.IsTable() {
+		return o.Print.Print(ListTable(entries, o.ShowSecrets, now()), false, o.Out)
+	}
+	// One printer for all objects, so YAML gets kubeadm's "---" between
+	// them and JSON is kubeadm's concatenated objects.
+	p, err := o.Print.ToPrinter(false)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if e.invalid != nil {
+			// Machine formats keep kubeadm's shape: the reason goes to stderr.
+			fmt.Fprintf(o.ErrOut, "warning: skipped invalid bootstrap token Secret %s/%s: %v\n", Namespace, e.secret.Name, e.invalid)
+			continue
+		}
+		if err := p.PrintObj(NewOutputToken(e.token, o.ShowSecrets), o.Out); err != nil {
+			return err
+		}
+	}
+	return nil
+}

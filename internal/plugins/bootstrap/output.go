@@ -1,0 +1,157 @@
+package bootstrap
+
+import (
+	"slices"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/duration"
+
+	"github.com/kubectl-tokens/kubectl-tokens/internal/printer"
+)
+
+// OutputAPIVersion and OutputKind are those of kubeadm's machine-readable
+// token output (`kubeadm token list -o json|yaml`).
+const (
+	OutputAPIVersion = "output.kubeadm.k8s.io/v1alpha3"
+	OutputKind       = "BootstrapToken"
+)
+
+// Redacted replaces the secret half of a token in list output unless
+// --show-secrets is given: "abcdef.****************" keeps the public ID
+// where scripts expect it and the token's shape, cannot be mistaken for
+// (or used as) a token, and needs no escaping in JSON or YAML.
+const Redacted = "****************"
+
+// OutputToken is kubeadm's output.kubeadm.k8s.io/v1alpha3 BootstrapToken,
+// field for field (kind, apiVersion, token, description, ttl, expires,
+// usages, groups; empty ones omitted), so tools reading kubeadm's output
+// read ours.
+type OutputToken struct {
+	metav1.TypeMeta `json:",inline"`
+	Token           string           `json:"token"`
+	Description     string           `json:"description,omitempty"`
+	TTL             *metav1.Duration `json:"ttl,omitempty"`
+	Expires         *metav1.Time     `json:"expires,omitempty"`
+	Usages          []string         `json:"usages,omitempty"`
+	Groups          []string         `json:"groups,omitempty"`
+}
+
+// DeepCopyObject makes OutputToken a runtime.Object for the printers.
+func (o *OutputToken) DeepCopyObject() runtime.Object {
+	c := *o
+	if o.TTL != nil {
+		d := *o.TTL
+		c.TTL = &d
+	}
+	if o.Expires != nil {
+		c.Expires = o.Expires.DeepCopy()
+	}
+	c.Usages = slices.Clone(o.Usages)
+	c.Groups = slices.Clone(o.Groups)
+	return &c
+}
+
+// NewOutputToken is t as kubeadm prints it; the secret half is replaced
+// by Redacted unless showSecret.
+func NewOutputToken(t *Token, showSecret bool) *OutputToken {
+	o := &OutputToken{
+		TypeMeta:    metav1.TypeMeta{APIVersion: OutputAPIVersion, Kind: OutputKind},
+		Token:       t.ID + "." + Redacted,
+		Description: t.Description,
+		Usages:      t.Usages,
+		Groups:      t.Groups,
+	}
+	if showSecret {
+		o.Token = t.String()
+	}
+	if t.Expires != nil {
+		o.Expires = &metav1.Time{Time: *t.Expires}
+	}
+	return o
+}
+
+// TTLString is kubeadm's TTL column: <forever> without an expiration,
+// else the time left, floored, in ShortHumanDuration units (23h right
+// after a 24h create), "<invalid>" once it is more than a second past.
+func TTLString(t *Token, now time.Time) string {
+	if t.Expires == nil {
+		return "<forever>"
+	}
+	return duration.ShortHumanDuration(t.Expires.Sub(now))
+}
+
+// ExpiresString is kubeadm's EXPIRES column.
+func ExpiresString(t *Token) string {
+	if t.Expires == nil {
+		return "<never>"
+	}
+	return t.Expires.Format(time.RFC3339)
+}
+
+func orNone(parts []string) string {
+	if len(parts) == 0 {
+		return "<none>"
+	}
+	return strings.Join(parts, ",")
+}
+
+// listColumns are kubeadm's, then ours for -o wide.
+var listColumns = []printer.Column{
+	{Name: "TOKEN"}, {Name: "TTL"}, {Name: "EXPIRES"}, {Name: "USAGES"}, {Name: "DESCRIPTION"}, {Name: "EXTRA GROUPS"},
+	{Name: "STATUS", Wide: true}, {Name: "SECRET", Wide: true},
+}
+
+// listEntry is one listed Secret: a token, or why it is not one.
+type listEntry struct {
+	secret  *corev1.Secret
+	token   *Token
+	invalid error
+}
+
+// tokenRow is the table row for a valid token.
+func tokenRow(e listEntry, showSecrets bool, now time.Time) []any {
+	t := e.token
+	name := t.ID
+	if showSecrets {
+		name = t.String()
+	}
+	desc := t.Description
+	if desc == "" {
+		desc = "<none>"
+	}
+	status := "valid"
+	if problems := AuthProblems(e.secret, t, now); len(problems) > 0 {
+		status = "unusable for authentication: " + strings.Join(problems, "; ")
+		if t.Expired(now) {
+			status = "expired"
+		}
+	}
+	return []any{name, TTLString(t, now), ExpiresString(t), orNone(t.Usages), desc, orNone(t.Groups), status, e.secret.Name}
+}
+
+// invalidRow lists a Secret that is not a well-formed token, with why.
+func invalidRow(e listEntry) []any {
+	name := IDFromSecretName(e.secret.Name)
+	if name == "" {
+		name = e.secret.Name
+	}
+	reason := "invalid: " + e.invalid.Error()
+	return []any{name, "<invalid>", "<invalid>", "<none>", "<" + reason + ">", "<none>", reason, e.secret.Name}
+}
+
+// ListTable builds the list table with printer.NewTable.
+func ListTable(entries []listEntry, showSecrets bool, now time.Time) *metav1.Table {
+	rows := make([][]any, 0, len(entries))
+	for _, e := range entries {
+		if e.invalid != nil {
+			rows = append(rows, invalidRow(e))
+		} else {
+			rows = append(rows, tokenRow(e, showSecrets, now))
+		}
+	}
+	return printer.NewTable(listColumns, rows, nil)
+}

@@ -1,0 +1,45 @@
+// Package bootstrap is `kubectl bootstrap`: bootstrap tokens as kubeadm,
+// k3s and rke2 use them.
+package bootstrap
+
+import (
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/kubectl-tokens/kubectl-tokens/internal/cli"
+)
+
+// Plugin describes kubectl bootstrap.
+var Plugin = cli.Plugin{
+	Name:  "bootstrap",
+	Short: "Bootstrap tokens for kubeadm, k3s and rke2",
+	Long: `
+		Create, list, inspect and delete bootstrap tokens exactly as kubeadm
+		does, print secure K10 tokens and join commands for kubeadm, k3s and
+		rke2 nodes.`,
+	Example: `
+		# Create a token and print the kubeadm join command
+		kubectl bootstrap create --print-join-command
+
+		# A secure K10 token and the k3s agent join line
+		kubectl bootstrap create --flavor k3s --print-join-command
+
+		# List tokens, check one really authenticates, delete it
+		kubectl bootstrap list
+		kubectl bootstrap verify abcdef.0123456789abcdef
+		kubectl bootstrap delete abcdef`,
+}
+
+// NewRoot builds the command tree of kubectl bootstrap.
+func NewRoot(streams genericiooptions.IOStreams, f cli.Clients) *cobra.Command {
+	root := cli.NewRoot(Plugin, streams, f)
+	root.AddCommand(
+		NewCmdCreate(f, streams),
+		NewCmdList(f, streams),
+		NewCmdDelete(f, streams),
+		NewCmdGenerate(f, streams),
+		NewCmdInspect(f, streams),
+		NewCmdVerify(f, streams),
+	)
+	return root
+}

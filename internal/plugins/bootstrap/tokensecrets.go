@@ -1,0 +1,115 @@
+package bootstrap
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
+	"k8s.io/client-go/tools/pager"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kubectl-tokens/kubectl-tokens/internal/apierror"
+	"github.com/kubectl-tokens/kubectl-tokens/internal/cli"
+)
+
+var secretsResource = schema.GroupResource{Resource: "secrets"}
+
+// secretOp names a call on one token's Secret for apierror.
+func secretOp(verb, id string) apierror.Op {
+	return apierror.Op{Verb: verb, Resource: secretsResource, Kind: "Secret", Namespace: Namespace, Name: SecretName(id)}
+}
+
+// tokenSelector is kubeadm's list selector: only Secrets of the bootstrap
+// token type, filtered by the server.
+var tokenSelector = fields.OneTermEqualSelector("type", string(TokenSecretType)).String()
+
+// defaultChunkSize is kubectl's --chunk-size default.
+const defaultChunkSize = 500
+
+// listTokenSecrets lists the bootstrap token Secrets in kube-system in
+// chunks of chunkSize (0: one request), sorted by name.
+func listTokenSecrets(ctx context.Context, core corev1client.CoreV1Interface, chunkSize int64) ([]corev1.Secret, error) {
+	secrets := core.Secrets(Namespace)
+	p := pager.New(func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
+		return secrets.List(ctx, opts)
+	})
+	p.PageSize = chunkSize
+	obj, _, err := p.List(ctx, metav1.ListOptions{FieldSelector: tokenSelector})
+	if err != nil {
+		return nil, apierror.Wrap(err, apierror.Op{Verb: "list", Resource: secretsResource, Namespace: Namespace})
+	}
+	// One page comes back as a SecretList, several as a generic list.
+	objs, err := meta.ExtractList(obj)
+	if err != nil {
+		return nil, fmt.Errorf("listing bootstrap token Secrets: %w", err)
+	}
+	items := make([]corev1.Secret, 0, len(objs))
+	for _, o := range objs {
+		s, ok := o.(*corev1.Secret)
+		if !ok {
+			return nil, fmt.Errorf("listing bootstrap token Secrets: unexpected %T in the list", o)
+		}
+		items = append(items, *s)
+	}
+	sort.Slice(items, func(i, j int) bool { return items[i].Name < items[j].Name })
+	return items, nil
+}
+
+// getTokenSecret fetches token id's Secret; found is false when there is
+// none (not an error).
+func getTokenSecret(ctx context.Context, core corev1client.CoreV1Interface, id string) (s *corev1.Secret, found bool, err error) {
+	s, err = core.Secrets(Namespace).Get(ctx, SecretName(id), metav1.GetOptions{})
+	if apierrors.IsNotFound(err) && !apierror.IsNotServedError(err) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, apierror.Wrap(err, secretOp("get", id))
+	}
+	return s, true, nil
+}
+
+// completeTokenIDs completes token IDs from the cluster.
+func completeTokenIDs(f cli.Clients) func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+	return func(cmd *cobra.Command, _ []string, _ string) ([]string, cobra.ShellCompDirective) {
+		core, err := f.CoreV1()
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		ctx, cancel := cli.CompletionContext(cmd)
+		defer cancel()
+		items, err := listTokenSecrets(ctx, core, defaultChunkSize)
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		ids := make([]string, 0, len(items))
+		for i := range items {
+			if id := IDFromSecretName(items[i].Name); id != "" {
+				ids = append(ids, id)
+			}
+		}
+		return ids, cobra.ShellCompDirectiveNoFileComp
+	}
+}
+
+// checkNamespace refuses a -n other than kube-system rather than ignore
+// it: the authenticator, kubeadm and k3s read bootstrap tokens from
+// kube-system only.
+func checkNamespace(f cli.Clients) error {
+	if ns := f.Flags().Namespace; ns != nil && *ns != "" && *ns != Namespace {
+		return fmt.Errorf("bootstrap tokens live only in %s, where the API server reads them: drop -n %s", Namespace, *ns)
+	}
+	return nil
+}
+
+// now is the clock the commands read (one place to see it).
+func now() time.Time { return time.Now() }

@@ -1,0 +1,301 @@
+package exttoken
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/kubectl/pkg/util/templates"
+
+	"github.com/kubectl-tokens/kubectl-tokens/internal/apierror"
+	"github.com/kubectl-tokens/kubectl-tokens/internal/atomicfile"
+	"github.com/kubectl-tokens/kubectl-tokens/internal/cli"
+	"github.com/kubectl-tokens/kubectl-tokens/internal/dryrun"
+	"github.com/kubectl-tokens/kubectl-tokens/internal/printer"
+)
+
+// CreateOptions is `kubectl exttoken create`.
+type CreateOptions struct {
+	f       cli.Clients
+	streams genericiooptions.IOStreams
+	print   *printer.Flags
+
+	Description    string
+	TTL            string
+	Kind           string
+	ClusterName    string
+	RancherURL     string
+	KubeconfigFile string
+	Force          bool
+	DryRun         string
+
+	ttlMs  int64
+	server string // kubeconfig server, -o kubeconfig only
+	caData []byte
+}
+
+// NewCreateCmd builds `kubectl exttoken create`.
+func NewCreateCmd(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Command {
+	o := &CreateOptions{f: f, streams: streams, print: printer.NewFlags(false, "bearer", "value", "kubeconfig")}
+	cmd := &cobra.Command{
+		Use:   "create [--description D] [--ttl DURATION] [--kind K] [--cluster-name ID] [-o bearer|value|json|yaml|kubeconfig]",
+		Short: "Create a Rancher API token and print it once, ready to use",
+		Long: templates.LongDesc(`
+			Create a Rancher token (tokens.ext.cattle.io) for yourself and print it
+			exactly once. Rancher never shows a token value again: store it now.
+
+			The default output is the bearer token, ext/<name>:<value>, ready for an
+			Authorization: Bearer header or a kubeconfig (Rancher 2.13+ returns it as
+			status.bearerToken; for 2.12 it is built the same way). -o value prints
+			only the secret part; -o json|yaml the whole create response;
+			-o kubeconfig a kubeconfig whose user carries the token for the Rancher
+			cluster URL https://<rancher>/k8s/clusters/<id>, on stdout or, with
+			--kubeconfig-file, into a new file (mode 0600, written atomically, never
+			over an existing file without --force).
+
+			--ttl takes 90m, 12h, 30d, 1d12h or never and is sent in the
+			milliseconds the API counts; without it the server applies its default.
+			The server clamps every TTL to auth-token-max-ttl-minutes: when that
+			setting is readable, the command says what the token will get.
+
+			Your credential must be a Rancher token (a kubeconfig from Rancher):
+			Rancher creates tokens only for requests it authenticated itself.
+
+			--cluster-name scopes the token to one downstream cluster (Rancher
+			2.13+; spec.clusterName). It is not kubectl's --cluster, which picks a
+			kubeconfig entry; likewise --rancher-url, not kubectl's --server, sets
+			the address written into -o kubeconfig.`),
+		Example: templates.Examples(`
+			# A token for CI that expires in 30 days
+			kubectl exttoken create --description "CI pipeline" --ttl 30d
+
+			# Only the secret value, into a variable
+			TOKEN=$(kubectl exttoken create --ttl 12h -o value)
+
+			# A kubeconfig for the downstream cluster c-m-abc12, good for 90 minutes
+			kubectl exttoken create --ttl 90m --cluster-name c-m-abc12 -o kubeconfig \
+			  --rancher-url https://rancher.example.com --kubeconfig-file ci.kubeconfig
+
+			# What would be sent, without creating anything
+			kubectl exttoken create --ttl 7d --dry-run=client -o yaml`),
+		Args: cobra.NoArgs,
+		RunE: cli.RunE(o),
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&o.Description, "description", "", "Human readable description of the token (spec.description).")
+	fl.StringVar(&o.TTL, "ttl", "", "Time to live: 90m, 12h, 30d, 1d12h or never. Default: the server's default.")
+	fl.StringVar(&o.Kind, "kind", "", `Kind of the token (spec.kind); "session" marks a login token, anything else a derived one.`)
+	fl.StringVar(&o.ClusterName, "cluster-name", "", "Scope the token to this Rancher cluster ID (spec.clusterName, Rancher 2.13+).")
+	fl.StringVar(&o.RancherURL, "rancher-url", "", "Rancher's https address for -o kubeconfig (default: taken from the current server when it is a Rancher cluster URL).")
+	fl.StringVar(&o.KubeconfigFile, "kubeconfig-file", "", "With -o kubeconfig, write the kubeconfig to this new file (mode 0600) instead of stdout.")
+	fl.BoolVar(&o.Force, "force", false, "With --kubeconfig-file, replace an existing file.")
+	dryrun.AddFlag(cmd, &o.DryRun, "sent")
+	o.print.AddFlags(cmd)
+	_ = cmd.RegisterFlagCompletionFunc("ttl", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		return []string{"90m", "12h", "1d", "7d", "30d", "90d", "never"}, cobra.ShellCompDirectiveNoFileComp
+	})
+	return cmd
+}
+
+// Complete parses the TTL and, for -o kubeconfig, settles the server.
+func (o *CreateOptions) Complete(_ *cobra.Command, _ []string) error {
+	if o.print.Output() == "" {
+		*o.print.PrintFlags.OutputFormat = "bearer"
+	}
+	if o.TTL != "" {
+		ms, err := ParseTTL(o.TTL)
+		if err != nil {
+			return fmt.Errorf("%w (--ttl)", err)
+		}
+		o.ttlMs = ms
+	}
+	if o.print.Output() == "kubeconfig" {
+		cluster, err := o.f.CurrentCluster()
+		if err != nil {
+			return err
+		}
+		if o.server, err = rancherServer(o.RancherURL, cluster.Server, o.ClusterName); err != nil {
+			return err
+		}
+		if o.RancherURL == "" || sameHost(o.server, cluster.Server) {
+			o.caData = cluster.CAData
+			if len(o.caData) == 0 && cluster.CAFile != "" {
+				if o.caData, err = os.ReadFile(cluster.CAFile); err != nil {
+					return fmt.Errorf("cannot read the cluster's CA file for the kubeconfig: %w", err)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// Validate checks everything that can be checked before a token exists,
+// so a failure never leaves a token behind.
+func (o *CreateOptions) Validate() error {
+	if err := o.print.Validate(); err != nil {
+		return err
+	}
+	if err := dryrun.Validate(o.DryRun); err != nil {
+		return err
+	}
+	if o.ClusterName != "" {
+		if errs := validation.IsDNS1123Subdomain(o.ClusterName); len(errs) > 0 {
+			return fmt.Errorf("invalid --cluster-name %q: a Rancher cluster ID such as local or c-m-abc12 (%s)", o.ClusterName, errs[0])
+		}
+	}
+	if o.Kind != "" {
+		if errs := validation.IsValidLabelValue(o.Kind); len(errs) > 0 {
+			return fmt.Errorf("invalid --kind %q: it becomes a label value (%s)", o.Kind, errs[0])
+		}
+	}
+	if o.KubeconfigFile != "" && o.print.Output() != "kubeconfig" {
+		return fmt.Errorf("--kubeconfig-file needs -o kubeconfig")
+	}
+	if o.RancherURL != "" && o.print.Output() != "kubeconfig" {
+		return fmt.Errorf("--rancher-url needs -o kubeconfig")
+	}
+	if o.KubeconfigFile != "" {
+		if err := atomicfile.CheckWritable(o.KubeconfigFile, o.Force, "--kubeconfig-file"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func sameHost(a, b string) bool {
+	ua, err1 := parseURL(a)
+	ub, err2 := parseURL(b)
+	return err1 == nil && err2 == nil && ua.Host == ub.Host
+}
+
+func (o *CreateOptions) object() *unstructured.Unstructured {
+	spec := map[string]any{"ttl": o.ttlMs, "kind": o.Kind}
+	if o.Description != "" {
+		spec["description"] = o.Description
+	}
+	if o.ClusterName != "" {
+		spec["clusterName"] = o.ClusterName
+	}
+	return &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": tokensGVR.GroupVersion().String(),
+		"kind":       "Token",
+		// Rancher ignores names and always generates token-xxxxx.
+		"metadata": map[string]any{"generateName": "token-"},
+		"spec":     spec,
+	}}
+}
+
+// Run creates the token and prints it once.
+func (o *CreateOptions) Run(ctx context.Context) error {
+	ri, err := dynamicFor(o.f, tokensGVR)
+	if err != nil {
+		return err
+	}
+	// What the server will clamp the TTL to, said with the result (so a
+	// failed create still prints exactly one line).
+	note := ""
+	if o.DryRun != dryrun.Client && o.ttlMs != 0 {
+		if policy, ok := readTTLPolicy(ctx, o.f); ok {
+			note = policy.clampNote(o.ttlMs)
+		}
+	}
+	obj := o.object()
+	if o.DryRun == dryrun.Client {
+		return o.printDryRun(obj, dryrun.Client)
+	}
+	opts := metav1.CreateOptions{}
+	if o.DryRun == dryrun.Server {
+		opts.DryRun = dryrun.Request(o.DryRun)
+	}
+	created, err := ri.Create(ctx, obj, opts)
+	if err != nil {
+		return wrapToken(err, "create", "")
+	}
+	if note != "" {
+		fmt.Fprintln(o.streams.ErrOut, note)
+	}
+	if o.DryRun == dryrun.Server {
+		scrub(created)
+		return o.printDryRun(created, dryrun.Server)
+	}
+	return o.printCreated(ctx, created)
+}
+
+func (o *CreateOptions) printDryRun(obj *unstructured.Unstructured, mode string) error {
+	switch o.print.Output() {
+	case "json", "yaml":
+		return o.print.Print(obj, false, o.streams.Out)
+	}
+	name := obj.GetName()
+	if name == "" {
+		name = "(generated name)"
+	}
+	fmt.Fprintf(o.streams.Out, "%s/%s created (%s dry run)\n", extTokenResource, name, mode)
+	return nil
+}
+
+func (o *CreateOptions) printCreated(ctx context.Context, created *unstructured.Unstructured) error {
+	name := created.GetName()
+	value, _, _ := unstructured.NestedString(created.Object, "status", "value")
+	if value == "" {
+		return fmt.Errorf("token %s was created but the server returned no value: delete it with `kubectl exttoken delete %s` and check the server version", name, name)
+	}
+	bearer, _, _ := unstructured.NestedString(created.Object, "status", "bearerToken")
+	if bearer == "" {
+		// Before 2.13 the server leaves assembling it to the client.
+		bearer = "ext/" + name + ":" + value
+	}
+	t := tokenFrom(created)
+	switch o.print.Output() {
+	case "bearer":
+		fmt.Fprintln(o.streams.Out, bearer)
+	case "value":
+		fmt.Fprintln(o.streams.Out, value)
+	case "kubeconfig":
+		data, err := buildKubeconfig(o.server, o.caData, name, bearer)
+		if err != nil {
+			return o.undo(ctx, name, err)
+		}
+		if o.KubeconfigFile == "" {
+			if _, err := o.streams.Out.Write(data); err != nil {
+				return o.undo(ctx, name, err)
+			}
+		} else {
+			if err := writeKubeconfig(o.KubeconfigFile, data, o.Force); err != nil {
+				return o.undo(ctx, name, err)
+			}
+			fmt.Fprintf(o.streams.ErrOut, "Wrote kubeconfig %s (mode 0600) for %s, user %s.\n", o.KubeconfigFile, o.server, name)
+		}
+	default:
+		if err := o.print.Print(created, false, o.streams.Out); err != nil {
+			return o.undo(ctx, name, err)
+		}
+	}
+	at, ok := t.expiresAt()
+	expires := "never expires"
+	if ok {
+		expires = fmt.Sprintf("expires %s (TTL %s)", at.Local().Format(time.RFC3339), FormatTTL(t.TTL))
+	}
+	fmt.Fprintf(o.streams.ErrOut, "%s/%s created for user %s, %s.\n", extTokenResource, name, t.UserID, expires)
+	fmt.Fprintln(o.streams.ErrOut, "The token value is shown only this once; Rancher cannot show it again. Store it now.")
+	return nil
+}
+
+// undo deletes a token whose value could not be handed over, so no
+// credential nobody holds is left behind.
+func (o *CreateOptions) undo(ctx context.Context, name string, cause error) error {
+	ri, err := dynamicFor(o.f, tokensGVR)
+	if err == nil {
+		err = ri.Delete(context.WithoutCancel(ctx), name, metav1.DeleteOptions{})
+	}
+	if err != nil {
+		return fmt.Errorf("%v; token %s was created and could not be deleted (%v): delete it with `kubectl exttoken delete %s`", cause, name, apierror.OneLine(err.Error()), name)
+	}
+	return fmt.Errorf("%v; token %s was deleted again, nothing was kept", cause, name)
+}

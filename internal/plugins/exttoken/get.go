@@ -1,0 +1,96 @@
+package exttoken
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/spf13/cobra"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/kubectl/pkg/util/templates"
+
+	"github.com/kubectl-tokens/kubectl-tokens/internal/cli"
+	"github.com/kubectl-tokens/kubectl-tokens/internal/printer"
+)
+
+// GetOptions is `kubectl exttoken get`.
+type GetOptions struct {
+	f       cli.Clients
+	streams genericiooptions.IOStreams
+	print   *printer.Flags
+
+	Name string
+}
+
+// NewGetCmd builds `kubectl exttoken get NAME`.
+func NewGetCmd(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Command {
+	o := &GetOptions{f: f, streams: streams, print: printer.NewFlags(true)}
+	cmd := &cobra.Command{
+		Use:   "get NAME [-o wide|json|yaml|name]",
+		Short: "Show one Rancher token (never its value)",
+		Long: templates.LongDesc(`
+			Show one token (tokens.ext.cattle.io) with the server's columns, or as an
+			object with -o json|yaml. The value is never shown: Rancher returns it
+			only when the token is created. Other users' tokens are "not found"
+			unless you are an administrator.`),
+		Example: templates.Examples(`
+			# The server's row for a token, with owner and description
+			kubectl exttoken get token-abcde -o wide
+
+			# The whole object
+			kubectl exttoken get token-abcde -o yaml`),
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: completeNames(f, tokensGVR, true),
+		RunE:              cli.RunE(o),
+	}
+	o.print.AddFlags(cmd)
+	return cmd
+}
+
+// Complete takes the name.
+func (o *GetOptions) Complete(_ *cobra.Command, args []string) error {
+	o.Name = args[0]
+	return nil
+}
+
+// Validate checks -o and the name.
+func (o *GetOptions) Validate() error {
+	if err := o.print.Validate(); err != nil {
+		return err
+	}
+	return validateTokenName(o.Name)
+}
+
+// validateTokenName refuses what cannot be a token name before a request.
+func validateTokenName(name string) error {
+	if errs := validation.IsDNS1123Subdomain(name); len(errs) > 0 {
+		return fmt.Errorf("invalid token name %q: token names look like token-abcde (%s); list yours with kubectl exttoken list", name, errs[0])
+	}
+	return nil
+}
+
+// Run prints the token.
+func (o *GetOptions) Run(ctx context.Context) error {
+	if o.print.IsTable() {
+		rc, err := tokensREST(o.f)
+		if err != nil {
+			return err
+		}
+		t, err := fetchTable(ctx, rc, tableQuery{Name: o.Name})
+		if err != nil {
+			return err
+		}
+		return o.print.Print(t, false, o.streams.Out)
+	}
+	ri, err := dynamicFor(o.f, tokensGVR)
+	if err != nil {
+		return err
+	}
+	u, err := ri.Get(ctx, o.Name, metav1.GetOptions{})
+	if err != nil {
+		return wrapToken(err, "get", o.Name)
+	}
+	scrub(u)
+	return o.print.Print(u, false, o.streams.Out)
+}

@@ -1,0 +1,43 @@
+// Package plugins lists the three plugins, for what handles them all (the
+// mains, the benchmarks, completion tests).
+package plugins
+
+import (
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/kubectl-tokens/kubectl-tokens/internal/cli"
+	"github.com/kubectl-tokens/kubectl-tokens/internal/plugins/bootstrap"
+	"github.com/kubectl-tokens/kubectl-tokens/internal/plugins/exttoken"
+	"github.com/kubectl-tokens/kubectl-tokens/internal/plugins/regtoken"
+)
+
+// Entry is one plugin and the constructor of its command tree.
+type Entry struct {
+	cli.Plugin
+	NewRoot func(genericiooptions.IOStreams, cli.Clients) *cobra.Command
+}
+
+// All are the plugins this repository ships.
+var All = []Entry{
+	{regtoken.Plugin, regtoken.NewRoot},
+	{exttoken.Plugin, exttoken.NewRoot},
+	{bootstrap.Plugin, bootstrap.NewRoot},
+}
+
+// ByName finds a plugin by its kubectl name ("regtoken").
+func ByName(name string) (Entry, bool) {
+	for _, e := range All {
+		if e.Name == name {
+			return e, true
+		}
+	}
+	return Entry{}, false
+}
+
+// NewCommand builds the plugin's tree on clients from the kubeconfig, as
+// its binary does.
+func (e Entry) NewCommand(streams genericiooptions.IOStreams) (*cobra.Command, *cli.Factory) {
+	f := cli.NewFactory(e.Binary())
+	return e.NewRoot(streams, f), f
+}

@@ -1,0 +1,87 @@
+package regtoken
+
+import (
+	"context"
+	"time"
+
+	"github.com/spf13/cobra"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/kubectl/pkg/util/templates"
+
+	"github.com/kubectl-tokens/kubectl-tokens/internal/apierror"
+	"github.com/kubectl-tokens/kubectl-tokens/internal/cli"
+	"github.com/kubectl-tokens/kubectl-tokens/internal/printer"
+)
+
+// GetOptions is `kubectl regtoken get`.
+type GetOptions struct {
+	f       cli.Clients
+	streams genericiooptions.IOStreams
+	print   *printer.Flags
+
+	Name      string
+	namespace string
+}
+
+// NewGetCmd builds `kubectl regtoken get`.
+func NewGetCmd(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Command {
+	o := &GetOptions{f: f, streams: streams, print: printer.NewFlags(true)}
+	cmd := &cobra.Command{
+		Use:   "get NAME [-o wide|json|yaml|name]",
+		Short: "Show one registration token",
+		Long: templates.LongDesc(`
+			Show one Fleet ClusterRegistrationToken with the columns of
+			kubectl regtoken list, or the whole object with -o yaml/json. The token
+			value itself is never shown: it is in the values Secret, which
+			kubectl regtoken values writes to a file.`),
+		Example: templates.Examples(`
+			# Is the token's values Secret ready, and when does it expire?
+			kubectl regtoken get my-cluster -n fleet-default -o wide
+
+			# The object as stored
+			kubectl regtoken get my-cluster -n fleet-default -o yaml`),
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: completeTokenNames(f, false),
+		RunE:              cli.RunE(o),
+	}
+	o.print.AddFlags(cmd)
+	return cmd
+}
+
+// Complete takes the name and namespace.
+func (o *GetOptions) Complete(_ *cobra.Command, args []string) error {
+	o.Name = args[0]
+	ns, _, err := o.f.Namespace()
+	o.namespace = ns
+	return err
+}
+
+// Validate checks the name and -o.
+func (o *GetOptions) Validate() error {
+	if o.Name == "" {
+		return errNoName
+	}
+	return o.print.Validate()
+}
+
+// Run gets and prints.
+func (o *GetOptions) Run(ctx context.Context) error {
+	client, err := tokenClient(o.f)
+	if err != nil {
+		return err
+	}
+	obj, err := client.Namespace(o.namespace).Get(ctx, o.Name, metav1.GetOptions{})
+	if err != nil {
+		return apierror.Wrap(err, tokenOp("get", o.namespace, o.Name))
+	}
+	if !o.print.IsTable() {
+		return o.print.Print(obj, false, o.streams.Out)
+	}
+	table, err := tokenTable([]unstructured.Unstructured{*obj}, time.Now())
+	if err != nil {
+		return err
+	}
+	return o.print.Print(table, false, o.streams.Out)
+}

@@ -1,0 +1,117 @@
+package regtoken
+
+import (
+	"strings"
+
+	"github.com/kubectl-tokens/kubectl-tokens/internal/shellquote"
+)
+
+// The fleet-agent chart's fixed coordinates: validate.yaml refuses any
+// other namespace or release name.
+const (
+	helmRepoName   = "fleet"
+	helmRepoURL    = "https://rancher.github.io/fleet-helm-charts/"
+	agentNamespace = "cattle-fleet-system"
+	agentRelease   = "fleet-agent"
+	agentChart     = "fleet/fleet-agent"
+)
+
+// HelmInstall is the helm install of the fleet-agent for one token.
+type HelmInstall struct {
+	Labels []Label
+	// ClientID is the spec.clientID of a Cluster created upstream
+	// beforehand ("" = none).
+	ClientID string
+	// APIServerURL and APIServerCAFile override values.yaml ("" = leave
+	// values.yaml's). The CA goes by file (--set-file): a PEM block on a
+	// command line is unreadable and ends up in shell history.
+	APIServerURL    string
+	APIServerCAFile string
+	// ValuesFile is values.yaml's path; "-" makes helm read stdin.
+	ValuesFile   string
+	ChartVersion string
+}
+
+// RepoAddArgv is `helm repo add fleet <url>`.
+func RepoAddArgv() []string {
+	return []string{"helm", "repo", "add", helmRepoName, helmRepoURL}
+}
+
+// Argv is the helm install argv. Every --set-string/--set-file argument is
+// escaped for helm's own parser (see helmKey/helmValue) and --values for
+// its comma-separated list parsing; the shell quoting comes on top when
+// printing (Line).
+//
+// clientID and apiServerURL use --set-string rather than the documented
+// --set: --set guesses types, so a client ID such as 1234, true or null
+// would reach the chart as a number, a bool or nothing.
+func (h HelmInstall) Argv() []string {
+	argv := []string{"helm", "-n", agentNamespace, "install", "--create-namespace", "--wait"}
+	for _, l := range h.Labels {
+		argv = append(argv, "--set-string", "labels."+helmKey(l.Key)+"="+helmValue(l.Value))
+	}
+	if h.ClientID != "" {
+		argv = append(argv, "--set-string", "clientID="+helmValue(h.ClientID))
+	}
+	if h.APIServerURL != "" {
+		argv = append(argv, "--set-string", "apiServerURL="+helmValue(h.APIServerURL))
+	}
+	if h.APIServerCAFile != "" {
+		argv = append(argv, "--set-file", "apiServerCA="+helmValue(h.APIServerCAFile))
+	}
+	argv = append(argv, "--values", helmListItem(flagSafePath(h.ValuesFile)))
+	if h.ChartVersion != "" {
+		argv = append(argv, "--version", h.ChartVersion)
+	}
+	return append(argv, agentRelease, agentChart)
+}
+
+// Line is Argv quoted for a POSIX shell.
+func (h HelmInstall) Line() string { return shellquote.Join(h.Argv()) }
+
+// helmKey escapes one key segment for helm's --set parser, which splits
+// keys on '.', starts list indexes at '[', ends keys at '=' and pairs at
+// ',' and takes '\' as an escape: a label key like example.com/tier must
+// stay one key under labels.
+func helmKey(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if strings.ContainsRune(`\.[=,`, r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// helmValue escapes a value for helm's --set parser: ',' would start the
+// next pair, '\' escapes, and a leading '{' would make a list.
+func helmValue(s string) string {
+	var b strings.Builder
+	for i, r := range s {
+		if r == '\\' || r == ',' || (i == 0 && r == '{') {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// helmListItem makes a path one item of helm's --values list, which pflag
+// reads as one CSV record: fields holding ',', '"' or line breaks are
+// quoted.
+func helmListItem(s string) string {
+	if !strings.ContainsAny(s, ",\"\r\n") && strings.TrimSpace(s) == s {
+		return s
+	}
+	return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
+}
+
+// flagSafePath keeps a relative path that starts with '-' from reading as
+// an option.
+func flagSafePath(p string) string {
+	if strings.HasPrefix(p, "-") && p != "-" {
+		return "./" + p
+	}
+	return p
+}

@@ -1,0 +1,94 @@
+package regtoken
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/kubectl/pkg/util/templates"
+
+	"github.com/kubectl-tokens/kubectl-tokens/internal/apierror"
+	"github.com/kubectl-tokens/kubectl-tokens/internal/cli"
+	"github.com/kubectl-tokens/kubectl-tokens/internal/printer"
+)
+
+// ListOptions is `kubectl regtoken list`.
+type ListOptions struct {
+	f       cli.Clients
+	streams genericiooptions.IOStreams
+	print   *printer.Flags
+
+	AllNamespaces bool
+	namespace     string
+}
+
+// NewListCmd builds `kubectl regtoken list`.
+func NewListCmd(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Command {
+	o := &ListOptions{f: f, streams: streams, print: printer.NewFlags(true)}
+	cmd := &cobra.Command{
+		Use:     "list [-A] [-o wide|json|yaml|name]",
+		Aliases: []string{"ls"},
+		Short:   "List registration tokens with their expiry and whether their values are ready",
+		Long: templates.LongDesc(`
+			List the Fleet ClusterRegistrationTokens of a namespace (or all with -A).
+
+			Columns: NAME, TTL (spec.ttl), EXPIRES (relative, "never" or "expired"),
+			SECRET ("ready" once the controller has written the values Secret, else
+			"pending") and AGE. -o wide adds SECRET-NAME and EXPIRES-AT (RFC3339).`),
+		Example: templates.Examples(`
+			# Tokens in fleet-default
+			kubectl regtoken list -n fleet-default
+
+			# Every token in the cluster, with Secret names and exact expiry
+			kubectl regtoken list -A -o wide`),
+		Args: cobra.NoArgs,
+		RunE: cli.RunE(o),
+	}
+	cmd.Flags().BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "List tokens in all namespaces.")
+	o.print.AddFlags(cmd)
+	return cmd
+}
+
+// Complete resolves the namespace.
+func (o *ListOptions) Complete(_ *cobra.Command, _ []string) error {
+	if o.AllNamespaces {
+		return nil
+	}
+	ns, _, err := o.f.Namespace()
+	o.namespace = ns
+	return err
+}
+
+// Validate checks -o.
+func (o *ListOptions) Validate() error { return o.print.Validate() }
+
+// Run lists and prints.
+func (o *ListOptions) Run(ctx context.Context) error {
+	client, err := tokenClient(o.f)
+	if err != nil {
+		return err
+	}
+	list, err := client.Namespace(o.namespace).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return apierror.Wrap(err, tokenOp("list", o.namespace, ""))
+	}
+	if !o.print.IsTable() {
+		return o.print.Print(list, o.AllNamespaces, o.streams.Out)
+	}
+	if len(list.Items) == 0 {
+		if o.AllNamespaces {
+			fmt.Fprintln(o.streams.ErrOut, "No ClusterRegistrationTokens found.")
+		} else {
+			fmt.Fprintf(o.streams.ErrOut, "No ClusterRegistrationTokens found in namespace %s.\n", o.namespace)
+		}
+		return nil
+	}
+	table, err := tokenTable(list.Items, time.Now())
+	if err != nil {
+		return err
+	}
+	return o.print.Print(table, o.AllNamespaces, o.streams.Out)
+}

@@ -1,0 +1,110 @@
+package regtoken
+
+import (
+	"fmt"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
+
+	"github.com/kubectl-tokens/kubectl-tokens/internal/apierror"
+	"github.com/kubectl-tokens/kubectl-tokens/internal/cli"
+)
+
+// Fleet facts (shared/docs/fleet-registration.md). The resource is known,
+// so clients are built from the GVR directly: no discovery, no RESTMapper.
+const (
+	kind = "ClusterRegistrationToken"
+	// valuesSecretType is the type of the Secret the controller writes
+	// under the token's name; anything else with that name is not ours.
+	valuesSecretType = "fleet.cattle.io/cluster-registration-values"
+	valuesKey        = "values"
+	// importPrefix names tokens Fleet creates itself for imported clusters.
+	importPrefix = "import-token-"
+	notServed    = "Fleet is not installed in this cluster"
+	// objectRef is how kubectl names the kind in "created"/"deleted" lines.
+	objectRef = "clusterregistrationtoken.fleet.cattle.io"
+)
+
+var (
+	tokenGVR      = schema.GroupVersionResource{Group: "fleet.cattle.io", Version: "v1alpha1", Resource: "clusterregistrationtokens"}
+	tokenResource = tokenGVR.GroupResource()
+	secretsGR     = schema.GroupResource{Resource: "secrets"}
+)
+
+// tokenOp describes a call on tokens for apierror.Wrap.
+func tokenOp(verb, namespace, name string) apierror.Op {
+	return apierror.Op{Verb: verb, Resource: tokenResource, Kind: kind, Namespace: namespace, Name: name, NotServed: notServed}
+}
+
+func secretOp(verb, namespace, name string) apierror.Op {
+	return apierror.Op{Verb: verb, Resource: secretsGR, Kind: "Secret", Namespace: namespace, Name: name}
+}
+
+func tokenClient(f cli.Clients) (dynamic.NamespaceableResourceInterface, error) {
+	dyn, err := f.Dynamic()
+	if err != nil {
+		return nil, err
+	}
+	return dyn.Resource(tokenGVR), nil
+}
+
+// Token is the part of a ClusterRegistrationToken the plugin reads,
+// converted from unstructured (Fleet's Go module is not available).
+type Token struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+	Spec              struct {
+		// TTL stays a string: ≤v0.15 clusters may hold values a
+		// metav1.Duration would refuse to decode.
+		TTL *string `json:"ttl,omitempty"`
+	} `json:"spec"`
+	Status struct {
+		Expires    *metav1.Time `json:"expires,omitempty"`
+		SecretName string       `json:"secretName,omitempty"`
+	} `json:"status"`
+}
+
+func toToken(u *unstructured.Unstructured) (*Token, error) {
+	t := &Token{}
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, t); err != nil {
+		return nil, fmt.Errorf("%s %q in namespace %q cannot be read: %v", kind, u.GetName(), u.GetNamespace(), err)
+	}
+	return t, nil
+}
+
+// TTL is spec.ttl as a duration; ok is false when the token never expires
+// (absent, null, zero or negative, which ≤v0.15 also treated as never).
+func (t *Token) TTL() (time.Duration, bool) {
+	if t.Spec.TTL == nil {
+		return 0, false
+	}
+	d, err := time.ParseDuration(*t.Spec.TTL)
+	if err != nil || d <= 0 {
+		return 0, false
+	}
+	return d, true
+}
+
+// ExpiresAt is when the controller deletes the token. It is computed from
+// creationTimestamp + spec.ttl, as the controller does, rather than read
+// from status.expires: that is written only at the first reconcile and
+// holds the creation time for a ttl of 0.
+func (t *Token) ExpiresAt() (time.Time, bool) {
+	d, ok := t.TTL()
+	if !ok {
+		return time.Time{}, false
+	}
+	return t.CreationTimestamp.Add(d), true
+}
+
+// Expired reports whether the token is past its expiry at now.
+func (t *Token) Expired(now time.Time) bool {
+	at, ok := t.ExpiresAt()
+	return ok && now.After(at)
+}
+
+// oneLine folds a message onto one line for the one-line error rule.

@@ -1,0 +1,39 @@
+// Package regtoken is `kubectl regtoken`: Fleet ClusterRegistrationTokens.
+package regtoken
+
+import (
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/kubectl-tokens/kubectl-tokens/internal/cli"
+)
+
+// Plugin describes kubectl regtoken.
+var Plugin = cli.Plugin{
+	Name:  "regtoken",
+	Short: "Register clusters with Fleet in one command",
+	Long: `
+		Create Fleet ClusterRegistrationTokens, wait for the values Secret the
+		Fleet controller makes, write values.yaml and print the helm install of
+		the fleet-agent.`,
+	Example: `
+		# Create a token valid for 24 hours, write values.yaml and print the helm install
+		kubectl regtoken create my-cluster -n fleet-default --ttl 24h
+
+		# See the tokens, their expiry and whether their values are ready
+		kubectl regtoken list -n fleet-default`,
+}
+
+// NewRoot builds the command tree of kubectl regtoken.
+func NewRoot(streams genericiooptions.IOStreams, f cli.Clients) *cobra.Command {
+	root := cli.NewRoot(Plugin, streams, f)
+	root.AddCommand(
+		NewCreateCmd(f, streams),
+		NewListCmd(f, streams),
+		NewGetCmd(f, streams),
+		NewDeleteCmd(f, streams),
+		NewValuesCmd(f, streams),
+		NewHelmCmd(f, streams),
+	)
+	return root
+}
