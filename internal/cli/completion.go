@@ -2,7 +2,9 @@ package cli
 
 import (
 	"context"
+	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -79,4 +81,37 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// Arity says how many arguments a name completion fills.
+type Arity bool
+
+const (
+	OneName   Arity = false // get NAME: complete the first argument only
+	ManyNames Arity = true  // delete NAME...: complete every argument
+)
+
+// CompleteNames is the one name completion of every command: list gives
+// the candidates (from the cluster, bounded by the completion timeout);
+// names already on the command line and those not starting with what is
+// typed are left out; nothing completes to a file.
+func CompleteNames(arity Arity, list func(ctx context.Context) ([]string, error)) cobra.CompletionFunc {
+	return func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+		if arity == OneName && len(args) > 0 {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		ctx, cancel := CompletionContext(cmd)
+		defer cancel()
+		names, err := list(ctx)
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		var out []string
+		for _, n := range names {
+			if strings.HasPrefix(n, toComplete) && !slices.Contains(args, n) {
+				out = append(out, n)
+			}
+		}
+		return out, cobra.ShellCompDirectiveNoFileComp
+	}
 }

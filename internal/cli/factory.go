@@ -40,9 +40,16 @@ type Factory struct {
 // NewFactory returns the Factory of the plugin binary named binary
 // (kubectl-<plugin>, for the User-Agent).
 func NewFactory(binary string) *Factory {
+	return &Factory{ConfigFlags: NewConfigFlags(), binary: binary}
+}
+
+// NewConfigFlags are kubectl's connection flags without --cache-dir:
+// plugins never use discovery (the resources are known), so a cache
+// flag would do nothing.
+func NewConfigFlags() *genericclioptions.ConfigFlags {
 	cf := genericclioptions.NewConfigFlags(true)
-	// Plugins never need a cached discovery: the resources are known.
-	return &Factory{ConfigFlags: cf, binary: binary}
+	cf.CacheDir = nil
+	return cf
 }
 
 // RESTConfig is the client configuration from the kubeconfig and flags.

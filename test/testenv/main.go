@@ -1,6 +1,7 @@
 package testenv
 
 import (
+	"flag"
 	"fmt"
 	"os"
 	"testing"
@@ -11,9 +12,16 @@ import (
 
 // Main is the TestMain of a package that runs on a control plane: it
 // starts one with opts, hands it to setup (which keeps it and prepares
-// fixtures), runs the tests, stops the control plane and exits. A failed
-// start or setup fails the package: nothing is skipped.
+// fixtures), runs the tests, stops the control plane and exits. Under
+// go test -short the package is skipped whole (the fast path needs
+// nothing built); otherwise a failed start or setup fails the package:
+// nothing is skipped.
 func Main(m *testing.M, opts Options, setup func(*Env) error) {
+	flag.Parse()
+	if testing.Short() {
+		fmt.Println("skipped under -short: these tests run on a control plane (make test)")
+		os.Exit(0)
+	}
 	os.Exit(run(m, opts, setup))
 }
 

@@ -1,0 +1,13 @@
+package cli
+
+import "github.com/spf13/cobra"
+
+// DefaultChunkSize is kubectl's --chunk-size default: lists come in pages
+// of this many objects (client-go's tools/pager does the paging).
+const DefaultChunkSize int64 = 500
+
+// AddChunkSizeFlag binds --chunk-size as kubectl does.
+func AddChunkSizeFlag(cmd *cobra.Command, p *int64) {
+	*p = DefaultChunkSize
+	cmd.Flags().Int64Var(p, "chunk-size", DefaultChunkSize, "Return large lists in chunks rather than all at once. Pass 0 to disable.")
+}
