@@ -1,16 +1,23 @@
 # kubectl-tokens: three kubectl plugins on one shared plumbing.
 #   make build     the three plugin binaries into bin/
-#   make test      unit and end-to-end tests on a real control plane (builds what it needs)
+#   make test      lint, unit and end-to-end tests on a real control plane (builds what it needs)
+#   make test-unit the tests that need no control plane (go test -short)
+#   make lint      golangci-lint (.golangci.yml), built from the module proxy
+#   make deadcode  functions no plugin's main can reach (golang.org/x/tools deadcode)
 #   make demo      a throwaway control plane and each plugin's headline flow
 #   make install   copy the plugins to $(INSTALL_DIR) (put it on PATH for kubectl plugin list)
 #   make bench     side-by-side benchmarks on the real control plane, written to BENCHMARKS.md
 #   make release-snapshot  an unpublished release of every platform into dist/
+#   make release-check     a snapshot for this platform, checked by the real krew
 
 SHELL := /usr/bin/env bash
 GO ?= go
 PLUGINS := regtoken exttoken bootstrap
 BIN := $(CURDIR)/bin
 INSTALL_DIR ?= $(shell $(GO) env GOPATH)/bin
+# The pinned tools (hack/tools.sh builds them from hack/tools/*/go.mod).
+TOOLS_DIR ?= $(BIN)/tools
+export TOOLS_DIR
 
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
@@ -21,7 +28,7 @@ LDFLAGS := -s -w -X $(VERSION_PKG).Version=$(VERSION) -X $(VERSION_PKG).Commit=$
 # Test timeout for go test: the control plane starts once per package.
 TEST_TIMEOUT ?= 30m
 
-.PHONY: all build testbin test fuzz demo install clean fmt vet release-check release-snapshot bench bench-smoke
+.PHONY: all build testbin test test-unit lint deadcode tools fuzz demo install clean fmt vet release-check release-snapshot bench bench-smoke
 
 # Fuzz targets and the time each gets in make test (a short run that keeps
 # them from rotting; run longer with FUZZTIME=10m make fuzz).
@@ -39,8 +46,25 @@ testbin:
 vet:
 	$(GO) vet ./...
 
-test: testbin build vet release-check
-	KUBEBUILDER_ASSETS=$(BIN)/testbin PLUGIN_BIN_DIR=$(BIN) $(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
+# Every pinned tool, built once (each is skipped while its pins are unchanged).
+tools:
+	hack/tools.sh goreleaser krew golangci-lint deadcode
+
+lint:
+	hack/tools.sh golangci-lint
+	$(TOOLS_DIR)/golangci-lint run ./...
+
+# Reports (does not fail on) functions that no plugin's main reaches.
+deadcode:
+	hack/tools.sh deadcode
+	$(TOOLS_DIR)/deadcode ./cmd/...
+
+test-unit:
+	$(GO) test -short ./...
+
+# test/release already ran in release-check, on the snapshot it made.
+test: testbin build vet lint release-check
+	KUBEBUILDER_ASSETS=$(BIN)/testbin PLUGIN_BIN_DIR=$(BIN) $(GO) test -count=1 -timeout $(TEST_TIMEOUT) $$($(GO) list ./... | grep -v '/test/release$$')
 	$(MAKE) fuzz
 	$(MAKE) bench-smoke
 
@@ -51,10 +75,14 @@ fuzz:
 		$(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) $$pkg; \
 	done
 
-# goreleaser check, a snapshot release for this machine's platform, for the
-# krew manifest validator and the krew-style install test in test/release.
+# goreleaser check and a snapshot release for this machine's platform; then
+# test/release: the real validate-krew-manifest on dist/krew/*.yaml (with
+# its install test) and on the krew-manifests/ templates, and
+# `kubectl krew install` of the archives with the real krew and kubectl.
 release-check:
 	hack/release-snapshot.sh --single-target
+	hack/tools.sh krew
+	$(GO) test -count=1 ./test/release/...
 
 release-snapshot:
 	hack/release-snapshot.sh --all

@@ -20,7 +20,7 @@ case $mode in
 esac
 
 "$root/hack/goreleaser.sh"
-goreleaser=${GORELEASER_DIR:-$root/bin/tools}/goreleaser
+goreleaser=${GORELEASER_DIR:-${TOOLS_DIR:-$root/bin/tools}}/goreleaser
 cd "$root"
 "$goreleaser" check
 

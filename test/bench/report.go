@@ -90,8 +90,9 @@ func (r *report) collectMachine(ctx context.Context) error {
 		for _, l := range strings.Split(string(b), "\n") {
 			if v, ok := strings.CutPrefix(l, "MemTotal:"); ok {
 				var kb float64
-				fmt.Sscanf(strings.TrimSpace(v), "%f", &kb)
-				mem = fmt.Sprintf("%.1f GiB", kb/1024/1024)
+				if _, err := fmt.Sscanf(strings.TrimSpace(v), "%f", &kb); err == nil {
+					mem = fmt.Sprintf("%.1f GiB", kb/1024/1024)
+				}
 			}
 		}
 	}

@@ -8,7 +8,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"strings"
 )
 
@@ -26,29 +25,6 @@ func listArchive(path string) ([]entry, error) {
 		return nil
 	})
 	return out, err
-}
-
-// extractArchive unpacks a .tar.gz or .zip into dir as krew does before
-// applying a manifest's files: (none here, so everything is kept).
-func extractArchive(path, dir string) error {
-	return walkArchive(path, func(name string, mode fs.FileMode, r io.Reader) error {
-		target := filepath.Join(dir, filepath.FromSlash(name))
-		if rel, err := filepath.Rel(dir, target); err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
-			return fmt.Errorf("%s: entry %q leaves the install directory", path, name)
-		}
-		if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
-			return err
-		}
-		f, err := os.OpenFile(target, os.O_CREATE|os.O_EXCL|os.O_WRONLY, mode.Perm())
-		if err != nil {
-			return err
-		}
-		if _, err := io.Copy(f, r); err != nil {
-			f.Close()
-			return err
-		}
-		return f.Close()
-	})
 }
 
 // walkArchive calls fn for each regular file; directories are implied by

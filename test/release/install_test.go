@@ -2,114 +2,88 @@ package release
 
 import (
 	"encoding/json"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"testing"
 
-	"github.com/kubectl-tokens/kubectl-tokens/internal/krewmanifest"
 	"github.com/kubectl-tokens/kubectl-tokens/test/plugintest"
 )
 
-// TestKrewStyleInstall installs each plugin from the snapshot as
-// `kubectl krew install --manifest dist/krew/<name>.yaml --archive ...`
-// would on this machine (krew itself is not available here): pick the
-// platform, verify the archive's sha256 against the manifest, unpack it
-// into $KREW_ROOT/store/<name>/<version> (no files: means everything),
-// require a LICENSE, link bin as $KREW_ROOT/bin/kubectl-<name>; then run
-// it through the real kubectl and check it is the snapshot's build.
-func TestKrewStyleInstall(t *testing.T) {
+// TestKrewInstall installs each plugin from the snapshot with the real
+// krew, as a developer tests a manifest before submitting it:
+// `kubectl krew install --manifest=dist/krew/<name>.yaml --archive=<this
+// machine's archive>` under a throwaway KREW_ROOT, kubectl dispatching to
+// the pinned krew as its kubectl-krew plugin. Then the installed plugins
+// run through the real kubectl and must be the snapshot's build.
+func TestKrewInstall(t *testing.T) {
 	s := loadSnapshot(t)
-	kubectl, err := exec.LookPath("kubectl")
-	if err != nil {
-		t.Fatalf("the real kubectl is needed: %v", err)
-	}
 	krewRoot := t.TempDir()
 	binDir := filepath.Join(krewRoot, "bin")
-	if err := os.MkdirAll(binDir, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	pathEnv := binDir + string(os.PathListSeparator) + krewPath(t)
+	runner := &plugintest.Runner{BinDir: binDir, Home: t.TempDir()}
+	// Only krew's bin directory, kubectl-krew and kubectl's own: no other
+	// build of the plugins can answer instead.
+	runner.Env = []string{"PATH=" + pathEnv, "KREW_ROOT=" + krewRoot, "KREW_NO_UPGRADE_CHECK=1"}
 	pair := thisPlatform()
 
 	for _, p := range plugintest.Plugins {
 		manifestPath := filepath.Join(s.dist, "krew", p+".yaml")
-		if err := krewmanifest.ValidateFile(manifestPath); err != nil {
-			t.Fatalf("%s: %v (%s)", manifestPath, err, makeHint)
-		}
-		m, err := krewmanifest.ReadFile(manifestPath)
-		if err != nil {
-			t.Fatal(err)
-		}
-		pl, ok := m.ForPlatform(pair)
+		m := readManifest(t, manifestPath)
+		i, ok := m.platform(pair)
 		if !ok {
-			t.Fatalf("plugin %q does not offer installation for this platform (%s)", p, pair)
+			t.Fatalf("plugin %q does not offer installation for this platform (%s): %s", p, pair, makeHint)
 		}
-		if len(pl.Files) != 0 {
-			t.Fatalf("%s: files: %v; the release relies on krew's default (everything)", manifestPath, pl.Files)
+		// --archive replaces the download; krew still checks the digest.
+		archive := filepath.Join(s.dist, path.Base(m.Spec.Platforms[i].URI))
+		res := runner.Kubectl("krew", "install", "--manifest="+manifestPath, "--archive="+archive)
+		if res.Code != 0 || strings.Contains(res.Stderr, "Skipping") {
+			t.Fatalf("kubectl krew install --manifest=%s --archive=%s: %s", manifestPath, archive, res)
 		}
 
-		// --archive replaces the download; the digest is still checked.
-		archive := filepath.Join(s.dist, path.Base(pl.URI))
-		if sum := fileSHA256(t, archive); sum != pl.Sha256 {
-			t.Fatalf("%s: sha256 %s, the manifest says %s", archive, sum, pl.Sha256)
-		}
-		installDir := filepath.Join(krewRoot, "store", m.Metadata.Name, m.Spec.Version)
-		if err := extractArchive(archive, installDir); err != nil {
-			t.Fatal(err)
+		store := filepath.Join(krewRoot, "store", p, m.Spec.Version)
+		entries, err := os.ReadDir(store)
+		if err != nil {
+			t.Fatalf("krew installed %s elsewhere than %s: %v", p, store, err)
 		}
 		var installed []string
-		_ = filepath.WalkDir(installDir, func(path string, d fs.DirEntry, err error) error {
-			if err == nil && !d.IsDir() {
-				rel, _ := filepath.Rel(installDir, path)
-				installed = append(installed, filepath.ToSlash(rel))
-			}
-			return nil
-		})
+		for _, e := range entries {
+			installed = append(installed, e.Name())
+		}
 		if !slices.ContainsFunc(installed, isLicense) {
-			t.Errorf("LICENSE (or alike) file is not extracted from the archive as part of installation: %s holds %v", path.Base(pl.URI), installed)
+			t.Errorf("LICENSE (or alike) file is not installed with %s: %v", p, installed)
 		}
-
-		bin := filepath.Join(installDir, filepath.FromSlash(pl.Bin))
-		if rel, err := filepath.Rel(installDir, bin); err != nil || strings.HasPrefix(rel, "..") {
-			t.Fatalf("bin %q points outside the install directory", pl.Bin)
-		}
-		if st, err := os.Stat(bin); err != nil || st.Mode()&0o111 == 0 {
-			t.Fatalf("bin %q of %s is missing or not executable (%v): the archive holds %v", pl.Bin, p, err, installed)
-		}
-		link := "kubectl-" + strings.ReplaceAll(m.Metadata.Name, "-", "_")
-		if runtime.GOOS == "windows" {
-			link += ".exe"
-		}
-		if err := os.Symlink(bin, filepath.Join(binDir, link)); err != nil {
-			t.Fatal(err)
+		link := filepath.Join(binDir, "kubectl-"+p)
+		if target, err := filepath.EvalSymlinks(link); err != nil || filepath.Dir(target) != store {
+			t.Errorf("%s should link into %s: %q, %v", link, store, target, err)
 		}
 
 		// The completion shim ships in the archive; the caveats tell users
-		// to put it on PATH, which krew cannot do.
-		shim := "kubectl_complete-" + m.Metadata.Name
+		// to put it on PATH, which krew cannot do. Do as they say.
+		shim := "kubectl_complete-" + p
 		if !slices.Contains(installed, shim) {
-			t.Errorf("%s is not in %s: %v", shim, path.Base(pl.URI), installed)
-		} else {
-			if err := os.Symlink(filepath.Join(installDir, shim), filepath.Join(binDir, shim)); err != nil {
-				t.Fatal(err)
-			}
-			if !strings.Contains(m.Spec.Caveats, shim) {
-				t.Errorf("the caveats of %s do not tell how to install %s", p, shim)
-			}
+			t.Errorf("%s is not installed from the archive: %v", shim, installed)
+		} else if err := os.Symlink(filepath.Join(store, shim), filepath.Join(binDir, shim)); err != nil {
+			t.Fatal(err)
 		}
 	}
 
-	// Only the krew bin directory and kubectl's own: no other build of the
-	// plugins can answer instead.
-	runner := &plugintest.Runner{BinDir: binDir, Home: t.TempDir()}
-	runner.Env = []string{"PATH=" + strings.Join([]string{binDir, filepath.Dir(kubectl), "/usr/bin", "/bin"}, string(os.PathListSeparator))}
-
-	res := runner.Kubectl("plugin", "list")
+	// list and uninstall insist on a local index (a git clone of
+	// krew-index, which `kubectl krew update` makes); an empty repository
+	// stands in for it, since the tests reach no index.
+	if out, err := exec.Command("git", "init", "-q", filepath.Join(krewRoot, "index", "default")).CombinedOutput(); err != nil {
+		t.Fatalf("git init of an empty krew index: %v\n%s", err, out)
+	}
+	res := runner.Kubectl("krew", "list")
+	for _, p := range plugintest.Plugins {
+		if !strings.Contains(res.Stdout, p) {
+			t.Errorf("kubectl krew list does not show %s: %s", p, res)
+		}
+	}
+	res = runner.Kubectl("plugin", "list")
 	if res.Code != 0 {
 		t.Fatalf("kubectl plugin list warns: %s", res)
 	}
@@ -129,11 +103,11 @@ func TestKrewStyleInstall(t *testing.T) {
 			if err := json.Unmarshal([]byte(res.Stdout), &info); err != nil {
 				t.Fatalf("kubectl %s version -o json: %v\n%s", p, err, res)
 			}
-			// The binary says the version krew installs: "v" + goreleaser's.
+			// The binary says the version krew installed: "v" + goreleaser's.
 			if want := "v" + s.meta.Version; info.Version != want {
 				t.Errorf("kubectl %s version says %q, the snapshot's krew version is %q", p, info.Version, want)
 			}
-			if info.Platform != pair.OS+"/"+pair.Arch {
+			if info.Platform != pair.String() {
 				t.Errorf("kubectl %s version: platform %q, want %s", p, info.Platform, pair)
 			}
 			if s.meta.Commit != "none" && (info.Commit == "" || !strings.HasPrefix(s.meta.Commit, info.Commit)) {
@@ -157,5 +131,14 @@ func TestKrewStyleInstall(t *testing.T) {
 				t.Errorf("kubectl __complete %s \"\" through the archive's shim: %s", p, res)
 			}
 		})
+	}
+
+	// And krew takes it away again.
+	p := plugintest.Plugins[0]
+	if res := runner.Kubectl("krew", "uninstall", p); res.Code != 0 {
+		t.Fatalf("kubectl krew uninstall %s: %s", p, res)
+	}
+	if _, err := os.Lstat(filepath.Join(binDir, "kubectl-"+p)); !os.IsNotExist(err) {
+		t.Errorf("kubectl-%s is still in %s after uninstall (%v)", p, binDir, err)
 	}
 }

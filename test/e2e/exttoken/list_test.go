@@ -109,8 +109,9 @@ func TestRegularUserSeesOnlyOwnTokens(t *testing.T) {
 }
 
 // TestOldSelectorBugIsNotTriggered: up to v2.15.0 a non-admin's selector
-// naming another user returns that user's tokens (docs §3 note 3). kubectl
-// get shows the bug; the plugin cannot be made to send such a selector.
+// naming another user returns that user's tokens (docs/rancher-tokens.md
+// §3 note 3). kubectl get shows the bug; the plugin cannot be made to send
+// such a selector.
 func TestOldSelectorBugIsNotTriggered(t *testing.T) {
 	e := emulator(t)
 	e.SetVersion(rancher.V2_15)

@@ -21,7 +21,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -249,5 +248,3 @@ func (e *Emulator) discoveredChan() <-chan struct{} {
 	defer e.mu.Unlock()
 	return e.discovered
 }
-
-func itoa(n int) string { return strconv.Itoa(n) }

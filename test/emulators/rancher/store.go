@@ -382,7 +382,7 @@ func (e *Emulator) servePatch(ctx context.Context, w http.ResponseWriter, r *htt
 			}
 		default:
 			return nil, apierrors.NewGenericServerResponse(http.StatusUnsupportedMediaType, "patch", GroupResource, name,
-				fmt.Sprintf("the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json"), 0, false)
+				"the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json", 0, false)
 		}
 		if err != nil {
 			return nil, apierrors.NewBadRequest(err.Error())

@@ -70,6 +70,3 @@ func (v Version) oldSelectorMerge() bool { return !v.atLeast(Main) }
 
 // ingestWithDefault: main's IngestTTL with auth-token-default-ttl-minutes.
 func (v Version) ingestWithDefault() bool { return v.atLeast(Main) }
-
-// purges: hourly purge of expired ext tokens (2.15+).
-func (v Version) purges() bool { return v.atLeast(V2_15) }

@@ -1,4 +1,4 @@
-package krewmanifest
+package release
 
 import (
 	"bytes"
@@ -13,17 +13,18 @@ import (
 	"text/template"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/kubectl-tokens/kubectl-tokens/test/plugintest"
+	"github.com/kubectl-tokens/kubectl-tokens/test/testenv"
 )
 
-// repoRoot is two levels up from this package's directory, where go test
-// runs.
-var repoRoot = filepath.Join("..", "..")
+// These tests need no snapshot: the krew-release-bot templates
+// (krew-manifests/) rendered with sample values, checked by krew's
+// validator and against .goreleaser.yaml.
 
 const (
-	fakeTag      = "v1.2.3"
-	releaseURL   = "https://github.com/kubectl-tokens/kubectl-tokens/releases/download/"
-	versionPkgX  = "-X github.com/kubectl-tokens/kubectl-tokens/internal/version."
-	homepageRepo = "https://github.com/kubectl-tokens/kubectl-tokens"
+	fakeTag     = "v1.2.3"
+	versionPkgX = "-X github.com/kubectl-tokens/kubectl-tokens/internal/version."
 )
 
 // fakeSum stands in for the digest krew-release-bot downloads: lowercase
@@ -33,19 +34,32 @@ func fakeSum(url string) (string, error) {
 	return hex.EncodeToString(s[:]), nil
 }
 
-// plugins lists the plugins from cmd/kubectl-<name>: a new plugin without
-// a template or a goreleaser entry fails the tests below.
-func plugins(t *testing.T) []string {
+func repoRoot(t *testing.T) string {
 	t.Helper()
-	dirs, err := filepath.Glob(filepath.Join(repoRoot, "cmd", "kubectl-*"))
-	if err != nil || len(dirs) == 0 {
-		t.Fatalf("no cmd/kubectl-* in %s: %v", repoRoot, err)
+	root, err := testenv.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return root
+}
+
+// Every cmd/kubectl-<name> is a plugin in plugintest.Plugins: a new plugin
+// without a template or a goreleaser entry fails the tests below.
+func TestPluginList(t *testing.T) {
+	dirs, err := filepath.Glob(filepath.Join(repoRoot(t), "cmd", "kubectl-*"))
+	if err != nil {
+		t.Fatal(err)
 	}
 	var names []string
 	for _, d := range dirs {
 		names = append(names, strings.TrimPrefix(filepath.Base(d), "kubectl-"))
 	}
-	return names
+	want := slices.Clone(plugintest.Plugins)
+	slices.Sort(names)
+	slices.Sort(want)
+	if !slices.Equal(names, want) {
+		t.Fatalf("cmd/ has %v, plugintest.Plugins %v", names, want)
+	}
 }
 
 // goreleaserConfig is the part of .goreleaser.yaml the manifests depend on.
@@ -91,7 +105,7 @@ type grKrew struct {
 
 func readGoreleaser(t *testing.T) *goreleaserConfig {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(repoRoot, ".goreleaser.yaml"))
+	b, err := os.ReadFile(filepath.Join(repoRoot(t), ".goreleaser.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,51 +116,22 @@ func readGoreleaser(t *testing.T) *goreleaserConfig {
 	return &c
 }
 
-// renderTemplate renders krew-manifests/<name>.yaml for fakeTag as
-// krew-release-bot would and decodes it.
-func renderTemplate(t *testing.T, name string) *Plugin {
-	t.Helper()
-	path := filepath.Join(repoRoot, "krew-manifests", name+".yaml")
-	text, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("the krew-release-bot template of %s: %v", name, err)
-	}
-	out, err := RenderTemplate(text, fakeTag, fakeSum)
-	if err != nil {
-		t.Fatalf("rendering %s: %v", path, err)
-	}
-	dir := t.TempDir()
-	rendered := filepath.Join(dir, name+".yaml")
-	if err := os.WriteFile(rendered, out, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	// What krew-index CI runs on plugins/<name>.yaml.
-	if err := ValidateFile(rendered); err != nil {
-		t.Fatalf("rendered %s fails krew's validation: %v\n%s", path, err, out)
-	}
-	p, err := Parse(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
+// Each template renders for a tag into a manifest krew's validator accepts
+// and that keeps the project's conventions.
 func TestTemplatesRenderToValidManifests(t *testing.T) {
-	for _, name := range plugins(t) {
+	root := repoRoot(t)
+	for _, name := range plugintest.Plugins {
 		t.Run(name, func(t *testing.T) {
-			p := renderTemplate(t, name)
-			if err := CheckConventions(p); err != nil {
-				t.Errorf("krew-manifests/%s.yaml breaks review conventions:\n%v", name, err)
+			m, out := renderAndValidate(t, root, name, fakeTag, fakeSum)
+			if err := checkConventions(m); err != nil {
+				t.Errorf("krew-manifests/%s.yaml breaks the project's conventions:\n%v", name, err)
 			}
-			if p.Spec.Version != fakeTag {
-				t.Errorf("spec.version = %q, want the tag %q", p.Spec.Version, fakeTag)
+			if m.Metadata.Name != name || m.Spec.Version != fakeTag {
+				t.Errorf("name %q version %q, want %s and the tag %s", m.Metadata.Name, m.Spec.Version, name, fakeTag)
 			}
-			for i, pl := range p.Spec.Platforms {
-				if len(pl.Files) != 0 {
-					t.Errorf("platform %d has files:, so krew would not install LICENSE and the completion shim with everything else", i)
-				}
+			for i, pl := range m.Spec.Platforms {
 				if want, _ := fakeSum(pl.URI); pl.Sha256 != want {
-					t.Errorf("platform %d: sha256 %q is not the digest of its uri %s", i, pl.Sha256, pl.URI)
+					t.Errorf("platform %d: sha256 %q is not the digest of its uri %s:\n%s", i, pl.Sha256, pl.URI, out)
 				}
 			}
 		})
@@ -157,15 +142,19 @@ func TestTemplatesRenderToValidManifests(t *testing.T) {
 // manifests goreleaser generates (dist/krew/) must describe the same
 // plugin: same texts, same platforms, same archive names and bins.
 func TestTemplatesMatchGoreleaser(t *testing.T) {
+	root := repoRoot(t)
 	c := readGoreleaser(t)
 	if c.Version != 2 {
 		t.Fatalf(".goreleaser.yaml: version %d, want 2", c.Version)
 	}
-	for _, name := range plugins(t) {
+	for _, name := range plugintest.Plugins {
 		t.Run(name, func(t *testing.T) {
-			p := renderTemplate(t, name)
+			m, _ := renderAndValidate(t, root, name, fakeTag, fakeSum)
 
 			bi := slices.IndexFunc(c.Builds, func(b grBuild) bool { return b.ID == name })
+			if bi < 0 {
+				t.Fatalf(".goreleaser.yaml has no build with id %q", name)
+			}
 			b := c.Builds[bi]
 			if b.Main != "./cmd/kubectl-"+name || b.Binary != "kubectl-"+name {
 				t.Errorf("build %s: main %q binary %q", name, b.Main, b.Binary)
@@ -204,22 +193,20 @@ func TestTemplatesMatchGoreleaser(t *testing.T) {
 				t.Errorf("krews %s: ids %v skip_upload %v, want [%s] and true", name, k.IDs, k.SkipUpload, name)
 			}
 			for _, f := range []struct{ field, template, goreleaser string }{
-				{"homepage", p.Spec.Homepage, k.Homepage},
-				{"shortDescription", p.Spec.ShortDescription, k.ShortDescription},
-				{"description", p.Spec.Description, k.Description},
-				{"caveats", p.Spec.Caveats, k.Caveats},
+				{"homepage", m.Spec.Homepage, k.Homepage},
+				{"shortDescription", m.Spec.ShortDescription, k.ShortDescription},
+				{"description", m.Spec.Description, k.Description},
+				{"caveats", m.Spec.Caveats, k.Caveats},
 			} {
 				if f.template != f.goreleaser {
 					t.Errorf("%s differs:\n--- krew-manifests/%s.yaml\n%s\n--- .goreleaser.yaml krews[%s]\n%s", f.field, name, f.template, name, f.goreleaser)
 				}
 			}
-			if p.Spec.Homepage != homepageRepo {
-				t.Errorf("homepage %q, want %q", p.Spec.Homepage, homepageRepo)
-			}
 
 			// Every goos x goarch of the build is one template platform with
-			// the archive goreleaser names and the binary it packs.
-			var want []string
+			// the archive goreleaser names and the binary it packs, and
+			// these are the release platforms.
+			var want, platforms []string
 			for _, goos := range b.Goos {
 				for _, goarch := range b.Goarch {
 					format := a.Formats[0]
@@ -234,24 +221,27 @@ func TestTemplatesMatchGoreleaser(t *testing.T) {
 						bin += ".exe"
 					}
 					want = append(want, fmt.Sprintf("%s/%s %s%s/%s %s", goos, goarch, releaseURL, fakeTag, archive, bin))
+					platforms = append(platforms, goos+"/"+goarch)
 				}
 			}
 			var got []string
-			for _, pl := range p.Spec.Platforms {
-				for _, pair := range pl.Selected() {
-					got = append(got, fmt.Sprintf("%s/%s %s %s", pair.OS, pair.Arch, pl.URI, pl.Bin))
-				}
+			for _, pl := range m.Spec.Platforms {
+				ml := pl.Selector.MatchLabels
+				got = append(got, fmt.Sprintf("%s/%s %s %s", ml["os"], ml["arch"], pl.URI, pl.Bin))
 			}
 			slices.Sort(want)
 			slices.Sort(got)
 			if !slices.Equal(got, want) {
 				t.Errorf("platforms differ:\n--- krew-manifests/%s.yaml\n%s\n--- .goreleaser.yaml\n%s", name, strings.Join(got, "\n"), strings.Join(want, "\n"))
 			}
-			// krew users on every platform goreleaser builds for.
-			for _, pair := range []OSArch{{"linux", "amd64"}, {"linux", "arm64"}, {"darwin", "amd64"}, {"darwin", "arm64"}, {"windows", "amd64"}, {"windows", "arm64"}} {
-				if _, ok := p.ForPlatform(pair); !ok {
-					t.Errorf("no platform for %s", pair)
-				}
+			var release []string
+			for _, p := range releasePlatforms {
+				release = append(release, p.String())
+			}
+			slices.Sort(platforms)
+			slices.Sort(release)
+			if !slices.Equal(platforms, release) {
+				t.Errorf(".goreleaser.yaml builds %s for %v, the release platforms are %v", name, platforms, release)
 			}
 		})
 	}
@@ -272,8 +262,9 @@ func execName(t *testing.T, text, goos, goarch string) string {
 }
 
 func TestCompletionShims(t *testing.T) {
-	for _, name := range plugins(t) {
-		path := filepath.Join(repoRoot, "hack", "completion", "kubectl_complete-"+name)
+	root := repoRoot(t)
+	for _, name := range plugintest.Plugins {
+		path := filepath.Join(root, "hack", "completion", "kubectl_complete-"+name)
 		st, err := os.Stat(path)
 		if err != nil {
 			t.Errorf("completion shim for %s: %v", name, err)
@@ -289,20 +280,21 @@ func TestCompletionShims(t *testing.T) {
 	}
 }
 
-func TestRenderTemplateErrors(t *testing.T) {
-	if _, err := RenderTemplate([]byte(`{{ addURIAndSha "https://x/{{ .Nope }}" .TagName }}`), fakeTag, fakeSum); err == nil {
+// The renderer does what the bot does with the templates' constructs.
+func TestRenderTemplate(t *testing.T) {
+	if _, err := renderTemplate([]byte(`{{ addURIAndSha "https://x/{{ .Nope }}" .TagName }}`), fakeTag, fakeSum); err == nil {
 		t.Error("an unknown field in the URL must fail")
 	}
 	failing := func(string) (string, error) { return "", fmt.Errorf("404") }
-	if _, err := RenderTemplate([]byte(`{{ addURIAndSha "https://x/{{ .TagName }}/a.tar.gz" .TagName }}`), fakeTag, failing); err == nil || !strings.Contains(err.Error(), "https://x/v1.2.3/a.tar.gz") {
+	if _, err := renderTemplate([]byte(`{{ addURIAndSha "https://x/{{ .TagName }}/a.tar.gz" .TagName }}`), fakeTag, failing); err == nil || !strings.Contains(err.Error(), "https://x/v1.2.3/a.tar.gz") {
 		t.Errorf("a digest that cannot be had must fail naming the URL, got %v", err)
 	}
-	out, err := RenderTemplate([]byte("  - x: 1\n    {{ addURIAndSha \"https://x/{{ .TagName }}/a.tar.gz\" .TagName }}\n"), fakeTag, fakeSum)
+	out, err := renderTemplate([]byte("  - x: 1\n    {{ addURIAndSha \"https://x/{{ .TagName }}/a-{{ .Version }}.tar.gz\" .TagName }}\n"), fakeTag, fakeSum)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sum, _ := fakeSum("https://x/v1.2.3/a.tar.gz")
-	if want := "  - x: 1\n    uri: https://x/v1.2.3/a.tar.gz\n    sha256: " + sum + "\n"; string(out) != want {
+	sum, _ := fakeSum("https://x/v1.2.3/a-1.2.3.tar.gz")
+	if want := "  - x: 1\n    uri: https://x/v1.2.3/a-1.2.3.tar.gz\n    sha256: " + sum + "\n"; string(out) != want {
 		t.Errorf("got %q, want %q", out, want)
 	}
 }
