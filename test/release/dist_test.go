@@ -83,6 +83,7 @@ type snapshot struct {
 
 func loadSnapshot(t *testing.T) *snapshot {
 	t.Helper()
+	skipUnderShort(t)
 	root, err := testenv.RepoRoot()
 	if err != nil {
 		t.Fatal(err)
@@ -345,6 +346,7 @@ func TestGeneratedManifests(t *testing.T) {
 // The pinned goreleaser is built and accepts .goreleaser.yaml (strict YAML,
 // version 2, no deprecated keys: exit 2 would mean deprecations).
 func TestGoreleaserCheck(t *testing.T) {
+	skipUnderShort(t)
 	root, err := testenv.RepoRoot()
 	if err != nil {
 		t.Fatal(err)

@@ -86,6 +86,7 @@ func (m *manifest) platform(pair osArch) (int, bool) {
 // toolsDir is where hack/tools.sh puts the pinned tools.
 func toolsDir(t *testing.T) string {
 	t.Helper()
+	skipUnderShort(t)
 	if d := os.Getenv("TOOLS_DIR"); d != "" {
 		return d
 	}
@@ -211,4 +212,14 @@ func renderAndValidate(t *testing.T, root, name, tag string, sum func(string) (s
 		t.Fatalf("%s rendered for %s fails krew's validation: %v\n%s", src, tag, err, out)
 	}
 	return parseManifest(t, out), out
+}
+
+// skipUnderShort skips a test that needs the snapshot release or the
+// built tools (make release-check) under go test -short; without -short
+// it fails when they are missing.
+func skipUnderShort(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("needs the snapshot release and the built tools (make release-check)")
+	}
 }

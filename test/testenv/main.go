@@ -17,12 +17,19 @@ import (
 // nothing built); otherwise a failed start or setup fails the package:
 // nothing is skipped.
 func Main(m *testing.M, opts Options, setup func(*Env) error) {
+	ExitUnderShort()
+	os.Exit(run(m, opts, setup))
+}
+
+// ExitUnderShort ends a TestMain successfully under go test -short,
+// before it builds or starts anything: the fast path needs nothing built.
+// Call it first in a TestMain that needs a control plane or built tools.
+func ExitUnderShort() {
 	flag.Parse()
 	if testing.Short() {
-		fmt.Println("skipped under -short: these tests run on a control plane (make test)")
+		fmt.Println("skipped under -short: these tests need a control plane or built tools (make test)")
 		os.Exit(0)
 	}
-	os.Exit(run(m, opts, setup))
 }
 
 func run(m *testing.M, opts Options, setup func(*Env) error) int {

@@ -22,6 +22,7 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	testenv.ExitUnderShort()
 	os.Exit(run(m))
 }
 

@@ -45,7 +45,10 @@ var (
 // bearerRE is Rancher's bearer token: ext/<name>:<54 characters>.
 var bearerRE = regexp.MustCompile(`^ext/(token-[a-z0-9]{5}):([bcdfghjklmnpqrstvwxz2456789]{54})$`)
 
-func TestMain(m *testing.M) { os.Exit(run(m)) }
+func TestMain(m *testing.M) {
+	testenv.ExitUnderShort()
+	os.Exit(run(m))
+}
 
 func run(m *testing.M) int {
 	var err error

@@ -31,7 +31,10 @@ var (
 	dyn  dynamic.Interface
 )
 
-func TestMain(m *testing.M) { os.Exit(run(m)) }
+func TestMain(m *testing.M) {
+	testenv.ExitUnderShort()
+	os.Exit(run(m))
+}
 
 func run(m *testing.M) int {
 	ctrllog.SetLogger(logr.Discard())

@@ -34,7 +34,10 @@ var (
 
 var tokensGVR = schema.GroupVersionResource{Group: "ext.cattle.io", Version: "v1", Resource: "tokens"}
 
-func TestMain(m *testing.M) { os.Exit(run(m)) }
+func TestMain(m *testing.M) {
+	testenv.ExitUnderShort()
+	os.Exit(run(m))
+}
 
 func run(m *testing.M) int {
 	var err error
