@@ -20,7 +20,7 @@ func newCompletionCmd(p Plugin) *cobra.Command {
 	return &cobra.Command{
 		Use:   "completion SHELL",
 		Short: "Print the shell completion script for " + bin,
-		Long: templates.LongDesc(fmt.Sprintf(`
+		Long: LongDesc(fmt.Sprintf(`
 			Print the completion script of %[1]s for bash, zsh, fish or
 			powershell. Loaded into the shell, it completes "%[1]s <TAB>".
 

@@ -41,12 +41,14 @@ func (p Plugin) Binary() string { return "kubectl-" + p.Name }
 // Subcommands get their clients from f.
 func NewRoot(p Plugin, streams genericiooptions.IOStreams, f Clients) *cobra.Command {
 	root := &cobra.Command{
-		Use:           p.Name,
-		Short:         p.Short,
-		Long:          templates.LongDesc(p.Long),
-		Example:       templates.Examples(p.Example),
-		SilenceUsage:  true,
-		SilenceErrors: true,
+		Use:          p.Name,
+		Short:        p.Short,
+		Long:         LongDesc(p.Long),
+		Example:      templates.Examples(p.Example),
+		SilenceUsage: true,
+		// Suggest "get" for "gte", as kubectl does.
+		SuggestionsMinimumDistance: 2,
+		SilenceErrors:              true,
 		Annotations: map[string]string{
 			cobra.CommandDisplayNameAnnotation: "kubectl " + p.Name,
 		},

@@ -47,6 +47,9 @@ func Run(root *cobra.Command, f Clients, streams genericiooptions.IOStreams, arg
 	}()
 
 	explainArgErrors(root)
+	if args == nil {
+		args = []string{} // nil would make cobra read os.Args
+	}
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
 	if s, ok := got.Load().(os.Signal); ok {
