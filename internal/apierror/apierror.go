@@ -23,6 +23,7 @@ type Op struct {
 	Namespace string               // "" for cluster-scoped or all namespaces
 	Name      string               // "" for lists and generated names
 	NotServed string               // the line for a missing API, e.g. "Fleet is not installed in this cluster"
+	List      string               // the command that lists these objects, for not-found hints ("kubectl regtoken list -n x")
 }
 
 // Error is an explained API error; Unwrap gives the original.
@@ -133,6 +134,9 @@ func (op Op) object() string {
 }
 
 func listHint(op Op) string {
+	if op.List != "" {
+		return ": check the name; list them with " + op.List
+	}
 	if op.Namespace != "" {
 		return fmt.Sprintf(": check the name and the namespace (-n); list them with kubectl get %s -n %s", op.Resource.String(), op.Namespace)
 	}

@@ -129,3 +129,16 @@ func TestCompletionScriptsNameTheBinary(t *testing.T) {
 		}
 	}
 }
+
+func TestHintCommandKeepsTheUsersConnectionFlags(t *testing.T) {
+	f := clitest.NewFactory(clitest.Options{})
+	*f.ConfigFlags.Context = "edge cluster"
+	*f.ConfigFlags.KubeConfig = "/tmp/k.yaml"
+	*f.ConfigFlags.Namespace = "fleet-default"
+	if got, want := cli.HintCommand(f, "kubectl", "regtoken", "list"), "kubectl regtoken list --kubeconfig=/tmp/k.yaml '--context=edge cluster' --namespace=fleet-default"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	if got, want := cli.HintCommand(f, "kubectl", "regtoken", "delete", "x", "-n", "other"), "kubectl regtoken delete x -n other --kubeconfig=/tmp/k.yaml '--context=edge cluster'"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}

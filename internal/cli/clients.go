@@ -1,12 +1,16 @@
 package cli
 
 import (
+	"slices"
+	"strings"
+
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/client-go/dynamic"
 	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/rest"
 
 	"github.com/kubectl-tokens/kubectl-tokens/internal/kubeconfig"
+	"github.com/kubectl-tokens/kubectl-tokens/internal/shellquote"
 )
 
 // Clients is what a command may ask of the connection flags. Factory
@@ -43,4 +47,21 @@ func ConnectionArgs(cf *genericclioptions.ConfigFlags) []string {
 	add("server", cf.APIServer)
 	add("namespace", cf.Namespace)
 	return args
+}
+
+// HintCommand renders a follow-up command for a hint or an error line:
+// words, then the connection flags the user passed (so the hint talks to
+// the same cluster), each word quoted for a POSIX shell.
+func HintCommand(f Clients, words ...string) string {
+	hasNamespace := slices.ContainsFunc(words, func(w string) bool {
+		return w == "-n" || w == "--namespace" || strings.HasPrefix(w, "--namespace=")
+	})
+	argv := append([]string(nil), words...)
+	for _, a := range ConnectionArgs(f.Flags()) {
+		if hasNamespace && strings.HasPrefix(a, "--namespace=") {
+			continue
+		}
+		argv = append(argv, a)
+	}
+	return shellquote.Join(argv)
 }

@@ -75,10 +75,19 @@ func exitCode(s os.Signal) int {
 // Explain renders err as the one line printed after "error: ". A
 // connection error names the server and context f was asked to reach.
 func Explain(err error, f Clients) string {
+	contextName := ""
 	if e, ok := f.(interface{ Endpoint() (string, string) }); ok {
-		server, contextName := e.Endpoint()
+		var server string
+		server, contextName = e.Endpoint()
 		if line := apierror.Connection(err, server, contextName); line != "" {
 			return line
+		}
+	}
+	if f != nil && apierror.IsNotServedError(err) {
+		if cfg, cerr := f.RESTConfig(); cerr == nil {
+			if line := notKubernetes(cfg, contextName); line != "" {
+				return line
+			}
 		}
 	}
 	return apierror.OneLine(err.Error())
