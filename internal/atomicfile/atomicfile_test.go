@@ -65,7 +65,8 @@ func TestWriteIntoUnwritableDirLeavesNothing(t *testing.T) {
 	if err := os.Chmod(dir, 0o500); err != nil {
 		t.Fatal(err)
 	}
-	defer os.Chmod(dir, 0o700)
+	// Writable again, so t.TempDir's cleanup can remove it.
+	t.Cleanup(func() { _ = os.Chmod(dir, 0o700) })
 	if err := Write(filepath.Join(dir, "values.yaml"), []byte("x"), false); err == nil {
 		t.Fatal("write into a read-only directory succeeded")
 	}
