@@ -27,11 +27,19 @@ type Flags struct {
 	table bool
 }
 
-// NewFlags returns -o flags for a command. With table set, "" and "wide"
-// are the human table; extra names formats the command prints itself.
-func NewFlags(table bool, extra ...string) *Flags {
+// Table says whether a command prints the human table ("" and "wide").
+type Table bool
+
+const (
+	WithTable Table = true  // lists and gets: the default output is a table
+	NoTable   Table = false // the command's default output is its own
+)
+
+// NewFlags returns -o flags for a command; extra names formats the
+// command prints itself.
+func NewFlags(table Table, extra ...string) *Flags {
 	pf := genericclioptions.NewPrintFlags("").WithDefaultOutput("")
-	return &Flags{PrintFlags: pf, table: table, extra: extra}
+	return &Flags{PrintFlags: pf, table: bool(table), extra: extra}
 }
 
 // WithTypeSetter makes typed objects print with apiVersion and kind.

@@ -63,7 +63,7 @@ func NewCreateOptions(f cli.Clients, streams genericiooptions.IOStreams) *Create
 	return &CreateOptions{
 		IOStreams: streams,
 		f:         f,
-		Print:     printer.NewFlags(false, outputToken, outputSecure),
+		Print:     printer.NewFlags(printer.NoTable, outputToken, outputSecure),
 		TTL:       ttlValue{d: 24 * time.Hour},
 		Usages:    slices.Clone(DefaultUsages),
 		DryRun:    dryrun.None,

@@ -27,7 +27,7 @@ type GenerateOptions struct {
 
 // NewCmdGenerate builds kubectl bootstrap generate.
 func NewCmdGenerate(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &GenerateOptions{IOStreams: streams, f: f, Print: printer.NewFlags(false, outputToken, outputSecure)}
+	o := &GenerateOptions{IOStreams: streams, f: f, Print: printer.NewFlags(printer.NoTable, outputToken, outputSecure)}
 	cmd := &cobra.Command{
 		Use:   "generate",
 		Short: "Print a random bootstrap token without creating it",

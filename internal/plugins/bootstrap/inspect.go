@@ -96,7 +96,7 @@ const InspectionAPIVersion = "bootstrap.kubectl-tokens.io/v1alpha1"
 
 // NewCmdInspect builds kubectl bootstrap inspect.
 func NewCmdInspect(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &InspectOptions{IOStreams: streams, f: f, Print: printer.NewFlags(false)}
+	o := &InspectOptions{IOStreams: streams, f: f, Print: printer.NewFlags(printer.NoTable)}
 	cmd := &cobra.Command{
 		Use:   "inspect TOKEN | ID | -",
 		Short: "Check a token against the cluster: existence, expiry, CA hash, cluster-info signature",

@@ -25,7 +25,7 @@ type ListOptions struct {
 
 // NewCmdList builds kubectl bootstrap list.
 func NewCmdList(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &ListOptions{IOStreams: streams, f: f, Print: printer.NewFlags(true), ChunkSize: defaultChunkSize}
+	o := &ListOptions{IOStreams: streams, f: f, Print: printer.NewFlags(printer.WithTable), ChunkSize: defaultChunkSize}
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List bootstrap tokens, including expired and malformed ones",

@@ -37,7 +37,7 @@ func TestTTLStringIsKubeadms(t *testing.T) {
 func TestOutputTokenHasKubeadmsShapeAndRedacts(t *testing.T) {
 	tok := &Token{ID: "abcdef", Secret: "0123456789abcdef", Description: "d", Expires: at("2026-11-23T05:04:05Z"),
 		Usages: []string{"authentication", "signing"}, Groups: []string{"system:bootstrappers:kubeadm:default-node-token"}}
-	f := printer.NewFlags(false)
+	f := printer.NewFlags(printer.NoTable)
 	*f.PrintFlags.OutputFormat = "json"
 	var buf bytes.Buffer
 	if err := f.Print(NewOutputToken(tok, false), false, &buf); err != nil {

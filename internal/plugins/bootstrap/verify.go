@@ -32,7 +32,7 @@ type VerifyOptions struct {
 
 // NewCmdVerify builds kubectl bootstrap verify.
 func NewCmdVerify(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &VerifyOptions{IOStreams: streams, f: f, Print: printer.NewFlags(false)}
+	o := &VerifyOptions{IOStreams: streams, f: f, Print: printer.NewFlags(printer.NoTable)}
 	cmd := &cobra.Command{
 		Use:   "verify TOKEN | -",
 		Short: "Authenticate to the API server with a token and show who it is",

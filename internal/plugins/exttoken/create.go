@@ -42,7 +42,7 @@ type CreateOptions struct {
 
 // NewCreateCmd builds `kubectl exttoken create`.
 func NewCreateCmd(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &CreateOptions{f: f, streams: streams, print: printer.NewFlags(false, "bearer", "value", "kubeconfig")}
+	o := &CreateOptions{f: f, streams: streams, print: printer.NewFlags(printer.NoTable, "bearer", "value", "kubeconfig")}
 	cmd := &cobra.Command{
 		Use:   "create [--description D] [--ttl DURATION] [--kind K] [--cluster-name ID] [-o bearer|value|json|yaml|kubeconfig]",
 		Short: "Create a Rancher API token and print it once, ready to use",

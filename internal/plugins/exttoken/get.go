@@ -25,7 +25,7 @@ type GetOptions struct {
 
 // NewGetCmd builds `kubectl exttoken get NAME`.
 func NewGetCmd(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &GetOptions{f: f, streams: streams, print: printer.NewFlags(true)}
+	o := &GetOptions{f: f, streams: streams, print: printer.NewFlags(printer.WithTable)}
 	cmd := &cobra.Command{
 		Use:   "get NAME [-o wide|json|yaml|name]",
 		Short: "Show one Rancher token (never its value)",

@@ -200,7 +200,7 @@ type LegacyListOptions struct {
 
 // NewLegacyListCmd builds `kubectl exttoken legacy list`.
 func NewLegacyListCmd(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &LegacyListOptions{f: f, streams: streams, print: printer.NewFlags(true)}
+	o := &LegacyListOptions{f: f, streams: streams, print: printer.NewFlags(printer.WithTable)}
 	cmd := &cobra.Command{
 		Use:     "list [--never-expiring] [--expired] [--kind K] [-o wide|json|yaml|name]",
 		Aliases: []string{"ls"},

@@ -47,7 +47,7 @@ type ListOptions struct {
 
 // NewListCmd builds `kubectl exttoken list`.
 func NewListCmd(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &ListOptions{f: f, streams: streams, print: printer.NewFlags(true)}
+	o := &ListOptions{f: f, streams: streams, print: printer.NewFlags(printer.WithTable)}
 	cmd := &cobra.Command{
 		Use:     "list [-o wide|json|yaml|name] [--user ID] [--kind K] [--expired] [--expiring-within D] [-l SELECTOR] [--show-expiry]",
 		Aliases: []string{"ls"},

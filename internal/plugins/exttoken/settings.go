@@ -217,7 +217,7 @@ type SettingsOptions struct {
 
 // NewSettingsCmd builds `kubectl exttoken settings` and `settings set`.
 func NewSettingsCmd(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &SettingsOptions{f: f, streams: streams, print: printer.NewFlags(true)}
+	o := &SettingsOptions{f: f, streams: streams, print: printer.NewFlags(printer.WithTable)}
 	cmd := &cobra.Command{
 		Use:   "settings [-o wide|json|yaml]",
 		Short: "Show Rancher's token TTL settings and the token-hashing feature",

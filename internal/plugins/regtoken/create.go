@@ -47,7 +47,7 @@ type CreateOptions struct {
 
 // NewCreateCmd builds `kubectl regtoken create`.
 func NewCreateCmd(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &CreateOptions{f: f, streams: streams, install: installFlags{writes: true}, print: printer.NewFlags(false)}
+	o := &CreateOptions{f: f, streams: streams, install: installFlags{writes: true}, print: printer.NewFlags(printer.NoTable)}
 	cmd := &cobra.Command{
 		Use:   "create [NAME | --generate-name PREFIX] [-n NAMESPACE] [--ttl DURATION] [flags]",
 		Short: "Create a registration token, write values.yaml and print the helm install",

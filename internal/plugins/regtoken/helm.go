@@ -28,7 +28,7 @@ type HelmOptions struct {
 
 // NewHelmCmd builds `kubectl regtoken helm`.
 func NewHelmCmd(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &HelmOptions{f: f, streams: streams, install: installFlags{writes: false}, print: printer.NewFlags(false)}
+	o := &HelmOptions{f: f, streams: streams, install: installFlags{writes: false}, print: printer.NewFlags(printer.NoTable)}
 	cmd := &cobra.Command{
 		Use:   "helm NAME [--values-file PATH] [--label KEY=VALUE]... [flags]",
 		Short: "Print the helm commands that install the fleet-agent for an existing token",

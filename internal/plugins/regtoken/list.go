@@ -27,7 +27,7 @@ type ListOptions struct {
 
 // NewListCmd builds `kubectl regtoken list`.
 func NewListCmd(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &ListOptions{f: f, streams: streams, print: printer.NewFlags(true)}
+	o := &ListOptions{f: f, streams: streams, print: printer.NewFlags(printer.WithTable)}
 	cmd := &cobra.Command{
 		Use:     "list [-A] [-o wide|json|yaml|name]",
 		Aliases: []string{"ls"},

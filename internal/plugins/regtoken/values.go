@@ -31,7 +31,7 @@ type ValuesOptions struct {
 
 // NewValuesCmd builds `kubectl regtoken values`.
 func NewValuesCmd(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &ValuesOptions{f: f, streams: streams, install: installFlags{writes: true}, print: printer.NewFlags(false)}
+	o := &ValuesOptions{f: f, streams: streams, install: installFlags{writes: true}, print: printer.NewFlags(printer.NoTable)}
 	cmd := &cobra.Command{
 		Use:   "values NAME [--values-file PATH] [flags]",
 		Short: "Write values.yaml of an existing token and print the helm install",
