@@ -53,6 +53,14 @@ func extTok(name, user string, age time.Duration, ttl int64, mods ...func(map[st
 	return &unstructured.Unstructured{Object: obj}
 }
 
+// kindOf sets spec.kind and the label Rancher forces from it.
+func kindOf(kind string) func(map[string]any) {
+	return func(obj map[string]any) {
+		_ = unstructured.SetNestedField(obj, kind, "spec", "kind")
+		_ = unstructured.SetNestedField(obj, kind, "metadata", "labels", labelKind)
+	}
+}
+
 func set(value any, path ...string) func(map[string]any) {
 	return func(obj map[string]any) { _ = unstructured.SetNestedField(obj, value, path...) }
 }
