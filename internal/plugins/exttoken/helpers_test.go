@@ -275,3 +275,7 @@ func runCases(t *testing.T, cases []cmdCase) {
 		})
 	}
 }
+
+func toUnstructured(o runtime.Object) *unstructured.Unstructured {
+	return o.(*unstructured.Unstructured)
+}
