@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -130,11 +131,24 @@ func describeToken(u *unstructured.Unstructured, now time.Time) string {
 	return w.String()
 }
 
-// escape makes server-supplied text safe to print by hand: terminal
-// control sequences as cli-runtime's printers escape them, and line
-// breaks shown rather than obeyed.
+// escape makes server-supplied text safe to print by hand: ESC and CR as
+// cli-runtime's printers escape them, line breaks and tabs shown rather
+// than obeyed, and any other control character (BEL, C1 CSI, ...) as \xNN.
 func escape(s string) string {
-	return printers.EscapeTerminal(strings.NewReplacer("\n", `\n`, "\t", `\t`).Replace(s))
+	return controlHex(printers.EscapeTerminal(strings.NewReplacer("\n", `\n`, "\t", `\t`).Replace(s)))
+}
+
+// controlHex spells the control characters EscapeTerminal leaves.
+func controlHex(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			fmt.Fprintf(&b, `\x%02x`, r)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 func stamp(t, now time.Time) string {
