@@ -1,12 +1,18 @@
 package exttoken
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	certutil "k8s.io/client-go/util/cert"
+
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/kubectl-tokens/kubectl-tokens/internal/cli/clitest"
+	"github.com/kubectl-tokens/kubectl-tokens/internal/kubeconfig"
 )
 
 const (
@@ -84,4 +90,38 @@ func TestCreate(t *testing.T) {
 		{name: "bad ttl", args: []string{"create", "--ttl", "90"}, exit: 1, stderr: []string{`--ttl "90" has no unit`}, requests: none},
 		{name: "kubeconfig file without -o kubeconfig", args: []string{"create", "--kubeconfig-file", "x"}, exit: 1, stderr: []string{"needs -o kubeconfig"}, requests: none},
 	})
+}
+
+// TestCreateKubeconfigFile: -o kubeconfig with --kubeconfig-file writes
+// a 0600 file whose user carries the bearer token, for the Rancher
+// cluster URL of the current server, with the kubeconfig's CA.
+func TestCreateKubeconfigFile(t *testing.T) {
+	ca, _, err := certutil.GenerateSelfSignedCertKey("rancher.example.com", nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newRancherOn(t, kubeconfig.Cluster{Context: "rancher", Server: "https://rancher.example.com/k8s/clusters/local", CAData: ca})
+	f.rancherCreates("2.13")
+	path := filepath.Join(t.TempDir(), "ci.kubeconfig")
+	res := run(t, f, "create", "-o", "kubeconfig", "--cluster-name", "c-m-abc12", "--kubeconfig-file", path)
+	if res.Exit != 0 || res.Stdout != "" || !strings.Contains(res.Stderr, "Wrote kubeconfig "+path+" (mode 0600) for https://rancher.example.com/k8s/clusters/c-m-abc12") {
+		t.Fatalf("%s", res)
+	}
+	if st, err := os.Stat(path); err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("mode %v, %v", st, err)
+	}
+	kc, err := clientcmd.LoadFromFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := kc.Contexts[kc.CurrentContext]
+	if kc.AuthInfos[ctx.AuthInfo].Token != bearerValue || kc.Clusters[ctx.Cluster].Server != "https://rancher.example.com/k8s/clusters/c-m-abc12" ||
+		string(kc.Clusters[ctx.Cluster].CertificateAuthorityData) != string(ca) {
+		t.Errorf("kubeconfig %+v", kc)
+	}
+	// A second run refuses before anything is created.
+	f2 := newRancherOn(t, kubeconfig.Cluster{Server: "https://rancher.example.com/k8s/clusters/local"})
+	if res := run(t, f2, "create", "-o", "kubeconfig", "--kubeconfig-file", path); res.Exit != 1 || len(f2.Requests()) != 0 {
+		t.Errorf("existing file: %s, requests %q", res, f2.Requests())
+	}
 }

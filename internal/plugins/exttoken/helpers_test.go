@@ -19,6 +19,7 @@ import (
 	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/kubectl-tokens/kubectl-tokens/internal/cli/clitest"
+	"github.com/kubectl-tokens/kubectl-tokens/internal/kubeconfig"
 )
 
 // fixedNow is the clock of every in-process test, so ages and expiries
@@ -102,10 +103,16 @@ type fakeRancher struct {
 
 func newRancher(t *testing.T, objs ...runtime.Object) *fakeRancher {
 	t.Helper()
+	return newRancherOn(t, kubeconfig.Cluster{}, objs...)
+}
+
+// newRancherOn is newRancher with the kubeconfig's current cluster.
+func newRancherOn(t *testing.T, cluster kubeconfig.Cluster, objs ...runtime.Object) *fakeRancher {
+	t.Helper()
 	f := &fakeRancher{}
 	srv := httptest.NewServer(http.HandlerFunc(f.serveTable))
 	t.Cleanup(srv.Close)
-	f.Factory = clitest.NewFactory(clitest.Options{Dynamic: objs, ListKinds: listKinds, REST: &rest.Config{Host: srv.URL}})
+	f.Factory = clitest.NewFactory(clitest.Options{Dynamic: objs, ListKinds: listKinds, REST: &rest.Config{Host: srv.URL}, Cluster: cluster})
 	return f
 }
 

@@ -62,10 +62,7 @@ func (s *tokenSelection) complete(cmd *cobra.Command) error {
 	s.kindSet = cmd.Flags().Changed("kind")
 	if s.ExpiringWithin != "" {
 		v, err := ttl.Parse("--expiring-within", s.ExpiringWithin)
-		if err != nil {
-			return err
-		}
-		if v.Never || v.Duration <= 0 {
+		if err != nil || v.Never || v.Duration <= 0 {
 			return fmt.Errorf("invalid --expiring-within %q: use a duration such as 12h or 7d", s.ExpiringWithin)
 		}
 		s.within = v.Duration
