@@ -58,6 +58,9 @@ func Run(root *cobra.Command, f Clients, streams genericiooptions.IOStreams, arg
 		}
 		return exitCode(s)
 	}
+	if code, ok := exitFor(err, streams.ErrOut); ok {
+		return code
+	}
 	if err != nil {
 		fmt.Fprintf(streams.ErrOut, "error: %s\n", Explain(err, f))
 		return 1

@@ -1,43 +1,49 @@
 package exttoken
 
 import (
-	"strings"
+	"context"
 
 	"github.com/spf13/cobra"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/kubectl-tokens/kubectl-tokens/internal/cli"
 )
 
-// completeNames completes names of gvr from the cluster (the server
-// already limits ext tokens to the caller's own), skipping names already
-// on the command line. With single, only the first argument completes.
-func completeNames(f cli.Clients, gvr schema.GroupVersionResource, single bool) cobra.CompletionFunc {
-	return func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
-		if single && len(args) > 0 {
-			return nil, cobra.ShellCompDirectiveNoFileComp
-		}
-		ri, err := dynamicFor(f, gvr)
-		if err != nil {
-			return nil, cobra.ShellCompDirectiveNoFileComp
-		}
-		ctx, cancel := cli.CompletionContext(cmd)
-		defer cancel()
-		list, err := ri.List(ctx, metav1.ListOptions{Limit: defaultChunkSize})
-		if err != nil {
-			return nil, cobra.ShellCompDirectiveNoFileComp
-		}
-		seen := map[string]bool{}
-		for _, a := range args {
-			seen[a] = true
-		}
-		var out []string
-		for _, it := range list.Items {
-			if n := it.GetName(); !seen[n] && strings.HasPrefix(n, toComplete) {
-				out = append(out, n)
-			}
-		}
-		return out, cobra.ShellCompDirectiveNoFileComp
+// completeTokens completes ext token names (the server already limits
+// them to the caller's own) for which keep holds.
+func completeTokens(f cli.Clients, arity cli.Arity, keep func(extToken) bool) cobra.CompletionFunc {
+	return cli.CompleteNames(arity, func(ctx context.Context) ([]string, error) {
+		return names(ctx, f, tokensGVR, func(u *unstructured.Unstructured) bool { return keep(tokenFrom(u)) })
+	})
+}
+
+// completeLegacyTokens completes v3 token names.
+func completeLegacyTokens(f cli.Clients) cobra.CompletionFunc {
+	return cli.CompleteNames(cli.ManyNames, func(ctx context.Context) ([]string, error) {
+		return names(ctx, f, legacyGVR, func(*unstructured.Unstructured) bool { return true })
+	})
+}
+
+func anyToken(extToken) bool { return true }
+
+// names is the first page of gvr's names for which keep holds: enough to
+// complete, bounded whatever the count.
+func names(ctx context.Context, f cli.Clients, gvr schema.GroupVersionResource, keep func(*unstructured.Unstructured) bool) ([]string, error) {
+	dyn, err := f.Dynamic()
+	if err != nil {
+		return nil, err
 	}
+	list, err := dyn.Resource(gvr).List(ctx, metav1.ListOptions{Limit: cli.DefaultChunkSize})
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for i := range list.Items {
+		if keep(&list.Items[i]) {
+			out = append(out, list.Items[i].GetName())
+		}
+	}
+	return out, nil
 }

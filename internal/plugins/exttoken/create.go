@@ -1,9 +1,10 @@
 package exttoken
 
 import (
+	"bytes"
 	"context"
 	"fmt"
-	"os"
+	"net/url"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -11,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/cli-runtime/pkg/printers"
 	"k8s.io/kubectl/pkg/util/templates"
 
 	"github.com/kubectl-tokens/kubectl-tokens/internal/apierror"
@@ -22,9 +24,9 @@ import (
 
 // CreateOptions is `kubectl exttoken create`.
 type CreateOptions struct {
-	f       cli.Clients
-	streams genericiooptions.IOStreams
-	print   *printer.Flags
+	genericiooptions.IOStreams
+	f     cli.Clients
+	print *printer.Flags
 
 	Description    string
 	TTL            string
@@ -36,13 +38,14 @@ type CreateOptions struct {
 	DryRun         string
 
 	ttlMs  int64
+	tokens tokenClient
 	server string // kubeconfig server, -o kubeconfig only
 	caData []byte
 }
 
-// NewCreateCmd builds `kubectl exttoken create`.
-func NewCreateCmd(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &CreateOptions{f: f, streams: streams, print: printer.NewFlags(printer.NoTable, "bearer", "value", "kubeconfig")}
+// NewCmdCreate builds `kubectl exttoken create`.
+func NewCmdCreate(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Command {
+	o := &CreateOptions{IOStreams: streams, f: f, print: printer.NewFlags(withoutTable, "bearer", "value", "kubeconfig")}
 	cmd := &cobra.Command{
 		Use:   "create [--description D] [--ttl DURATION] [--kind K] [--cluster-name ID] [-o bearer|value|json|yaml|kubeconfig]",
 		Short: "Create a Rancher API token and print it once, ready to use",
@@ -53,14 +56,17 @@ func NewCreateCmd(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Comm
 			The default output is the bearer token, ext/<name>:<value>, ready for an
 			Authorization: Bearer header or a kubeconfig (Rancher 2.13+ returns it as
 			status.bearerToken; for 2.12 it is built the same way). -o value prints
-			only the secret part; -o json|yaml the whole create response;
+			only the secret part; -o json|yaml the whole create response (a
+			jsonpath or go-template must print status.value, else the token is
+			deleted again; -o name cannot carry the value and is refused);
 			-o kubeconfig a kubeconfig whose user carries the token for the Rancher
 			cluster URL https://<rancher>/k8s/clusters/<id>, on stdout or, with
 			--kubeconfig-file, into a new file (mode 0600, written atomically, never
 			over an existing file without --force).
 
 			--ttl takes 90m, 12h, 30d, 1d12h or never and is sent in the
-			milliseconds the API counts; without it the server applies its default.
+			milliseconds the API counts; without it, or with 0, the server applies
+			its default. A TTL under one minute gets a warning.
 			The server clamps every TTL to auth-token-max-ttl-minutes: when that
 			setting is readable, the command says what the token will get.
 
@@ -89,7 +95,7 @@ func NewCreateCmd(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Comm
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&o.Description, "description", "", "Human readable description of the token (spec.description).")
-	fl.StringVar(&o.TTL, "ttl", "", "Time to live: 90m, 12h, 30d, 1d12h or never. Default: the server's default.")
+	fl.StringVar(&o.TTL, "ttl", "", "Time to live: 90m, 12h, 30d, 1d12h or never; 0 (the default) means the server's default TTL.")
 	fl.StringVar(&o.Kind, "kind", "", `Kind of the token (spec.kind); "session" marks a login token, anything else a derived one.`)
 	fl.StringVar(&o.ClusterName, "cluster-name", "", "Scope the token to this Rancher cluster ID (spec.clusterName, Rancher 2.13+).")
 	fl.StringVar(&o.RancherURL, "rancher-url", "", "Rancher's https address for -o kubeconfig (default: taken from the current server when it is a Rancher cluster URL).")
@@ -103,17 +109,22 @@ func NewCreateCmd(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Comm
 	return cmd
 }
 
-// Complete parses the TTL and, for -o kubeconfig, settles the server.
+// Complete parses the TTL, builds the client and, for -o kubeconfig,
+// settles the server and its CA.
 func (o *CreateOptions) Complete(_ *cobra.Command, _ []string) error {
 	if o.print.Output() == "" {
 		*o.print.PrintFlags.OutputFormat = "bearer"
 	}
 	if o.TTL != "" {
-		ms, err := ParseTTL(o.TTL)
+		ms, err := parseTTL("--ttl", o.TTL)
 		if err != nil {
-			return fmt.Errorf("%w (--ttl)", err)
+			return err
 		}
 		o.ttlMs = ms
+	}
+	var err error
+	if o.tokens, err = newTokenClient(o.f); err != nil {
+		return err
 	}
 	if o.print.Output() == "kubeconfig" {
 		cluster, err := o.f.CurrentCluster()
@@ -123,13 +134,12 @@ func (o *CreateOptions) Complete(_ *cobra.Command, _ []string) error {
 		if o.server, err = rancherServer(o.RancherURL, cluster.Server, o.ClusterName); err != nil {
 			return err
 		}
-		if o.RancherURL == "" || sameHost(o.server, cluster.Server) {
-			o.caData = cluster.CAData
-			if len(o.caData) == 0 && cluster.CAFile != "" {
-				if o.caData, err = os.ReadFile(cluster.CAFile); err != nil {
-					return fmt.Errorf("cannot read the cluster's CA file for the kubeconfig: %w", err)
-				}
+		if (o.RancherURL == "" || sameHost(o.server, cluster.Server)) && cluster.HasCA() {
+			ca, err := cluster.CA()
+			if err != nil {
+				return fmt.Errorf("the CA for the kubeconfig: %w", err)
 			}
+			o.caData = ca.PEM
 		}
 	}
 	return nil
@@ -143,6 +153,9 @@ func (o *CreateOptions) Validate() error {
 	}
 	if err := dryrun.Validate(o.DryRun); err != nil {
 		return err
+	}
+	if o.print.Output() == "name" && o.DryRun == dryrun.None {
+		return fmt.Errorf("-o name cannot carry the token's value, which Rancher shows only once: use -o bearer (the default), value, kubeconfig, json or yaml")
 	}
 	if o.ClusterName != "" {
 		if errs := validation.IsDNS1123Subdomain(o.ClusterName); len(errs) > 0 {
@@ -169,8 +182,8 @@ func (o *CreateOptions) Validate() error {
 }
 
 func sameHost(a, b string) bool {
-	ua, err1 := parseURL(a)
-	ub, err2 := parseURL(b)
+	ua, err1 := url.Parse(a)
+	ub, err2 := url.Parse(b)
 	return err1 == nil && err2 == nil && ua.Host == ub.Host
 }
 
@@ -193,50 +206,64 @@ func (o *CreateOptions) object() *unstructured.Unstructured {
 
 // Run creates the token and prints it once.
 func (o *CreateOptions) Run(ctx context.Context) error {
-	ri, err := dynamicFor(o.f, tokensGVR)
-	if err != nil {
-		return err
-	}
-	// What the server will clamp the TTL to, said with the result (so a
-	// failed create still prints exactly one line).
-	note := ""
-	if o.DryRun != dryrun.Client && o.ttlMs != 0 {
-		if policy, ok := readTTLPolicy(ctx, o.f); ok {
-			note = policy.clampNote(o.ttlMs)
-		}
+	if w := shortTTLWarning(o.ttlMs); w != "" {
+		fmt.Fprintln(o.ErrOut, w)
 	}
 	obj := o.object()
 	if o.DryRun == dryrun.Client {
-		return o.printDryRun(obj, dryrun.Client)
+		return o.printDryRun(obj)
 	}
-	opts := metav1.CreateOptions{}
-	if o.DryRun == dryrun.Server {
-		opts.DryRun = dryrun.Request(o.DryRun)
+	// What the server will clamp the TTL to, said with the result (so a
+	// failed create still prints exactly one line).
+	clamp := ""
+	if o.ttlMs != 0 {
+		if policy, ok := readTTLPolicy(ctx, o.f); ok {
+			clamp = policy.clampWarning(o.ttlMs)
+		}
 	}
-	created, err := ri.Create(ctx, obj, opts)
+	created, err := o.tokens.create(ctx, obj, metav1.CreateOptions{DryRun: dryrun.Request(o.DryRun)})
 	if err != nil {
-		return wrapToken(err, "create", "")
+		return err
 	}
-	if note != "" {
-		fmt.Fprintln(o.streams.ErrOut, note)
+	if clamp != "" {
+		fmt.Fprintln(o.ErrOut, clamp)
 	}
 	if o.DryRun == dryrun.Server {
 		scrub(created)
-		return o.printDryRun(created, dryrun.Server)
+		if err := o.checkScope(created); err != nil {
+			return err
+		}
+		return o.printDryRun(created)
+	}
+	if err := o.checkScope(created); err != nil {
+		return o.undo(ctx, created.GetName(), err)
 	}
 	return o.printCreated(ctx, created)
 }
 
-func (o *CreateOptions) printDryRun(obj *unstructured.Unstructured, mode string) error {
-	switch o.print.Output() {
-	case "json", "yaml":
-		return o.print.Print(obj, false, o.streams.Out)
+// checkScope fails when the server dropped a requested cluster scope:
+// Rancher 2.12 has no spec.clusterName and silently returns a token valid
+// for every cluster (docs/rancher-tokens.md §1).
+func (o *CreateOptions) checkScope(created *unstructured.Unstructured) error {
+	if o.ClusterName == "" {
+		return nil
+	}
+	got, _, _ := unstructured.NestedString(created.Object, "spec", "clusterName")
+	if got == o.ClusterName {
+		return nil
+	}
+	return fmt.Errorf("the server dropped --cluster-name %s (it returned a token for every cluster): cluster-scoped tokens need Rancher 2.13 or later", o.ClusterName)
+}
+
+func (o *CreateOptions) printDryRun(obj *unstructured.Unstructured) error {
+	if !o.print.IsExtra() {
+		return o.print.Print(obj, clusterScoped, o.Out)
 	}
 	name := obj.GetName()
 	if name == "" {
 		name = "(generated name)"
 	}
-	fmt.Fprintf(o.streams.Out, "%s/%s created (%s dry run)\n", extTokenResource, name, mode)
+	fmt.Fprintf(o.Out, "%s/%s created%s\n", extTokenResource, name, dryrun.Suffix(o.DryRun))
 	return nil
 }
 
@@ -244,7 +271,7 @@ func (o *CreateOptions) printCreated(ctx context.Context, created *unstructured.
 	name := created.GetName()
 	value, _, _ := unstructured.NestedString(created.Object, "status", "value")
 	if value == "" {
-		return fmt.Errorf("token %s was created but the server returned no value: delete it with `kubectl exttoken delete %s` and check the server version", name, name)
+		return fmt.Errorf("token %s was created but the server returned no value: delete it with %s and check the server version", name, command(o.tokens.conn, "delete", name))
 	}
 	bearer, _, _ := unstructured.NestedString(created.Object, "status", "bearerToken")
 	if bearer == "" {
@@ -254,48 +281,53 @@ func (o *CreateOptions) printCreated(ctx context.Context, created *unstructured.
 	t := tokenFrom(created)
 	switch o.print.Output() {
 	case "bearer":
-		fmt.Fprintln(o.streams.Out, bearer)
+		fmt.Fprintln(o.Out, bearer)
 	case "value":
-		fmt.Fprintln(o.streams.Out, value)
+		fmt.Fprintln(o.Out, value)
 	case "kubeconfig":
 		data, err := buildKubeconfig(o.server, o.caData, name, bearer)
 		if err != nil {
 			return o.undo(ctx, name, err)
 		}
 		if o.KubeconfigFile == "" {
-			if _, err := o.streams.Out.Write(data); err != nil {
+			if _, err := o.Out.Write(data); err != nil {
 				return o.undo(ctx, name, err)
 			}
 		} else {
-			if err := writeKubeconfig(o.KubeconfigFile, data, o.Force); err != nil {
+			if err := atomicfile.Write(o.KubeconfigFile, data, o.Force); err != nil {
 				return o.undo(ctx, name, err)
 			}
-			fmt.Fprintf(o.streams.ErrOut, "Wrote kubeconfig %s (mode 0600) for %s, user %s.\n", o.KubeconfigFile, o.server, name)
+			fmt.Fprintf(o.ErrOut, "Wrote kubeconfig %s (mode 0600) for %s, user %s.\n", o.KubeconfigFile, o.server, name)
 		}
 	default:
-		if err := o.print.Print(created, false, o.streams.Out); err != nil {
+		// Rendered first: a template that leaves the value out would
+		// throw the only copy away.
+		var buf bytes.Buffer
+		if err := o.print.Print(created, clusterScoped, &buf); err != nil {
+			return o.undo(ctx, name, err)
+		}
+		if !bytes.Contains(buf.Bytes(), []byte(value)) {
+			return o.undo(ctx, name, fmt.Errorf("-o %s does not print the token's value (status.value), which Rancher shows only once", o.print.Output()))
+		}
+		if _, err := o.Out.Write(buf.Bytes()); err != nil {
 			return o.undo(ctx, name, err)
 		}
 	}
 	at, ok := t.expiresAt()
 	expires := "never expires"
 	if ok {
-		expires = fmt.Sprintf("expires %s (TTL %s)", at.Local().Format(time.RFC3339), FormatTTL(t.TTL))
+		expires = fmt.Sprintf("expires %s (TTL %s)", at.UTC().Format(time.RFC3339), formatTTL(t.TTL))
 	}
-	fmt.Fprintf(o.streams.ErrOut, "%s/%s created for user %s, %s.\n", extTokenResource, name, t.UserID, expires)
-	fmt.Fprintln(o.streams.ErrOut, "The token value is shown only this once; Rancher cannot show it again. Store it now.")
+	fmt.Fprintf(o.ErrOut, "%s/%s created for user %s, %s.\n", extTokenResource, name, printers.EscapeTerminal(t.UserID), expires)
+	fmt.Fprintln(o.ErrOut, "The token value is shown only this once; Rancher cannot show it again. Store it now.")
 	return nil
 }
 
-// undo deletes a token whose value could not be handed over, so no
-// credential nobody holds is left behind.
+// undo deletes a token whose value could not be handed over, or whose
+// scope is not the one asked for, so no such credential is left behind.
 func (o *CreateOptions) undo(ctx context.Context, name string, cause error) error {
-	ri, err := dynamicFor(o.f, tokensGVR)
-	if err == nil {
-		err = ri.Delete(context.WithoutCancel(ctx), name, metav1.DeleteOptions{})
+	if err := o.tokens.delete(context.WithoutCancel(ctx), name, metav1.DeleteOptions{}); err != nil {
+		return fmt.Errorf("%w; token %s was created and could not be deleted (%s): delete it with %s", cause, name, apierror.OneLine(err.Error()), command(o.tokens.conn, "delete", name))
 	}
-	if err != nil {
-		return fmt.Errorf("%v; token %s was created and could not be deleted (%v): delete it with `kubectl exttoken delete %s`", cause, name, apierror.OneLine(err.Error()), name)
-	}
-	return fmt.Errorf("%v; token %s was deleted again, nothing was kept", cause, name)
+	return fmt.Errorf("%w; token %s was deleted again, nothing was kept", cause, name)
 }

@@ -3,33 +3,37 @@ package exttoken
 import (
 	"context"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/spf13/cobra"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/kubectl/pkg/util/templates"
 
 	"github.com/kubectl-tokens/kubectl-tokens/internal/cli"
+	"github.com/kubectl-tokens/kubectl-tokens/internal/deleter"
 	"github.com/kubectl-tokens/kubectl-tokens/internal/dryrun"
 )
 
 // DeleteOptions is `kubectl exttoken delete`.
 type DeleteOptions struct {
-	f       cli.Clients
-	streams genericiooptions.IOStreams
+	genericiooptions.IOStreams
+	f cli.Clients
 
 	Names     []string
-	Expired   bool
+	Selection tokenSelection
 	DryRun    string
 	ChunkSize int64
+
+	tokens tokenClient
+	now    time.Time
 }
 
-// NewDeleteCmd builds `kubectl exttoken delete`.
-func NewDeleteCmd(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &DeleteOptions{f: f, streams: streams}
+// NewCmdDelete builds `kubectl exttoken delete`.
+func NewCmdDelete(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Command {
+	o := &DeleteOptions{IOStreams: streams, f: f}
 	cmd := &cobra.Command{
 		Use:     "delete NAME... | --expired [--dry-run]",
 		Aliases: []string{"rm", "revoke"},
@@ -42,8 +46,11 @@ func NewDeleteCmd(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Comm
 			Tokens are deleted one by one: Rancher's user role has no
 			deletecollection, and one failure does not stop the others. A pruned
 			token is deleted only if it is still the one that was listed (UID
-			precondition). --dry-run (or --dry-run=client) only prints what would be
-			deleted; --dry-run=server lets the server check each delete.`),
+			precondition). Deleting the token this request authenticates with
+			logs your kubeconfig out: a named one gets a warning first, a
+			selected one is skipped. --dry-run (or --dry-run=client) only prints
+			what would be deleted; --dry-run=server lets the server check each
+			delete.`),
 		Example: templates.Examples(`
 			# Revoke two tokens
 			kubectl exttoken delete token-abcde token-fghij
@@ -53,24 +60,33 @@ func NewDeleteCmd(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Comm
 
 			# Prune expired tokens
 			kubectl exttoken delete --expired`),
-		ValidArgsFunction: completeNames(f, tokensGVR, false),
+		ValidArgsFunction: completeTokens(f, cli.ManyNames, anyToken),
 		RunE:              cli.RunE(o),
 	}
-	cmd.Flags().BoolVar(&o.Expired, "expired", false, "Delete every expired token you can see (all users' for administrators).")
+	o.Selection.addFlags(cmd, deleteSelection)
 	dryrun.AddFlag(cmd, &o.DryRun, "deleted")
-	cmd.Flags().Int64Var(&o.ChunkSize, "chunk-size", defaultChunkSize, "With --expired, list tokens in pages of this many.")
+	cli.AddChunkSizeFlag(cmd, &o.ChunkSize)
 	return cmd
 }
 
-// Complete takes the names.
-func (o *DeleteOptions) Complete(_ *cobra.Command, args []string) error {
+// Complete takes the names, parses the selection and builds the client.
+func (o *DeleteOptions) Complete(cmd *cobra.Command, args []string) error {
 	o.Names = args
-	return nil
+	o.now = now()
+	if err := o.Selection.complete(cmd); err != nil {
+		return err
+	}
+	var err error
+	o.tokens, err = newTokenClient(o.f)
+	return err
 }
 
-// Validate requires names or --expired, not both.
+// Validate requires names or a selection, not both.
 func (o *DeleteOptions) Validate() error {
-	return validateDelete(o.Names, o.Expired, "--expired", o.DryRun, o.ChunkSize, validateTokenName)
+	if err := o.Selection.validate(); err != nil {
+		return err
+	}
+	return validateDelete(o.Names, o.Selection.selects(), "--expired", o.DryRun, o.ChunkSize, validateTokenName)
 }
 
 func validateDelete(names []string, selected bool, flag, dryRun string, chunk int64, valid func(string) error) error {
@@ -96,88 +112,60 @@ func validateDelete(names []string, selected bool, flag, dryRun string, chunk in
 
 // Run deletes.
 func (o *DeleteOptions) Run(ctx context.Context) error {
-	ri, err := dynamicFor(o.f, tokensGVR)
-	if err != nil {
-		return err
-	}
-	targets := make([]target, 0, len(o.Names))
-	for _, n := range o.Names {
-		targets = append(targets, target{name: n})
-	}
-	if o.Expired {
-		now := time.Now()
-		_, err := listTokens(ctx, ri, "", o.ChunkSize, func(u *unstructured.Unstructured) error {
-			if tokenFrom(u).expired(now) {
-				targets = append(targets, target{name: u.GetName(), uid: u.GetUID()})
+	var targets []deleter.Target
+	if len(o.Names) > 0 {
+		targets = namedTargets(ctx, o.ErrOut, o.tokens, o.Names, "deleting", nil)
+	} else {
+		err := o.tokens.each(ctx, o.Selection.serverSelector(ctx, o.f), o.ChunkSize, func(u *unstructured.Unstructured) error {
+			t := tokenFrom(u)
+			if o.Selection.keep(t, o.now) {
+				tg := deleter.Target{Name: objectName(extTokenResource, t.Name), Key: t.Name, UID: u.GetUID()}
+				if t.Current {
+					tg.Skipped = "it authenticates this request"
+				}
+				targets = append(targets, tg)
 			}
 			return nil
 		})
 		if err != nil {
-			return wrapToken(err, "list", "")
+			return err
 		}
 		if len(targets) == 0 {
-			fmt.Fprintln(o.streams.ErrOut, "No expired tokens found.")
+			fmt.Fprintln(o.ErrOut, "No matching tokens found.")
 			return nil
 		}
 	}
-	d := deleter{
-		streams: o.streams, resource: extTokenResource, dryRun: o.DryRun,
-		del: func(ctx context.Context, t target, opts metav1.DeleteOptions) error {
-			return wrapToken(ri.Delete(ctx, t.name, opts), "delete", t.name)
-		},
-	}
-	return d.run(ctx, targets)
+	d := deleter.Deleter{Out: o.Out, Verb: "deleted", DryRun: o.DryRun,
+		Do: func(ctx context.Context, t deleter.Target, opts metav1.DeleteOptions) error {
+			return o.tokens.delete(ctx, t.Key, opts)
+		}}
+	_, err := d.Run(ctx, targets)
+	return err
 }
 
-// target is one object to delete; uid, when set, is a precondition.
-type target struct {
-	name string
-	uid  types.UID
-}
+// objectName is how kubectl names an object it deleted: token.ext.cattle.io "x".
+func objectName(resource, name string) string { return fmt.Sprintf("%s %q", resource, name) }
 
-// deleter deletes item by item, reporting each, and fails with one line
-// that counts what was and was not deleted.
-type deleter struct {
-	streams  genericiooptions.IOStreams
-	resource string
-	dryRun   string
-	del      func(context.Context, target, metav1.DeleteOptions) error
-}
-
-func (d deleter) run(ctx context.Context, targets []target) error {
-	var failed []error
-	done := 0
-	for _, t := range targets {
-		if err := ctx.Err(); err != nil {
-			return fmt.Errorf("interrupted after deleting %d of %d: %w", done, len(targets), err)
+// namedTargets looks up each named token first, to warn before the one
+// that authenticates this request is deleted or disabled (doing is the
+// change as an -ing verb); skip, when set, says why a token is left alone
+// ("" to change it). A token that cannot be read is still tried: the
+// change itself then says why it failed.
+func namedTargets(ctx context.Context, errOut io.Writer, tokens tokenClient, names []string, doing string, skip func(extToken) string) []deleter.Target {
+	targets := make([]deleter.Target, 0, len(names))
+	for _, n := range names {
+		tg := deleter.Target{Name: objectName(extTokenResource, n), Key: n}
+		if u, err := tokens.get(ctx, n); err == nil {
+			t := tokenFrom(u)
+			tg.UID = u.GetUID()
+			if skip != nil {
+				tg.Skipped = skip(t)
+			}
+			if t.Current && tg.Skipped == "" {
+				fmt.Fprintf(errOut, "warning: %s authenticates this request: %s it logs this kubeconfig out\n", n, doing)
+			}
 		}
-		if d.dryRun == dryrun.Client {
-			fmt.Fprintf(d.streams.Out, "%s %q deleted%s\n", d.resource, t.name, dryrun.Suffix(d.dryRun))
-			done++
-			continue
-		}
-		opts := metav1.DeleteOptions{DryRun: dryrun.Request(d.dryRun)}
-		if t.uid != "" {
-			uid := t.uid
-			opts.Preconditions = &metav1.Preconditions{UID: &uid}
-		}
-		suffix := dryrun.Suffix(d.dryRun)
-		if err := d.del(ctx, t, opts); err != nil {
-			failed = append(failed, err)
-			continue
-		}
-		done++
-		fmt.Fprintf(d.streams.Out, "%s %q deleted%s\n", d.resource, t.name, suffix)
+		targets = append(targets, tg)
 	}
-	switch len(failed) {
-	case 0:
-		return nil
-	case len(targets):
-		if len(targets) == 1 {
-			return failed[0]
-		}
-		return fmt.Errorf("deleted none of %d: %v (and %d more failures)", len(targets), failed[0], len(failed)-1)
-	default:
-		return fmt.Errorf("deleted %d of %d; %d failed, first: %v", done, len(targets), len(failed), failed[0])
-	}
+	return targets
 }

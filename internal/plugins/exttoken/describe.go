@@ -7,26 +7,30 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/spf13/cobra"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/cli-runtime/pkg/printers"
 	"k8s.io/kubectl/pkg/util/templates"
 
 	"github.com/kubectl-tokens/kubectl-tokens/internal/cli"
+	"github.com/kubectl-tokens/kubectl-tokens/internal/ttl"
 )
 
 // DescribeOptions is `kubectl exttoken describe`.
 type DescribeOptions struct {
-	f       cli.Clients
-	streams genericiooptions.IOStreams
-	Name    string
+	genericiooptions.IOStreams
+	f    cli.Clients
+	Name string
+
+	tokens tokenClient
 }
 
-// NewDescribeCmd builds `kubectl exttoken describe NAME`.
-func NewDescribeCmd(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &DescribeOptions{f: f, streams: streams}
+// NewCmdDescribe builds `kubectl exttoken describe NAME`.
+func NewCmdDescribe(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Command {
+	o := &DescribeOptions{IOStreams: streams, f: f}
 	cmd := &cobra.Command{
 		Use:   "describe NAME",
 		Short: "Describe a Rancher token: owner, expiry, use, scope",
@@ -39,16 +43,18 @@ func NewDescribeCmd(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Co
 			# Everything about one token
 			kubectl exttoken describe token-abcde`),
 		Args:              cobra.ExactArgs(1),
-		ValidArgsFunction: completeNames(f, tokensGVR, true),
+		ValidArgsFunction: completeTokens(f, cli.OneName, anyToken),
 		RunE:              cli.RunE(o),
 	}
 	return cmd
 }
 
-// Complete takes the name.
+// Complete takes the name and builds the client.
 func (o *DescribeOptions) Complete(_ *cobra.Command, args []string) error {
 	o.Name = args[0]
-	return nil
+	var err error
+	o.tokens, err = newTokenClient(o.f)
+	return err
 }
 
 // Validate checks the name.
@@ -56,26 +62,25 @@ func (o *DescribeOptions) Validate() error { return validateTokenName(o.Name) }
 
 // Run fetches and describes.
 func (o *DescribeOptions) Run(ctx context.Context) error {
-	ri, err := dynamicFor(o.f, tokensGVR)
+	u, err := o.tokens.get(ctx, o.Name)
 	if err != nil {
 		return err
 	}
-	u, err := ri.Get(ctx, o.Name, metav1.GetOptions{})
-	if err != nil {
-		return wrapToken(err, "get", o.Name)
-	}
-	scrub(u)
-	describeToken(o.streams.Out, u, time.Now())
-	return nil
+	_, err = io.WriteString(o.Out, describeToken(u, now()))
+	return err
 }
 
-func describeToken(w io.Writer, u *unstructured.Unstructured, now time.Time) {
+// describeToken is the human description of a token. Everything the
+// server supplied is escaped: a description or principal must not reach
+// the terminal as control sequences or forged lines.
+func describeToken(u *unstructured.Unstructured, now time.Time) string {
+	var w strings.Builder
 	t := tokenFrom(u)
 	str := func(path ...string) string {
 		s, _, _ := unstructured.NestedString(u.Object, path...)
 		return s
 	}
-	line := func(k, v string) { fmt.Fprintf(w, "%-15s%s\n", k+":", v) }
+	line := func(k, v string) { fmt.Fprintf(&w, "%-15s%s\n", k+":", escape(v)) }
 	orNone := func(s, none string) string {
 		if s == "" {
 			return none
@@ -106,14 +111,14 @@ func describeToken(w io.Writer, u *unstructured.Unstructured, now time.Time) {
 	if t.TTL < 0 {
 		line("TTL", "never expires")
 	} else {
-		line("TTL", fmt.Sprintf("%s (%d ms)", FormatTTL(t.TTL), t.TTL))
+		line("TTL", fmt.Sprintf("%s (%d ms)", formatTTL(t.TTL), t.TTL))
 	}
 	line("Created", stamp(t.Created, now))
 	at, ok := t.expiresAt()
 	if ok {
 		line("Expires", fmt.Sprintf("%s (%s)", at.UTC().Format(time.RFC3339), humanExpires(at, true, now)))
 	} else {
-		line("Expires", "never")
+		line("Expires", ttl.Never)
 	}
 	line("Expired", fmt.Sprint(t.expired(now)))
 	line("Last used", stamp(t.LastUsed, now))
@@ -123,6 +128,27 @@ func describeToken(w io.Writer, u *unstructured.Unstructured, now time.Time) {
 	line("Labels", mapText(u.GetLabels()))
 	line("Annotations", mapText(u.GetAnnotations()))
 	line("Use as", fmt.Sprintf("Authorization: Bearer ext/%s:<value, shown only when created>", t.Name))
+	return w.String()
+}
+
+// escape makes server-supplied text safe to print by hand: ESC and CR as
+// cli-runtime's printers escape them, line breaks and tabs shown rather
+// than obeyed, and any other control character (BEL, C1 CSI, ...) as \xNN.
+func escape(s string) string {
+	return controlHex(printers.EscapeTerminal(strings.NewReplacer("\n", `\n`, "\t", `\t`).Replace(s)))
+}
+
+// controlHex spells the control characters EscapeTerminal leaves.
+func controlHex(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			fmt.Fprintf(&b, `\x%02x`, r)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 func stamp(t, now time.Time) string {

@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/util/duration"
+
+	"github.com/kubectl-tokens/kubectl-tokens/internal/ttl"
 )
 
 // humanAgo renders a past time the way kubectl renders AGE, with "ago";
@@ -19,7 +21,7 @@ func humanAgo(t, now time.Time) string {
 // "never".
 func humanExpires(at time.Time, ok bool, now time.Time) string {
 	if !ok {
-		return "never"
+		return ttl.Never
 	}
 	if at.After(now) {
 		return "in " + duration.HumanDuration(at.Sub(now))
@@ -31,7 +33,7 @@ func humanExpires(at time.Time, ok bool, now time.Time) string {
 // (duration.HumanDuration, so -1 shows as 0s there); we say "never".
 func humanTTL(ms int64) string {
 	if ms < 0 {
-		return "never"
+		return ttl.Never
 	}
 	return duration.HumanDuration(time.Duration(ms) * time.Millisecond)
 }

@@ -6,63 +6,86 @@ import (
 
 	"github.com/spf13/cobra"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/kubectl/pkg/util/templates"
 
 	"github.com/kubectl-tokens/kubectl-tokens/internal/cli"
+	"github.com/kubectl-tokens/kubectl-tokens/internal/deleter"
+	"github.com/kubectl-tokens/kubectl-tokens/internal/dryrun"
 )
+
+// enabledState is what enable and disable set spec.enabled to.
+type enabledState bool
+
+const (
+	tokenEnabled  enabledState = true
+	tokenDisabled enabledState = false
+)
+
+func (s enabledState) verb() string {
+	if s == tokenEnabled {
+		return "enabled"
+	}
+	return "disabled"
+}
 
 // EnableOptions is `kubectl exttoken enable` and `disable`.
 type EnableOptions struct {
-	f       cli.Clients
-	streams genericiooptions.IOStreams
-	enable  bool
-	Names   []string
+	genericiooptions.IOStreams
+	f cli.Clients
+
+	Names []string
+
+	state  enabledState
+	tokens tokenClient
 }
 
-// NewDisableCmd builds `kubectl exttoken disable NAME...`.
-func NewDisableCmd(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Command {
-	return newEnableCmd(f, streams, false)
-}
-
-// NewEnableCmd builds `kubectl exttoken enable NAME...`.
-func NewEnableCmd(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Command {
-	return newEnableCmd(f, streams, true)
-}
-
-func newEnableCmd(f cli.Clients, streams genericiooptions.IOStreams, enable bool) *cobra.Command {
-	o := &EnableOptions{f: f, streams: streams, enable: enable}
-	cmd := &cobra.Command{
+// NewCmdDisable builds `kubectl exttoken disable NAME...`.
+func NewCmdDisable(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Command {
+	o := &EnableOptions{IOStreams: streams, f: f, state: tokenDisabled}
+	return &cobra.Command{
 		Use:   "disable NAME...",
 		Short: "Disable Rancher tokens without deleting them (spec.enabled=false)",
 		Long: templates.LongDesc(`
 			Disable tokens: Rancher rejects a disabled token until it is enabled
-			again, and keeps it (with its owner, TTL and last use) for review.`),
+			again, and keeps it (with its owner, TTL and last use) for review.
+			Every named token is tried; a failure does not stop the others.
+			Disabling the token this request authenticates with gets a warning
+			first: it logs your kubeconfig out.`),
 		Example: templates.Examples(`
 			# Stop a token from working for now
 			kubectl exttoken disable token-abcde`),
 		Args:              cobra.MinimumNArgs(1),
-		ValidArgsFunction: completeNames(f, tokensGVR, false),
+		ValidArgsFunction: completeTokens(f, cli.ManyNames, func(t extToken) bool { return t.Enabled }),
 		RunE:              cli.RunE(o),
 	}
-	if enable {
-		cmd.Use = "enable NAME..."
-		cmd.Short = "Enable disabled Rancher tokens again (spec.enabled=true)"
-		cmd.Long = templates.LongDesc(`
-			Enable tokens that were disabled. An expired token stays expired:
-			enabling does not extend its TTL.`)
-		cmd.Example = templates.Examples(`
-			# Let a disabled token work again
-			kubectl exttoken enable token-abcde`)
-	}
-	return cmd
 }
 
-// Complete takes the names.
+// NewCmdEnable builds `kubectl exttoken enable NAME...`.
+func NewCmdEnable(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Command {
+	o := &EnableOptions{IOStreams: streams, f: f, state: tokenEnabled}
+	return &cobra.Command{
+		Use:   "enable NAME...",
+		Short: "Enable disabled Rancher tokens again (spec.enabled=true)",
+		Long: templates.LongDesc(`
+			Enable tokens that were disabled. An expired token stays expired:
+			enabling does not extend its TTL. Every named token is tried; a
+			failure does not stop the others.`),
+		Example: templates.Examples(`
+			# Let a disabled token work again
+			kubectl exttoken enable token-abcde`),
+		Args:              cobra.MinimumNArgs(1),
+		ValidArgsFunction: completeTokens(f, cli.ManyNames, func(t extToken) bool { return !t.Enabled }),
+		RunE:              cli.RunE(o),
+	}
+}
+
+// Complete takes the names and builds the client.
 func (o *EnableOptions) Complete(_ *cobra.Command, args []string) error {
 	o.Names = args
-	return nil
+	var err error
+	o.tokens, err = newTokenClient(o.f)
+	return err
 }
 
 // Validate checks the names.
@@ -75,26 +98,24 @@ func (o *EnableOptions) Validate() error {
 	return nil
 }
 
-// Run patches spec.enabled on each token.
+// Run patches spec.enabled on each token that is not in that state yet.
 func (o *EnableOptions) Run(ctx context.Context) error {
-	ri, err := dynamicFor(o.f, tokensGVR)
-	if err != nil {
-		return err
+	doing := "disabling"
+	if o.state == tokenEnabled {
+		doing = "enabling"
 	}
-	word := "disabled"
-	if o.enable {
-		word = "enabled"
-	}
-	patch := fmt.Appendf(nil, `{"spec":{"enabled":%t}}`, o.enable)
-	for i, n := range o.Names {
-		if _, err := ri.Patch(ctx, n, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
-			err = wrapToken(err, "patch", n)
-			if i > 0 {
-				return fmt.Errorf("%w (the %d token(s) before it were %s; the rest were not touched)", err, i, word)
-			}
-			return err
+	targets := namedTargets(ctx, o.ErrOut, o.tokens, o.Names, doing, func(t extToken) string {
+		if t.Enabled == bool(o.state) {
+			return "already " + o.state.verb()
 		}
-		fmt.Fprintf(o.streams.Out, "%s/%s %s\n", extTokenResource, n, word)
-	}
-	return nil
+		return ""
+	})
+	patch := fmt.Appendf(nil, `{"spec":{"enabled":%t}}`, bool(o.state))
+	d := deleter.Deleter{Out: o.Out, Verb: o.state.verb(), DryRun: dryrun.None,
+		Do: func(ctx context.Context, t deleter.Target, _ metav1.DeleteOptions) error {
+			_, err := o.tokens.patch(ctx, t.Key, patch)
+			return err
+		}}
+	_, err := d.Run(ctx, targets)
+	return err
 }

@@ -5,9 +5,9 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/rest"
 	"k8s.io/kubectl/pkg/util/templates"
 
 	"github.com/kubectl-tokens/kubectl-tokens/internal/cli"
@@ -16,16 +16,19 @@ import (
 
 // GetOptions is `kubectl exttoken get`.
 type GetOptions struct {
-	f       cli.Clients
-	streams genericiooptions.IOStreams
-	print   *printer.Flags
+	genericiooptions.IOStreams
+	f     cli.Clients
+	print *printer.Flags
 
 	Name string
+
+	tokens tokenClient
+	rest   rest.Interface // the server's table
 }
 
-// NewGetCmd builds `kubectl exttoken get NAME`.
-func NewGetCmd(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &GetOptions{f: f, streams: streams, print: printer.NewFlags(printer.WithTable)}
+// NewCmdGet builds `kubectl exttoken get NAME`.
+func NewCmdGet(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Command {
+	o := &GetOptions{IOStreams: streams, f: f, print: printer.NewFlags(withTable)}
 	cmd := &cobra.Command{
 		Use:   "get NAME [-o wide|json|yaml|name]",
 		Short: "Show one Rancher token (never its value)",
@@ -41,17 +44,24 @@ func NewGetCmd(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Command
 			# The whole object
 			kubectl exttoken get token-abcde -o yaml`),
 		Args:              cobra.ExactArgs(1),
-		ValidArgsFunction: completeNames(f, tokensGVR, true),
+		ValidArgsFunction: completeTokens(f, cli.OneName, anyToken),
 		RunE:              cli.RunE(o),
 	}
 	o.print.AddFlags(cmd)
 	return cmd
 }
 
-// Complete takes the name.
+// Complete takes the name and builds the clients.
 func (o *GetOptions) Complete(_ *cobra.Command, args []string) error {
 	o.Name = args[0]
-	return nil
+	var err error
+	if o.tokens, err = newTokenClient(o.f); err != nil {
+		return err
+	}
+	if o.print.IsTable() {
+		o.rest, err = tokensREST(o.f)
+	}
+	return err
 }
 
 // Validate checks -o and the name.
@@ -73,24 +83,15 @@ func validateTokenName(name string) error {
 // Run prints the token.
 func (o *GetOptions) Run(ctx context.Context) error {
 	if o.print.IsTable() {
-		rc, err := tokensREST(o.f)
+		t, err := fetchTable(ctx, o.rest, o.tokens, tableQuery{Name: o.Name})
 		if err != nil {
 			return err
 		}
-		t, err := fetchTable(ctx, rc, tableQuery{Name: o.Name})
-		if err != nil {
-			return err
-		}
-		return o.print.Print(t, false, o.streams.Out)
+		return o.print.Print(t, clusterScoped, o.Out)
 	}
-	ri, err := dynamicFor(o.f, tokensGVR)
+	u, err := o.tokens.get(ctx, o.Name)
 	if err != nil {
 		return err
 	}
-	u, err := ri.Get(ctx, o.Name, metav1.GetOptions{})
-	if err != nil {
-		return wrapToken(err, "get", o.Name)
-	}
-	scrub(u)
-	return o.print.Print(u, false, o.streams.Out)
+	return o.print.Print(u, clusterScoped, o.Out)
 }

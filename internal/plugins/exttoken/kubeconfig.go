@@ -7,8 +7,6 @@ import (
 
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
-
-	"github.com/kubectl-tokens/kubectl-tokens/internal/atomicfile"
 )
 
 // Rancher proxies each downstream cluster's API at
@@ -76,11 +74,3 @@ func buildKubeconfig(server string, caData []byte, tokenName, bearer string) ([]
 	kc.CurrentContext = id
 	return clientcmd.Write(*kc)
 }
-
-// writeKubeconfig writes a file holding a token: atomically, mode 0600,
-// never over an existing file unless force.
-func writeKubeconfig(path string, data []byte, force bool) error {
-	return atomicfile.Write(path, data, force)
-}
-
-func parseURL(s string) (*url.URL, error) { return url.Parse(s) }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kubectl-tokens/kubectl-tokens/internal/atomicfile"
 	"k8s.io/client-go/tools/clientcmd"
 )
 
@@ -39,7 +40,7 @@ func TestBuildAndWriteKubeconfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	path := filepath.Join(t.TempDir(), "kc")
-	if err := writeKubeconfig(path, data, false); err != nil {
+	if err := atomicfile.Write(path, data, false); err != nil {
 		t.Fatal(err)
 	}
 	if st, err := os.Stat(path); err != nil || st.Mode().Perm() != 0o600 {
@@ -54,7 +55,7 @@ func TestBuildAndWriteKubeconfig(t *testing.T) {
 		kc.AuthInfos[ctx.AuthInfo].Token != "ext/token-abcde:secretvalue" || string(kc.Clusters[ctx.Cluster].CertificateAuthorityData) != "CA" {
 		t.Errorf("kubeconfig: %+v", kc)
 	}
-	err = writeKubeconfig(path, []byte("other"), false)
+	err = atomicfile.Write(path, []byte("other"), false)
 	if err == nil || !strings.Contains(err.Error(), "--force") {
 		t.Errorf("second write: %v", err)
 	}

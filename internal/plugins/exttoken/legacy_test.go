@@ -43,6 +43,7 @@ func TestLegacyStripsSecrets(t *testing.T) {
 		"userId":       "u-1",
 		"isDerived":    true,
 	}}
+	scrubLegacy(u)
 	lt := legacyFrom(u)
 	var b bytes.Buffer
 	_ = unstructured.UnstructuredJSONScheme.Encode(u, &b)
@@ -53,9 +54,8 @@ func TestLegacyStripsSecrets(t *testing.T) {
 	if !lt.never() || lt.expired(now) || lt.Kind != "agent" || lt.User != "u-1" {
 		t.Errorf("legacy token %+v", lt)
 	}
-	var out bytes.Buffer
-	neverSummary(&out, []legacyToken{lt, lt, {Name: "x", TTL: 5, Kind: "derived"}})
-	if !strings.Contains(out.String(), "Never-expiring tokens (ttl 0): 2") || !strings.Contains(out.String(), "agent            2") {
-		t.Errorf("summary:\n%s", out.String())
+	out := neverSummary([]legacyToken{lt, lt, {Name: "x", TTL: 5, Kind: "derived"}}, []string{"--context=prod"})
+	if !strings.Contains(out, "Never-expiring tokens (ttl 0): 2") || !strings.Contains(out, "agent            2") || !strings.Contains(out, "--dry-run --context=prod") {
+		t.Errorf("summary:\n%s", out)
 	}
 }

@@ -34,17 +34,17 @@ var Plugin = cli.Plugin{
 func NewRoot(streams genericiooptions.IOStreams, f cli.Clients) *cobra.Command {
 	root := cli.NewRoot(Plugin, streams, f)
 	root.AddCommand(
-		NewCreateCmd(f, streams),
-		NewListCmd(f, streams),
-		NewGetCmd(f, streams),
-		NewDescribeCmd(f, streams),
-		NewDeleteCmd(f, streams),
-		NewDisableCmd(f, streams),
-		NewEnableCmd(f, streams),
-		NewSetTTLCmd(f, streams),
-		NewSetDescriptionCmd(f, streams),
-		NewLegacyCmd(f, streams),
-		NewSettingsCmd(f, streams),
+		NewCmdCreate(f, streams),
+		NewCmdList(f, streams),
+		NewCmdGet(f, streams),
+		NewCmdDescribe(f, streams),
+		NewCmdDelete(f, streams),
+		NewCmdDisable(f, streams),
+		NewCmdEnable(f, streams),
+		NewCmdSetTTL(f, streams),
+		NewCmdSetDescription(f, streams),
+		NewCmdLegacy(f, streams),
+		NewCmdSettings(f, streams),
 	)
 	return root
 }

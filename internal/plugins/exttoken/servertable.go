@@ -45,7 +45,7 @@ type tableQuery struct {
 // fetchTable gets the server's Table for tokens, following continue
 // tokens page by page and merging the rows, so the printed table matches
 // kubectl get's.
-func fetchTable(ctx context.Context, rc rest.Interface, q tableQuery) (*metav1.Table, error) {
+func fetchTable(ctx context.Context, rc rest.Interface, tokens tokenClient, q tableQuery) (*metav1.Table, error) {
 	var out *metav1.Table
 	cont := ""
 	for {
@@ -71,11 +71,11 @@ func fetchTable(ctx context.Context, rc rest.Interface, q tableQuery) (*metav1.T
 		// Error, not Raw's error: it decodes the server's Status and keeps
 		// its message (e.g. which token was not found).
 		if err := res.Error(); err != nil {
-			return nil, wrapToken(err, verbFor(q.Name), q.Name)
+			return nil, tokens.wrap(err, verbFor(q.Name), q.Name)
 		}
 		body, err := res.Raw()
 		if err != nil {
-			return nil, wrapToken(err, verbFor(q.Name), q.Name)
+			return nil, tokens.wrap(err, verbFor(q.Name), q.Name)
 		}
 		page := &metav1.Table{}
 		if err := json.Unmarshal(body, page); err != nil || page.Kind != "Table" {
@@ -114,24 +114,4 @@ func verbFor(name string) string {
 func rowToken(row metav1.TableRow) (*unstructured.Unstructured, bool) {
 	u, ok := row.Object.Object.(*unstructured.Unstructured)
 	return u, ok
-}
-
-// listTokens lists tokens as objects, page by page, calling fn for each.
-func listTokens(ctx context.Context, ri dynamic.ResourceInterface, selector string, chunk int64, fn func(*unstructured.Unstructured) error) (string, error) {
-	opts := metav1.ListOptions{LabelSelector: selector, Limit: chunk}
-	for {
-		list, err := ri.List(ctx, opts)
-		if err != nil {
-			return "", err
-		}
-		for i := range list.Items {
-			scrub(&list.Items[i])
-			if err := fn(&list.Items[i]); err != nil {
-				return "", err
-			}
-		}
-		if opts.Continue = list.GetContinue(); opts.Continue == "" {
-			return list.GetResourceVersion(), nil
-		}
-	}
 }

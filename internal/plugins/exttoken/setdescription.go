@@ -6,8 +6,6 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/kubectl/pkg/util/templates"
 
@@ -16,15 +14,17 @@ import (
 
 // SetDescriptionOptions is `kubectl exttoken set-description`.
 type SetDescriptionOptions struct {
-	f       cli.Clients
-	streams genericiooptions.IOStreams
+	genericiooptions.IOStreams
+	f cli.Clients
 
 	Name, Text string
+
+	tokens tokenClient
 }
 
-// NewSetDescriptionCmd builds `kubectl exttoken set-description NAME TEXT`.
-func NewSetDescriptionCmd(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &SetDescriptionOptions{f: f, streams: streams}
+// NewCmdSetDescription builds `kubectl exttoken set-description NAME TEXT`.
+func NewCmdSetDescription(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Command {
+	o := &SetDescriptionOptions{IOStreams: streams, f: f}
 	cmd := &cobra.Command{
 		Use:   "set-description NAME TEXT",
 		Short: "Change a Rancher token's description",
@@ -35,16 +35,18 @@ func NewSetDescriptionCmd(f cli.Clients, streams genericiooptions.IOStreams) *co
 			# Say what a token is for
 			kubectl exttoken set-description token-abcde "CI: deploy to staging"`),
 		Args:              cobra.ExactArgs(2),
-		ValidArgsFunction: completeNames(f, tokensGVR, true),
+		ValidArgsFunction: completeTokens(f, cli.OneName, anyToken),
 		RunE:              cli.RunE(o),
 	}
 	return cmd
 }
 
-// Complete takes the arguments.
+// Complete takes the arguments and builds the client.
 func (o *SetDescriptionOptions) Complete(_ *cobra.Command, args []string) error {
 	o.Name, o.Text = args[0], args[1]
-	return nil
+	var err error
+	o.tokens, err = newTokenClient(o.f)
+	return err
 }
 
 // Validate checks the name.
@@ -52,17 +54,13 @@ func (o *SetDescriptionOptions) Validate() error { return validateTokenName(o.Na
 
 // Run patches the description.
 func (o *SetDescriptionOptions) Run(ctx context.Context) error {
-	ri, err := dynamicFor(o.f, tokensGVR)
-	if err != nil {
-		return err
-	}
 	patch, err := json.Marshal(map[string]any{"spec": map[string]any{"description": o.Text}})
 	if err != nil {
 		return err
 	}
-	if _, err := ri.Patch(ctx, o.Name, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
-		return wrapToken(err, "patch", o.Name)
+	if _, err := o.tokens.patch(ctx, o.Name, patch); err != nil {
+		return err
 	}
-	fmt.Fprintf(o.streams.Out, "%s/%s description set\n", extTokenResource, o.Name)
+	fmt.Fprintf(o.Out, "%s/%s description set\n", extTokenResource, o.Name)
 	return nil
 }

@@ -5,12 +5,13 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/kubectl/pkg/util/templates"
@@ -18,206 +19,21 @@ import (
 	"github.com/kubectl-tokens/kubectl-tokens/internal/apierror"
 	"github.com/kubectl-tokens/kubectl-tokens/internal/cli"
 	"github.com/kubectl-tokens/kubectl-tokens/internal/printer"
+	"github.com/kubectl-tokens/kubectl-tokens/internal/ttl"
 )
-
-// settingInfo describes one of the token settings of
-// docs/rancher-tokens.md §8.
-type settingInfo struct {
-	Name    string
-	Default string // the documented default (2.8+)
-	Bool    bool   // true/false rather than minutes
-	Newer   bool   // exists only on newer Rancher (main); shown when present
-	Zero    string // what 0 minutes means
-}
-
-var knownSettings = []settingInfo{
-	{Name: "auth-token-max-ttl-minutes", Default: "129600", Zero: "unlimited"},
-	{Name: "auth-token-default-ttl-minutes", Default: "129600", Newer: true, Zero: "the max"},
-	{Name: "kubeconfig-default-token-ttl-minutes", Default: "43200", Zero: "never expires"},
-	{Name: "kubeconfig-max-token-ttl-minutes", Default: "129600", Newer: true, Zero: "unlimited"},
-	{Name: "auth-user-session-ttl-minutes", Default: "960", Zero: "unlimited"},
-	{Name: "auth-user-session-idle-ttl-minutes", Default: "960", Zero: "disabled"},
-	{Name: "kubeconfig-generate-token", Default: "true", Bool: true},
-}
-
-func settingNames() []string {
-	var out []string
-	for _, s := range knownSettings {
-		out = append(out, s.Name)
-	}
-	return out
-}
-
-func lookupSetting(name string) (settingInfo, bool) {
-	for _, s := range knownSettings {
-		if s.Name == name {
-			return s, true
-		}
-	}
-	return settingInfo{}, false
-}
-
-// setting is a setting as read from the cluster.
-type setting struct {
-	info    settingInfo
-	obj     *unstructured.Unstructured // nil when missing
-	Value   string                     // effective: value, else default
-	Default string
-	Source  string
-}
-
-func settingFrom(info settingInfo, u *unstructured.Unstructured) setting {
-	s := setting{info: info, obj: u, Default: info.Default, Source: "missing"}
-	if u == nil {
-		return s
-	}
-	value, _, _ := unstructured.NestedString(u.Object, "value")
-	def, _, _ := unstructured.NestedString(u.Object, "default")
-	src, _, _ := unstructured.NestedString(u.Object, "source")
-	s.Default = def
-	switch {
-	case src == "env":
-		s.Source = "env CATTLE_" + strings.ToUpper(strings.ReplaceAll(info.Name, "-", "_"))
-	case value != "":
-		s.Source = "value"
-	default:
-		s.Source = "default"
-	}
-	s.Value = value
-	if s.Value == "" {
-		s.Value = def
-	}
-	return s
-}
-
-// human renders the effective value as a duration.
-func (s setting) human() string {
-	if s.obj == nil {
-		return "-"
-	}
-	if s.info.Bool {
-		return "-"
-	}
-	n, err := strconv.ParseInt(s.Value, 10, 64)
-	if err != nil {
-		return "invalid"
-	}
-	if n == 0 {
-		return s.info.Zero
-	}
-	return FormatTTL(n * msPerMinute)
-}
-
-// minutes is the effective value; ok is false when missing or not a number.
-func (s setting) minutes() (int64, bool) {
-	if s.obj == nil {
-		return 0, false
-	}
-	n, err := strconv.ParseInt(s.Value, 10, 64)
-	return n, err == nil
-}
-
-// readSettings gets the known settings one by one (a Rancher has hundreds
-// of settings; we need seven). Missing ones come back with obj nil.
-func readSettings(ctx context.Context, ri dynamic.ResourceInterface) (map[string]setting, error) {
-	out := map[string]setting{}
-	for _, info := range knownSettings {
-		u, err := ri.Get(ctx, info.Name, metav1.GetOptions{})
-		if apierrors.IsNotFound(err) && !apierror.IsNotServedError(err) {
-			out[info.Name] = settingFrom(info, nil)
-			continue
-		}
-		if err != nil {
-			return nil, apierror.Wrap(err, settingOp("get", info.Name))
-		}
-		out[info.Name] = settingFrom(info, u)
-	}
-	return out, nil
-}
-
-// readTTLPolicy reads what the server's TTL ingest depends on; ok is
-// false when the settings cannot be read (e.g. not allowed).
-func readTTLPolicy(ctx context.Context, f cli.Clients) (ttlPolicy, bool) {
-	ri, err := dynamicFor(f, settingsGVR)
-	if err != nil {
-		return ttlPolicy{}, false
-	}
-	get := func(name string) (setting, error) {
-		info, _ := lookupSetting(name)
-		u, err := ri.Get(ctx, name, metav1.GetOptions{})
-		if err != nil {
-			return settingFrom(info, nil), err
-		}
-		return settingFrom(info, u), nil
-	}
-	max, err := get("auth-token-max-ttl-minutes")
-	if err != nil {
-		return ttlPolicy{}, false
-	}
-	p := ttlPolicy{}
-	var ok bool
-	if p.maxMinutes, ok = max.minutes(); !ok {
-		return ttlPolicy{}, false
-	}
-	if def, err := get("auth-token-default-ttl-minutes"); err == nil {
-		if p.defaultMinutes, ok = def.minutes(); ok {
-			p.hasDefault = true
-		}
-	}
-	return p, true
-}
-
-// tokenHashing is the state of feature token-hashing.
-type tokenHashing struct {
-	obj     *unstructured.Unstructured
-	Enabled bool
-	Default bool
-	Locked  bool
-	ReadErr string
-}
-
-func readTokenHashing(ctx context.Context, f cli.Clients) tokenHashing {
-	ri, err := dynamicFor(f, featuresGVR)
-	if err != nil {
-		return tokenHashing{ReadErr: err.Error()}
-	}
-	u, err := ri.Get(ctx, "token-hashing", metav1.GetOptions{})
-	if err != nil {
-		return tokenHashing{ReadErr: apierror.Wrap(err, apierror.Op{Verb: "get", Resource: featuresGVR.GroupResource(), Kind: "feature", Name: "token-hashing"}).Error()}
-	}
-	h := tokenHashing{obj: u}
-	h.Default, _, _ = unstructured.NestedBool(u.Object, "status", "default")
-	h.Enabled = h.Default
-	if v, found, _ := unstructured.NestedBool(u.Object, "spec", "value"); found {
-		h.Enabled = v
-	}
-	if v, found, _ := unstructured.NestedBool(u.Object, "status", "lockedValue"); found {
-		h.Enabled, h.Locked = v, true
-	}
-	return h
-}
-
-func (h tokenHashing) line() string {
-	switch {
-	case h.ReadErr != "":
-		return "Feature token-hashing: unknown (" + h.ReadErr + ")"
-	case h.Enabled:
-		return "Feature token-hashing: enabled. v3 token values are stored as one-way hashes; this cannot be turned off."
-	default:
-		return fmt.Sprintf("Feature token-hashing: disabled (default %t): v3 token values are stored in plaintext. Enabling it is irreversible: it cannot be disabled again.", h.Default)
-	}
-}
 
 // SettingsOptions is `kubectl exttoken settings`.
 type SettingsOptions struct {
-	f       cli.Clients
-	streams genericiooptions.IOStreams
-	print   *printer.Flags
+	genericiooptions.IOStreams
+	f     cli.Clients
+	print *printer.Flags
+
+	settings dynamic.ResourceInterface
 }
 
-// NewSettingsCmd builds `kubectl exttoken settings` and `settings set`.
-func NewSettingsCmd(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &SettingsOptions{f: f, streams: streams, print: printer.NewFlags(printer.WithTable)}
+// NewCmdSettings builds `kubectl exttoken settings` and `settings set`.
+func NewCmdSettings(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Command {
+	o := &SettingsOptions{IOStreams: streams, f: f, print: printer.NewFlags(withTable)}
 	cmd := &cobra.Command{
 		Use:   "settings [-o wide|json|yaml]",
 		Short: "Show Rancher's token TTL settings and the token-hashing feature",
@@ -248,23 +64,31 @@ func NewSettingsCmd(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Co
 		RunE: cli.RunE(o),
 	}
 	o.print.AddFlags(cmd)
-	cmd.AddCommand(NewSettingsSetCmd(f, streams))
+	cmd.AddCommand(NewCmdSettingsSet(f, streams))
 	return cmd
 }
 
-// Complete has nothing to resolve: settings are cluster-scoped.
-func (o *SettingsOptions) Complete(_ *cobra.Command, _ []string) error { return nil }
+// Complete builds the client.
+func (o *SettingsOptions) Complete(_ *cobra.Command, _ []string) error {
+	var err error
+	o.settings, err = settingsClient(o.f)
+	return err
+}
+
+func settingsClient(f cli.Clients) (dynamic.ResourceInterface, error) {
+	dyn, err := f.Dynamic()
+	if err != nil {
+		return nil, err
+	}
+	return dyn.Resource(settingsGVR), nil
+}
 
 // Validate checks -o.
 func (o *SettingsOptions) Validate() error { return o.print.Validate() }
 
 // Run reads and prints the settings.
 func (o *SettingsOptions) Run(ctx context.Context) error {
-	ri, err := dynamicFor(o.f, settingsGVR)
-	if err != nil {
-		return err
-	}
-	settings, err := readSettings(ctx, ri)
+	settings, err := readSettings(ctx, o.settings)
 	if err != nil {
 		return err
 	}
@@ -279,7 +103,7 @@ func (o *SettingsOptions) Run(ctx context.Context) error {
 		if hashing.obj != nil {
 			list.Items = append(list.Items, *hashing.obj)
 		}
-		return o.print.Print(list, false, o.streams.Out)
+		return o.print.Print(list, clusterScoped, o.Out)
 	}
 	var rows [][]any
 	var objs []runtime.Object
@@ -296,28 +120,30 @@ func (o *SettingsOptions) Run(ctx context.Context) error {
 		objs = append(objs, nil)
 	}
 	t := printer.NewTable([]printer.Column{{Name: "NAME"}, {Name: "VALUE"}, {Name: "DEFAULT"}, {Name: "SOURCE"}, {Name: "DURATION"}}, rows, objs)
-	if err := o.print.Print(t, false, o.streams.Out); err != nil {
+	if err := o.print.Print(t, clusterScoped, o.Out); err != nil {
 		return err
 	}
 	if !o.print.NoHeaders {
-		fmt.Fprintln(o.streams.Out)
-		fmt.Fprintln(o.streams.Out, hashing.line())
+		fmt.Fprintln(o.Out)
+		fmt.Fprintln(o.Out, hashing.line())
 	}
 	return nil
 }
 
 // SettingsSetOptions is `kubectl exttoken settings set`.
 type SettingsSetOptions struct {
-	f       cli.Clients
-	streams genericiooptions.IOStreams
+	genericiooptions.IOStreams
+	f cli.Clients
 
 	Name, Value string
-	info        settingInfo
+
+	info     settingInfo
+	settings dynamic.ResourceInterface
 }
 
-// NewSettingsSetCmd builds `kubectl exttoken settings set NAME VALUE`.
-func NewSettingsSetCmd(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &SettingsSetOptions{f: f, streams: streams}
+// NewCmdSettingsSet builds `kubectl exttoken settings set NAME VALUE`.
+func NewCmdSettingsSet(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Command {
+	o := &SettingsSetOptions{IOStreams: streams, f: f}
 	cmd := &cobra.Command{
 		Use:   "set NAME VALUE",
 		Short: "Change a token TTL setting, with the checks Rancher's UI makes",
@@ -350,9 +176,14 @@ func NewSettingsSetCmd(f cli.Clients, streams genericiooptions.IOStreams) *cobra
 	return cmd
 }
 
-// Complete normalises the value (durations become minutes).
+// Complete normalises the value (durations become minutes) and builds
+// the client.
 func (o *SettingsSetOptions) Complete(_ *cobra.Command, args []string) error {
 	o.Name, o.Value = args[0], strings.TrimSpace(args[1])
+	var err error
+	if o.settings, err = settingsClient(o.f); err != nil {
+		return err
+	}
 	info, ok := lookupSetting(o.Name)
 	if !ok {
 		return fmt.Errorf("unknown setting %q: settings set handles %s", o.Name, strings.Join(settingNames(), ", "))
@@ -368,11 +199,11 @@ func (o *SettingsSetOptions) Complete(_ *cobra.Command, args []string) error {
 	}
 	n, err := strconv.ParseInt(o.Value, 10, 64)
 	if err != nil {
-		ms, perr := ParseTTL(o.Value)
-		if perr != nil || ms < 0 || ms%msPerMinute != 0 {
+		v, perr := ttl.Parse(o.Name, o.Value)
+		if perr != nil || v.Never || v.Duration%time.Minute != 0 {
 			return fmt.Errorf("invalid value %q for %s: give whole minutes (an integer of 0 or more) or a duration such as 30d or 16h", o.Value, o.Name)
 		}
-		n = ms / msPerMinute
+		n = int64(v.Duration / time.Minute)
 	}
 	if n < 0 {
 		return fmt.Errorf("invalid value %q for %s: minutes cannot be negative; use 0 for %s", o.Value, o.Name, info.Zero)
@@ -381,57 +212,13 @@ func (o *SettingsSetOptions) Complete(_ *cobra.Command, args []string) error {
 	return nil
 }
 
-// Validate is done against the cluster in Run; nothing else to check.
+// Validate has nothing left to check: consistency with the other
+// settings needs them, so Run checks it before it patches.
 func (o *SettingsSetOptions) Validate() error { return nil }
-
-// consistency checks the new value against the other settings. A token
-// default above the maximum is only a note: the server clamps it (§4).
-func consistency(name string, n int64, cur map[string]setting) (note string, err error) {
-	val := func(key string) (int64, bool) {
-		if key == name {
-			return n, true
-		}
-		return cur[key].minutes()
-	}
-	finite := func(v int64) int64 { // 0 means unlimited for maxima
-		if v == 0 {
-			return 1<<62 - 1
-		}
-		return v
-	}
-	tokenMax, hasTokenMax := val("auth-token-max-ttl-minutes")
-	kcMax, hasKcMax := val("kubeconfig-max-token-ttl-minutes")
-	if !hasKcMax {
-		kcMax, hasKcMax = tokenMax, hasTokenMax
-	}
-	if kcDef, ok := val("kubeconfig-default-token-ttl-minutes"); ok && hasKcMax && finite(kcDef) > finite(kcMax) {
-		return "", fmt.Errorf("kubeconfig-default-token-ttl-minutes (%s) would exceed the maximum (%s): lower the default or raise the maximum first", minutesText(kcDef, "never expires"), minutesText(kcMax, "unlimited"))
-	}
-	if def, ok := val("auth-token-default-ttl-minutes"); ok && hasTokenMax && def != 0 && finite(def) > finite(tokenMax) {
-		note = fmt.Sprintf("note: auth-token-default-ttl-minutes (%s) exceeds auth-token-max-ttl-minutes (%s): new tokens without a TTL get the maximum", minutesText(def, "the max"), minutesText(tokenMax, "unlimited"))
-	}
-	sess, okS := val("auth-user-session-ttl-minutes")
-	idle, okI := val("auth-user-session-idle-ttl-minutes")
-	if okS && okI && idle != 0 && finite(idle) > finite(sess) {
-		return "", fmt.Errorf("auth-user-session-idle-ttl-minutes (%s) would exceed auth-user-session-ttl-minutes (%s): the idle timeout must not be longer than the session", minutesText(idle, "disabled"), minutesText(sess, "unlimited"))
-	}
-	return note, nil
-}
-
-func minutesText(n int64, zero string) string {
-	if n == 0 {
-		return "0 = " + zero
-	}
-	return fmt.Sprintf("%d = %s", n, FormatTTL(n*msPerMinute))
-}
 
 // Run checks consistency with the current settings and patches the value.
 func (o *SettingsSetOptions) Run(ctx context.Context) error {
-	ri, err := dynamicFor(o.f, settingsGVR)
-	if err != nil {
-		return err
-	}
-	cur, err := readSettings(ctx, ri)
+	cur, err := readSettings(ctx, o.settings)
 	if err != nil {
 		return err
 	}
@@ -439,27 +226,23 @@ func (o *SettingsSetOptions) Run(ctx context.Context) error {
 	if target.obj == nil {
 		return fmt.Errorf("setting %s does not exist in this Rancher (older than the setting?): nothing to set", o.Name)
 	}
-	note := ""
 	if !o.info.Bool {
 		n, _ := strconv.ParseInt(o.Value, 10, 64)
-		if note, err = consistency(o.Name, n, cur); err != nil {
+		if err := consistency(o.Name, n, cur); err != nil {
 			return err
 		}
 	}
 	patch := fmt.Sprintf(`{"value":%q}`, o.Value)
-	if _, err := ri.Patch(ctx, o.Name, "application/merge-patch+json", []byte(patch), metav1.PatchOptions{}); err != nil {
+	if _, err := o.settings.Patch(ctx, o.Name, types.MergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil {
 		return apierror.Wrap(err, settingOp("patch", o.Name))
 	}
 	human := ""
 	if !o.info.Bool {
 		human = " (" + setting{info: o.info, obj: target.obj, Value: o.Value}.human() + ")"
 	}
-	fmt.Fprintf(o.streams.Out, "setting.management.cattle.io/%s set to %s%s\n", o.Name, o.Value, human)
-	if note != "" {
-		fmt.Fprintln(o.streams.ErrOut, note)
-	}
+	fmt.Fprintf(o.Out, "setting.management.cattle.io/%s set to %s%s\n", o.Name, o.Value, human)
 	if strings.HasPrefix(target.Source, "env ") {
-		fmt.Fprintf(o.streams.ErrOut, "warning: %s is set by the environment variable %s of the Rancher server, which wins over this value\n", o.Name, strings.TrimPrefix(target.Source, "env "))
+		fmt.Fprintf(o.ErrOut, "warning: %s is set by the environment variable %s of the Rancher server, which wins over this value\n", o.Name, strings.TrimPrefix(target.Source, "env "))
 	}
 	return nil
 }

@@ -6,6 +6,9 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
+// now is the clock of every command; tests stop it.
+var now = time.Now
+
 // extToken is the part of an ext Token (docs/rancher-tokens.md §2) the
 // commands reason about.
 type extToken struct {
@@ -51,11 +54,4 @@ func (t extToken) expiresAt() (time.Time, bool) { return expiry(t.Created, t.TTL
 func (t extToken) expired(now time.Time) bool {
 	at, ok := t.expiresAt()
 	return ok && !now.Before(at)
-}
-
-// scrub removes what only a create response may carry, so no other
-// command can print a token value even if a server sent one.
-func scrub(u *unstructured.Unstructured) {
-	unstructured.RemoveNestedField(u.Object, "status", "value")
-	unstructured.RemoveNestedField(u.Object, "status", "bearerToken")
 }

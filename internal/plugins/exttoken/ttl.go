@@ -2,11 +2,9 @@ package exttoken
 
 import (
 	"fmt"
-	"math"
-	"regexp"
-	"strconv"
-	"strings"
 	"time"
+
+	"github.com/kubectl-tokens/kubectl-tokens/internal/ttl"
 )
 
 // Rancher stores TTLs in milliseconds (docs/rancher-tokens.md §2): 0
@@ -16,79 +14,45 @@ const (
 	msPerMinute = 60 * msPerSecond
 	msPerHour   = 60 * msPerMinute
 	msPerDay    = 24 * msPerHour
-	msPerWeek   = 7 * msPerDay
 	neverTTL    = int64(-1)
 )
 
-var ttlPart = regexp.MustCompile(`(\d+(?:\.\d+)?)(ms|s|m|h|d|w)`)
+// minTTLWarning is the TTL under which create and set-ttl warn: such a
+// token expires before most clients have used it.
+const minTTLWarning = time.Minute
 
-var unitMs = map[string]float64{"ms": 1, "s": float64(msPerSecond), "m": float64(msPerMinute), "h": float64(msPerHour), "d": float64(msPerDay), "w": float64(msPerWeek)}
-
-// ParseTTL converts a human TTL to milliseconds: "never" is -1, "default"
-// or "0" is 0 (the server's default), anything else is a sum of numbers
-// with units ms, s, m, h, d, w ("90m", "12h", "30d", "1d12h").
-func ParseTTL(s string) (int64, error) {
-	in := strings.TrimSpace(strings.ToLower(s))
-	switch in {
-	case "never", "-1":
+// parseTTL reads a TTL flag or argument with the one TTL grammar
+// (internal/ttl) into the milliseconds Rancher counts: never is -1 and 0
+// asks for the server's default.
+func parseTTL(flag, s string) (int64, error) {
+	v, err := ttl.Parse(flag, s)
+	if err != nil {
+		return 0, err
+	}
+	if v.Never {
 		return neverTTL, nil
-	case "default", "0":
-		return 0, nil
-	case "":
-		return 0, fmt.Errorf("empty TTL: use a duration such as 90m, 12h, 30d, or never")
 	}
-	if strings.HasPrefix(in, "-") {
-		return 0, fmt.Errorf("invalid TTL %q: a TTL cannot be negative; use never for a token that does not expire", s)
+	if v.Duration%time.Millisecond != 0 {
+		return 0, fmt.Errorf("%s %q: Rancher counts whole milliseconds; pass e.g. 1s or 90m", flag, s)
 	}
-	matches := ttlPart.FindAllStringSubmatchIndex(in, -1)
-	pos, total := 0, 0.0
-	for _, m := range matches {
-		if m[0] != pos {
-			break
-		}
-		n, err := strconv.ParseFloat(in[m[2]:m[3]], 64)
-		if err != nil {
-			return 0, fmt.Errorf("invalid TTL %q: use a duration such as 90m, 12h, 30d, or never", s)
-		}
-		total += n * unitMs[in[m[4]:m[5]]]
-		pos = m[1]
-	}
-	if pos != len(in) || len(matches) == 0 {
-		if _, err := strconv.ParseInt(in, 10, 64); err == nil {
-			return 0, fmt.Errorf("invalid TTL %q: give a unit (%sm, %sh or %sd; the API itself counts milliseconds)", s, in, in, in)
-		}
-		return 0, fmt.Errorf("invalid TTL %q: use a duration such as 90m, 12h, 30d, or never", s)
-	}
-	if total > math.MaxInt64/2 {
-		return 0, fmt.Errorf("invalid TTL %q: too long; use never for a token that does not expire", s)
-	}
-	ms := int64(math.Round(total))
-	if ms < 1 {
-		return 0, fmt.Errorf("invalid TTL %q: the server counts whole milliseconds; give at least 1ms", s)
-	}
-	return ms, nil
+	return v.Duration.Milliseconds(), nil
 }
 
-// FormatTTL renders milliseconds exactly in the largest units, e.g.
-// 2592000000 as "30d" and 5400000 as "1h30m"; negative is "never".
-func FormatTTL(ms int64) string {
+// shortTTLWarning is the warning for a TTL under one minute, "" otherwise.
+func shortTTLWarning(ms int64) string {
+	if ms <= 0 || time.Duration(ms)*time.Millisecond >= minTTLWarning {
+		return ""
+	}
+	return fmt.Sprintf("warning: a TTL of %s is under one minute: the token expires almost at once", formatTTL(ms))
+}
+
+// formatTTL renders milliseconds in the TTL grammar, e.g. 2592000000 as
+// "30d" and 5400000 as "1h30m"; negative is "never".
+func formatTTL(ms int64) string {
 	if ms < 0 {
-		return "never"
+		return ttl.Never
 	}
-	if ms == 0 {
-		return "0s"
-	}
-	var b strings.Builder
-	for _, u := range []struct {
-		name string
-		ms   int64
-	}{{"d", msPerDay}, {"h", msPerHour}, {"m", msPerMinute}, {"s", msPerSecond}, {"ms", 1}} {
-		if n := ms / u.ms; n > 0 {
-			fmt.Fprintf(&b, "%d%s", n, u.name)
-			ms -= n * u.ms
-		}
-	}
-	return b.String()
+	return ttl.Format(time.Duration(ms) * time.Millisecond)
 }
 
 // ttlPolicy is what the server's TTL ingest depends on (§4), read from
@@ -141,17 +105,17 @@ func (p ttlPolicy) ingest(ttl int64) int64 {
 	return ttl
 }
 
-// clampNote says what the server will store when it differs from what
+// clampWarning says what the server will store when it differs from what
 // was asked, or "" when the request stands.
-func (p ttlPolicy) clampNote(requested int64) string {
+func (p ttlPolicy) clampWarning(requested int64) string {
 	got := p.ingest(requested)
 	switch {
 	case got == requested:
 		return ""
 	case requested < 0:
-		return fmt.Sprintf("note: the server caps tokens at %s (auth-token-max-ttl-minutes=%d): --ttl never will be stored as %s", FormatTTL(got), p.maxMinutes, FormatTTL(got))
+		return fmt.Sprintf("warning: the server caps tokens at %s (auth-token-max-ttl-minutes=%d): --ttl never will be stored as %s", formatTTL(got), p.maxMinutes, formatTTL(got))
 	default:
-		return fmt.Sprintf("note: the server caps tokens at %s (auth-token-max-ttl-minutes=%d): --ttl %s will be clamped to %s", FormatTTL(got), p.maxMinutes, FormatTTL(requested), FormatTTL(got))
+		return fmt.Sprintf("warning: the server caps tokens at %s (auth-token-max-ttl-minutes=%d): --ttl %s will be clamped to %s", formatTTL(got), p.maxMinutes, formatTTL(requested), formatTTL(got))
 	}
 }
 

@@ -6,41 +6,53 @@ import (
 	"time"
 )
 
-func TestParseTTL(t *testing.T) {
+func TestParseTTLUsesTheSharedGrammarInMilliseconds(t *testing.T) {
 	good := map[string]int64{
 		"90m": 90 * msPerMinute, "12h": 12 * msPerHour, "30d": 30 * msPerDay, "never": -1, "NEVER": -1,
 		"1d12h": 36 * msPerHour, "2w": 14 * msPerDay, "1.5h": 90 * msPerMinute, "1ms": 1, "45s": 45000,
-		"0": 0, "default": 0, " 90d ": 90 * msPerDay,
+		"0": 0, " 90d ": 90 * msPerDay,
 	}
 	for in, want := range good {
-		got, err := ParseTTL(in)
+		got, err := parseTTL("--ttl", in)
 		if err != nil || got != want {
-			t.Errorf("ParseTTL(%q) = %d, %v; want %d", in, got, err, want)
+			t.Errorf("parseTTL(%q) = %d, %v; want %d", in, got, err, want)
 		}
 	}
 	bad := map[string]string{
-		"abc":                   "use a duration",
-		"-5m":                   "cannot be negative",
-		"90":                    "give a unit",
+		"abc":                   "not a duration",
+		"-5m":                   "negative",
+		"90":                    "no unit",
 		"0.1ms":                 "whole milliseconds",
-		"12x":                   "use a duration",
-		"1h foo":                "use a duration",
-		"":                      "empty TTL",
+		"12x":                   "not a duration",
+		"":                      "empty",
 		"99999999999999999999d": "too long",
+		"-1":                    "negative",
+		"default":               "not a duration",
 	}
 	for in, want := range bad {
-		_, err := ParseTTL(in)
-		if err == nil || !strings.Contains(err.Error(), want) {
-			t.Errorf("ParseTTL(%q) error %v; want it to mention %q", in, err, want)
+		_, err := parseTTL("--ttl", in)
+		if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "--ttl") {
+			t.Errorf("parseTTL(%q) error %v; want it to name --ttl and mention %q", in, err, want)
 		}
 	}
 }
 
-func TestFormatTTL(t *testing.T) {
+func TestShortTTLWarning(t *testing.T) {
+	if w := shortTTLWarning(30 * msPerSecond); !strings.HasPrefix(w, "warning: ") || !strings.Contains(w, "30s is under one minute") {
+		t.Errorf("30s: %q", w)
+	}
+	for _, ms := range []int64{0, -1, msPerMinute, 90 * msPerDay} {
+		if w := shortTTLWarning(ms); w != "" {
+			t.Errorf("%d: %q", ms, w)
+		}
+	}
+}
+
+func TestFormatTTLInTheSharedGrammar(t *testing.T) {
 	cases := map[int64]string{-1: "never", 0: "0s", 30 * msPerDay: "30d", 90 * msPerMinute: "1h30m", 1: "1ms", 129600 * msPerMinute: "90d", 36 * msPerHour: "1d12h"}
 	for in, want := range cases {
-		if got := FormatTTL(in); got != want {
-			t.Errorf("FormatTTL(%d) = %q, want %q", in, got, want)
+		if got := formatTTL(in); got != want {
+			t.Errorf("formatTTL(%d) = %q, want %q", in, got, want)
 		}
 	}
 }
@@ -64,13 +76,13 @@ func TestPolicyIngest(t *testing.T) {
 	if got := main.ingest(0); got != 30*msPerDay {
 		t.Errorf("main default: %d", got)
 	}
-	if n := main.clampNote(365 * msPerDay); !strings.Contains(n, "clamped to 90d") {
+	if n := main.clampWarning(365 * msPerDay); !strings.Contains(n, "clamped to 90d") {
 		t.Errorf("note %q", n)
 	}
-	if n := main.clampNote(msPerDay); n != "" {
+	if n := main.clampWarning(msPerDay); n != "" {
 		t.Errorf("no note expected, got %q", n)
 	}
-	if n := ninety.clampNote(-1); !strings.Contains(n, "--ttl never will be stored as 90d") {
+	if n := ninety.clampWarning(-1); !strings.Contains(n, "--ttl never will be stored as 90d") {
 		t.Errorf("note %q", n)
 	}
 }

@@ -38,9 +38,9 @@ func TestBadInput(t *testing.T) {
 		args       []string
 		want       []string
 	}{
-		{"ttl not a duration", "", []string{"create", "--ttl", "abc"}, []string{"invalid TTL", "90m, 12h, 30d"}},
-		{"negative ttl", "", []string{"create", "--ttl", "-5m"}, []string{"cannot be negative", "never"}},
-		{"ttl without unit", "", []string{"create", "--ttl", "90"}, []string{"give a unit", "90m"}},
+		{"ttl not a duration", "", []string{"create", "--ttl", "abc"}, []string{`--ttl "abc" is not a duration`, "90m, 12h, 30d"}},
+		{"negative ttl", "", []string{"create", "--ttl", "-5m"}, []string{"is negative", "never"}},
+		{"ttl without unit", "", []string{"create", "--ttl", "90"}, []string{"has no unit", "90m"}},
 		{"sub-millisecond ttl", "", []string{"create", "--ttl", "0.1ms"}, []string{"whole milliseconds"}},
 		{"unknown output", "", []string{"create", "-o", "bogus"}, []string{"unknown output format", "bearer"}},
 		{"bad dry-run", "", []string{"create", "--dry-run=maybe"}, []string{"invalid --dry-run", "client"}},
@@ -64,7 +64,7 @@ func TestBadInput(t *testing.T) {
 		{"delete nothing", "", []string{"delete"}, []string{"nothing to delete", "--expired"}},
 		{"delete names and expired", "", []string{"delete", tok, "--expired"}, []string{"not both"}},
 		{"extend ttl", "", []string{"set-ttl", tok, "2h"}, []string{"cannot extend", "create a new token"}},
-		{"set-ttl bad duration", "", []string{"set-ttl", tok, "soon"}, []string{"invalid TTL"}},
+		{"set-ttl bad duration", "", []string{"set-ttl", tok, "soon"}, []string{`"soon" is not a duration`}},
 		{"set-ttl zero", "", []string{"set-ttl", tok, "0"}, []string{"needs a duration"}},
 		{"setting not a number", "", []string{"settings", "set", "auth-token-max-ttl-minutes", "abc"}, []string{"whole minutes"}},
 		{"legacy kind alone", env.Kubeconfig, []string{"legacy", "delete", "--kind", "agent"}, []string{"--never-expiring or --expired"}},

@@ -3,6 +3,8 @@ package exttoken
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -133,5 +135,36 @@ func TestLegacyAudit(t *testing.T) {
 				t.Errorf("the secret of %s was printed: %s", name, o)
 			}
 		}
+	}
+}
+
+// TestLegacyListRedactsTheValueKubectlApplyKept: a v3 token created with
+// the real kubectl apply keeps its plaintext value in the
+// last-applied-configuration annotation too; no output format prints it.
+func TestLegacyListRedactsTheValueKubectlApplyKept(t *testing.T) {
+	user := fmt.Sprintf("u-applied%d", time.Now().UnixNano()%100000)
+	name := "token-applied-" + user
+	secret := "v3applied" + utilrand.String(40)
+	manifest := fmt.Sprintf("apiVersion: management.cattle.io/v3\nkind: Token\nmetadata:\n  name: %s\n  labels:\n    authn.management.cattle.io/token-userId: %s\ntoken: %s\nuserId: %s\nttl: 0\n", name, user, secret, user)
+	path := filepath.Join(t.TempDir(), "token.yaml")
+	if err := os.WriteFile(path, []byte(manifest), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	mustRun(t, env.Kubeconfig, "apply", "-f", path)
+	t.Cleanup(func() { kubectl(env.Kubeconfig, "delete", "-f", path) })
+	if raw := mustRun(t, env.Kubeconfig, "get", "tokens.management.cattle.io", name, "-o", "yaml").Stdout; !strings.Contains(raw, "last-applied-configuration") || strings.Count(raw, secret) < 2 {
+		t.Fatalf("kubectl apply kept no second copy; the test proves nothing:\n%s", raw)
+	}
+	for _, format := range []string{"json", "yaml", "jsonpath={..annotations}", "go-template={{range .items}}{{.metadata.annotations}}{{end}}", "wide", "name"} {
+		res := mustRun(t, env.Kubeconfig, "exttoken", "legacy", "list", "--user-id", user, "-o", format)
+		if strings.Contains(res.Stdout+res.Stderr, secret) {
+			t.Errorf("legacy list -o %s prints the applied value: %s", format, res)
+		}
+		if !strings.Contains(res.Stdout, name) && format != "jsonpath={..annotations}" && !strings.HasPrefix(format, "go-template") {
+			t.Errorf("legacy list -o %s lost the token: %s", format, res)
+		}
+	}
+	if res := mustRun(t, env.Kubeconfig, "exttoken", "legacy", "list", "--user-id", user, "-o", "json"); !strings.Contains(res.Stdout, "last-applied-configuration") {
+		t.Errorf("the annotation itself went missing: %s", res)
 	}
 }

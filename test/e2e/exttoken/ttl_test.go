@@ -89,7 +89,7 @@ func TestPruneExpired(t *testing.T) {
 			}
 		}
 		res = mustRun(t, u.Kubeconfig, "exttoken", "delete", "--expired")
-		if !strings.Contains(res.Stderr, "No expired tokens found") {
+		if !strings.Contains(res.Stderr, "No matching tokens found") {
 			t.Errorf("second prune: %s", res)
 		}
 		if !admin {
@@ -147,8 +147,29 @@ func TestRancher212BearerBuiltByClient(t *testing.T) {
 	}
 	// 2.12 answered a missing request token with 500; still one line.
 	wantOneErrorLine(t, kubectl(u.NoTokenKubeconfig, "exttoken", "create"), "missing authentication token ID")
-	// 2.12..2.15 return the hash on get; the plugin passes it on in -o yaml.
-	if got := mustRun(t, u.Kubeconfig, "exttoken", "get", name, "-o", "jsonpath={.status.hash}").Stdout; !strings.HasPrefix(got, "$3:1:") {
-		t.Errorf("2.12 hash %q", got)
+	// 2.12..2.15 return the hash on get and list; no output carries it.
+	for _, args := range [][]string{{"get", name, "-o", "jsonpath={.status.hash}"}, {"get", name, "-o", "yaml"}, {"list", "-o", "json"}, {"describe", name}} {
+		if got := mustRun(t, u.Kubeconfig, append([]string{"exttoken"}, args...)...).Stdout; strings.Contains(got, "$3:1:") {
+			t.Errorf("exttoken %s prints the hash: %s", strings.Join(args, " "), got)
+		}
+	}
+}
+
+// TestCreateFailsWhenTheServerDropsTheClusterScope: Rancher 2.12 has no
+// spec.clusterName and returns a token valid for every cluster; create
+// must fail and leave no token behind.
+func TestCreateFailsWhenTheServerDropsTheClusterScope(t *testing.T) {
+	e := emulator(t)
+	e.SetVersion(rancher.V2_12)
+	defer e.SetVersion(rancher.Main)
+	u := newUser(t, "scope", rancher.UserOptions{})
+	before := mustRun(t, u.Kubeconfig, "exttoken", "list", "-o", "name").Stdout
+	res := kubectl(u.Kubeconfig, "exttoken", "create", "--cluster-name", "c-m-abc12")
+	wantOneErrorLine(t, res, "dropped --cluster-name c-m-abc12", "was deleted again")
+	if res.Stdout != "" {
+		t.Errorf("a token was printed: %s", res)
+	}
+	if after := mustRun(t, u.Kubeconfig, "exttoken", "list", "-o", "name").Stdout; after != before {
+		t.Errorf("the unscoped token was left behind:\n%s\nthen\n%s", before, after)
 	}
 }

@@ -31,11 +31,11 @@ func TestWrapTokenMapsRancherMessages(t *testing.T) {
 		{apierrors.NewInternalError(errors.New("failed to process list options: unable to parse requirement")), []string{"key=value"}},
 		{apierrors.NewBadRequest("cluster c-1 not found"), []string{`Rancher has no cluster "c-1"`, "--cluster-name"}},
 		{apierrors.NewForbidden(gr, "", errors.New("user u is not allowed to access cluster c-1")), []string{"drop --cluster-name"}},
-		{apierrors.NewNotFound(gr, "token-abcde"), []string{`token "token-abcde" not found`}},
+		{apierrors.NewNotFound(gr, "token-abcde"), []string{`token "token-abcde" not found`, "list yours with kubectl exttoken list"}},
 		{statusErr(404, metav1.StatusReasonNotFound, "the server could not find the requested resource"), []string{notServed}},
 	}
 	for _, c := range cases {
-		got := wrapToken(c.err, "patch", "token-abcde").Error()
+		got := tokenClient{}.wrap(c.err, "patch", "token-abcde").Error()
 		for _, w := range c.want {
 			if !strings.Contains(got, w) {
 				t.Errorf("wrapToken(%v) = %q, want it to contain %q", c.err, got, w)
@@ -45,11 +45,11 @@ func TestWrapTokenMapsRancherMessages(t *testing.T) {
 			t.Errorf("wrapToken(%v) spans lines: %q", c.err, got)
 		}
 	}
-	if wrapToken(nil, "get", "x") != nil {
+	if (tokenClient{}).wrap(nil, "get", "x") != nil {
 		t.Error("wrapToken(nil) is not nil")
 	}
 	var st apierrors.APIStatus
-	if !errors.As(wrapToken(apierrors.NewBadRequest("forbidden to extend time-to-live"), "patch", "x"), &st) {
+	if !errors.As(tokenClient{}.wrap(apierrors.NewBadRequest("forbidden to extend time-to-live"), "patch", "x"), &st) {
 		t.Error("the mapped error lost the API status")
 	}
 }
