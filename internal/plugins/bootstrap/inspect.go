@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/cli-runtime/pkg/printers"
 	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/tools/clientcmd"
 	bootstrapapi "k8s.io/cluster-bootstrap/token/api"
@@ -35,6 +36,7 @@ type InspectOptions struct {
 	CAFile     string
 	CACertsURL string
 
+	core  corev1client.CoreV1Interface
 	token ParsedToken
 }
 
@@ -96,7 +98,7 @@ const InspectionAPIVersion = "bootstrap.kubectl-tokens.io/v1alpha1"
 
 // NewCmdInspect builds kubectl bootstrap inspect.
 func NewCmdInspect(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &InspectOptions{IOStreams: streams, f: f, Print: printer.NewFlags(false)}
+	o := &InspectOptions{IOStreams: streams, f: f, Print: noName(printer.NewFlags(false))}
 	cmd := &cobra.Command{
 		Use:   "inspect TOKEN | ID | -",
 		Short: "Check a token against the cluster: existence, expiry, CA hash, cluster-info signature",
@@ -125,7 +127,7 @@ func NewCmdInspect(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Com
 			# Only what the cluster knows about an ID, as JSON
 			kubectl bootstrap inspect abcdef -o json`),
 		Args:              cobra.ExactArgs(1),
-		ValidArgsFunction: completeTokenIDs(f),
+		ValidArgsFunction: completeTokenIDs(f, cli.OneName),
 		RunE:              cli.RunE(o),
 	}
 	cmd.Flags().StringVar(&o.CAFile, "ca-file", "", "Check a secure token's CA hash against this CA (PEM) instead of the cluster's.")
@@ -135,13 +137,17 @@ func NewCmdInspect(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Com
 	return cmd
 }
 
-// Complete parses the token or ID.
+// Complete resolves the client and parses the token or ID.
 func (o *InspectOptions) Complete(_ *cobra.Command, args []string) error {
+	var err error
+	if o.core, err = o.f.CoreV1(); err != nil {
+		return err
+	}
 	s, err := readTokenArg(args[0], o.In)
 	if err != nil {
 		return err
 	}
-	o.token, err = ParseToken(s, "the argument", true)
+	o.token, err = ParseToken(s, "the argument", tokenOrID)
 	return err
 }
 
@@ -161,23 +167,36 @@ func (o *InspectOptions) Validate() error {
 	if o.Print.Output() == "" {
 		return nil
 	}
-	if err := o.Print.Validate(); err != nil {
-		return err
-	}
-	if o.Print.Output() == "name" {
-		return errors.New("-o name is not supported here: use json or yaml")
-	}
-	return nil
+	return o.Print.Validate()
 }
 
 var configMapsResource = schema.GroupResource{Resource: "configmaps"}
 
-// Run inspects and reports.
+// Run inspects and reports; it fails, after the report, when a check did.
 func (o *InspectOptions) Run(ctx context.Context) error {
-	core, err := o.f.CoreV1()
+	in, err := o.inspect(ctx)
 	if err != nil {
 		return err
 	}
+	if o.Print.Output() != "" {
+		if err := o.Print.Print(in, false, o.Out); err != nil {
+			return err
+		}
+	} else if err := in.write(o.Out); err != nil {
+		return err
+	}
+	if len(in.Failures) > 0 {
+		msg := in.Failures[0]
+		if len(in.Failures) > 1 {
+			msg = fmt.Sprintf("%s (and %d more problems above)", msg, len(in.Failures)-1)
+		}
+		return errors.New(msg)
+	}
+	return nil
+}
+
+// inspect checks the token against the cluster and returns what it found.
+func (o *InspectOptions) inspect(ctx context.Context) (*Inspection, error) {
 	p := o.token
 	in := &Inspection{
 		TypeMeta: metav1.TypeMeta{APIVersion: InspectionAPIVersion, Kind: "TokenInspection"},
@@ -192,13 +211,13 @@ func (o *InspectOptions) Run(ctx context.Context) error {
 		in.Form = "id"
 	}
 
-	s, found, err := getTokenSecret(ctx, core, p.ID)
+	s, found, err := getTokenSecret(ctx, o.core, p.ID)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	in.Exists = found
 	if !found {
-		in.fail(fmt.Sprintf("token %s does not exist (no Secret %s): create it with kubectl bootstrap create", p.ID, in.Secret))
+		in.fail(fmt.Sprintf("token %s does not exist (no Secret %s): list them with %s", p.ID, in.Secret, listHint(o.f)))
 	} else if t, err := FromSecret(s); err != nil {
 		in.Invalid = err.Error()
 		in.fail(fmt.Sprintf("token %s is not well formed: %v; delete it and create a new one", p.ID, err))
@@ -215,6 +234,10 @@ func (o *InspectOptions) Run(ctx context.Context) error {
 			}
 		}
 		in.Problems = AuthProblems(s, t, t0)
+		if in.SecretMatches != nil && !*in.SecretMatches {
+			// The report is about the token given, not the one stored.
+			in.Problems = append([]string{"its secret half does not match the stored token's"}, in.Problems...)
+		}
 		ok := len(in.Problems) == 0
 		in.Authenticates = &ok
 		if t.Expired(t0) {
@@ -224,9 +247,15 @@ func (o *InspectOptions) Run(ctx context.Context) error {
 		}
 	}
 
-	ci, err := o.clusterInfo(ctx, core, p)
+	ci, err := o.clusterInfo(ctx, p)
 	if err != nil {
-		return err
+		return nil, err
+	}
+	if ci.Valid != nil && in.SecretMatches != nil && !*in.SecretMatches {
+		// A signature checked with a wrong secret says nothing about
+		// cluster-info: the failure is the secret's, reported above.
+		ci.Valid = nil
+		ci.Note = "signed for this ID; not checked with a secret that is not the stored one"
 	}
 	in.ClusterInfo = ci
 	if ci.Valid != nil && !*ci.Valid {
@@ -240,21 +269,7 @@ func (o *InspectOptions) Run(ctx context.Context) error {
 		}
 	}
 
-	if o.Print.Output() != "" {
-		if err := o.Print.Print(in, false, o.Out); err != nil {
-			return err
-		}
-	} else {
-		in.write(o.Out)
-	}
-	if len(in.Failures) > 0 {
-		msg := in.Failures[0]
-		if len(in.Failures) > 1 {
-			msg = fmt.Sprintf("%s (and %d more problems above)", msg, len(in.Failures)-1)
-		}
-		return errors.New(msg)
-	}
-	return nil
+	return in, nil
 }
 
 func (in *Inspection) fail(s string) { in.Failures = append(in.Failures, s) }
@@ -275,9 +290,9 @@ func candidateSummary(cs []CACandidate) string {
 
 // clusterInfo reads kube-public/cluster-info and checks the token's JWS
 // signature over its kubeconfig, as kubeadm join does.
-func (o *InspectOptions) clusterInfo(ctx context.Context, core corev1client.CoreV1Interface, p ParsedToken) (*ClusterInfoCheck, error) {
+func (o *InspectOptions) clusterInfo(ctx context.Context, p ParsedToken) (*ClusterInfoCheck, error) {
 	ci := &ClusterInfoCheck{}
-	cm, err := core.ConfigMaps("kube-public").Get(ctx, bootstrapapi.ConfigMapClusterInfo, metav1.GetOptions{})
+	cm, err := o.core.ConfigMaps("kube-public").Get(ctx, bootstrapapi.ConfigMapClusterInfo, metav1.GetOptions{})
 	switch {
 	case apierrors.IsNotFound(err):
 		ci.Note = "no kube-public/cluster-info: only kubeadm clusters publish one (k3s and rke2 trust the K10 CA hash instead)"
@@ -361,9 +376,15 @@ func (o *InspectOptions) checkCAHash(ctx context.Context, p ParsedToken, ci *Clu
 	return check
 }
 
-// write prints the report for people.
-func (in *Inspection) write(w io.Writer) {
-	line := func(k, v string) { fmt.Fprintf(w, "%-15s %s\n", k+":", v) }
+// write prints the report for people; values, many of them the server's,
+// are escaped as kubectl's printers escape them.
+func (in *Inspection) write(w io.Writer) error {
+	var err error
+	line := func(k, v string) {
+		if err == nil {
+			_, err = fmt.Fprintf(w, "%-15s %s\n", k+":", printers.EscapeTerminal(v))
+		}
+	}
 	yesNo := func(b bool) string {
 		if b {
 			return "yes"
@@ -429,4 +450,5 @@ func (in *Inspection) write(w io.Writer) {
 			line("cluster-info", ci.Note)
 		}
 	}
+	return err
 }
