@@ -168,3 +168,11 @@ func TestHelpTextsAreGolden(t *testing.T) {
 		})
 	}
 }
+
+// runQuiet runs c and returns its stdout, checking nothing.
+func runQuiet(t *testing.T, c cmdCase) string {
+	t.Helper()
+	fixClock(t)
+	opts := clitest.Options{Core: c.objects, Cluster: kubeconfig.Cluster{Context: "test", Server: "https://10.0.0.1:6443", CAData: readTestdata(t, "root.pem")}}
+	return clitest.Run(t, NewRoot, clitest.NewFactory(opts), c.stdin, c.args...).Stdout
+}
