@@ -2,6 +2,7 @@ package bootstrap
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/kubectl-tokens/kubectl-tokens/internal/cli"
@@ -32,13 +33,16 @@ func joinCluster(f cli.Clients) (where string, cluster kubeconfig.Cluster, err e
 
 // errNoKubeconfig says that no kubeconfig names a cluster, rather than
 // that "the kubeconfig" lacks a CA or a server.
-var errNoKubeconfig = fmt.Errorf("no kubeconfig names a cluster (no --kubeconfig, $KUBECONFIG or ~/.kube/config with a current context)")
+var errNoKubeconfig = errors.New("no kubeconfig names a cluster (no --kubeconfig, $KUBECONFIG or ~/.kube/config with a current context)")
 
 // joinAPIServer is joinCluster's server.
 func joinAPIServer(f cli.Clients) (string, error) {
 	where, cluster, err := joinCluster(f)
-	if err != nil {
+	switch {
+	case errors.Is(err, errNoKubeconfig):
 		return "", fmt.Errorf("%w: pass --kubeconfig, or --join-server https://HOST:PORT", err)
+	case err != nil:
+		return "", err
 	}
 	if cluster.Server == "" {
 		return "", fmt.Errorf("%s names no server: pass --join-server https://HOST:PORT or --server", where)
@@ -59,8 +63,11 @@ func clusterFlagsGiven(f cli.Clients) bool {
 // kubeconfigCA is the CA of the kubeconfig cluster a join names.
 func kubeconfigCA(f cli.Clients) (kubeconfig.CABundle, error) {
 	_, cluster, err := joinCluster(f)
-	if err != nil {
+	switch {
+	case errors.Is(err, errNoKubeconfig):
 		return kubeconfig.CABundle{}, fmt.Errorf("%w: pass --kubeconfig, or --ca-file with the cluster CA", err)
+	case err != nil:
+		return kubeconfig.CABundle{}, fmt.Errorf("%w (or pass --ca-file with the cluster CA)", err)
 	}
 	return cluster.CA()
 }

@@ -11,12 +11,12 @@ func TestGenerate(t *testing.T) {
 	fixClock(t)
 	short := regexp.MustCompile(`^[a-z0-9]{6}\.[a-z0-9]{16}\n$`)
 	for _, tc := range []struct {
-		name     string
-		args     []string
-		empty    bool // no kubeconfig cluster
-		stdout   *regexp.Regexp
-		exit     int
-		stderr   string
+		name   string
+		args   []string
+		empty  bool // no kubeconfig cluster
+		stdout *regexp.Regexp
+		exit   int
+		stderr string
 	}{
 		{name: "a random token", args: []string{"generate"}, stdout: short},
 		{name: "-o token", args: []string{"generate", "-o", "token"}, stdout: short},
