@@ -264,6 +264,10 @@ func (o *InspectOptions) inspect(ctx context.Context) (*Inspection, error) {
 
 	if p.Secure {
 		in.CAHash = o.checkCAHash(ctx, p, ci)
+		if given := o.CAFile != "" || o.CACertsURL != ""; given && !hasHash(in.CAHash.Candidates) {
+			// The CA the user named could not be read: nothing was checked.
+			in.fail(fmt.Sprintf("the CA hash was not checked: %s", in.CAHash.Candidates[0].Error))
+		}
 		if !in.CAHash.Matches && p.CAHash != "" && hasHash(in.CAHash.Candidates) {
 			in.fail(fmt.Sprintf("the token's CA hash %s does not match this cluster's CA (%s): a node would refuse to join; print a new one with kubectl bootstrap create -o secure", p.CAHash, candidateSummary(in.CAHash.Candidates)))
 		}

@@ -164,7 +164,8 @@ func TestDeleteInterop(t *testing.T) {
 }
 
 // With the CA-embedding admin kubeconfig, our kubeadm join command has
-// kubeadm's endpoint and discovery hash; and its token authenticates.
+// kubeadm's endpoint (less a trailing slash) and discovery hash; and its
+// token authenticates.
 func TestKubeadmJoinCommandEqualsKubeadms(t *testing.T) {
 	k := mustOK(t, kadm("token", "create", "--print-join-command"), "kubeadm token create --print-join-command")
 	kargv := shelltest.Argv(t, "", k.Stdout, "kubeadm")[1:]
@@ -178,7 +179,9 @@ func TestKubeadmJoinCommandEqualsKubeadms(t *testing.T) {
 	id, _, _ := strings.Cut(flagValue(oargv, "--token"), ".")
 	t.Cleanup(func() { deleteSecret(id) })
 
-	if kargv[0] != "join" || oargv[0] != "join" || kargv[1] != oargv[1] {
+	// kubeadm copies the kubeconfig server's trailing "/" into the
+	// endpoint (which kubeadm join then refuses); ours drops it.
+	if kargv[0] != "join" || oargv[0] != "join" || strings.TrimSuffix(kargv[1], "/") != oargv[1] || strings.HasSuffix(oargv[1], "/") {
 		t.Errorf("endpoint: kubeadm %q, ours %q", kargv[:2], oargv[:2])
 	}
 	if kh, oh := flagValues(kargv, "--discovery-token-ca-cert-hash"), flagValues(oargv, "--discovery-token-ca-cert-hash"); len(kh) == 0 || !slices.Equal(kh, oh) {
@@ -234,7 +237,7 @@ func TestJoinCommandUsesTheUnnamedClusterLikeKubeadm(t *testing.T) {
 	}
 	unnamed := clientcmdapi.NewCluster()
 	unnamed.Server = "https://join.example.com:6443"
-	unnamed.CertificateAuthorityData, err = os.ReadFile(filepath.Join(env.Root, "plugins", "bootstrap", "testdata", "bundle.pem"))
+	unnamed.CertificateAuthorityData, err = os.ReadFile(filepath.Join(env.Root, "internal", "plugins", "bootstrap", "testdata", "bundle.pem"))
 	if err != nil {
 		t.Fatal(err)
 	}
