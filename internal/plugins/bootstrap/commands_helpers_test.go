@@ -153,7 +153,7 @@ func storedSecret(t *testing.T, f *clitest.Factory, id string) (*corev1.Secret, 
 
 // help runs every command's --help against its golden file.
 func TestHelpTextsAreGolden(t *testing.T) {
-	for _, c := range []string{"", "create", "list", "delete", "generate", "inspect", "verify"} {
+	for _, c := range []string{"", "create", "list", "delete", "generate", "inspect", "verify", "extend"} {
 		name := "help"
 		args := []string{"--help"}
 		if c != "" {
