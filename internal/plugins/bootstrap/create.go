@@ -99,7 +99,9 @@ func NewCmdCreate(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Comm
 			or the rke2 agent config.yaml. The join address is --join-server (a
 			missing port is the flavor's: 6443, or 9345 for rke2), else the
 			kubeconfig's server (port 9345 for rke2), which must not be a proxy
-			(a URL with a path).
+			(a URL with a path). With -o json|yaml it prints the join material for
+			automation instead: flavor, endpoint, token, CA hashes (kubeadm) or
+			secure token (k3s, rke2), and the join command as an argv.
 
 			Extra groups default to the flavor's own
 			(system:bootstrappers:{flavor}:default-node-token) and are left out
@@ -116,6 +118,9 @@ func NewCmdCreate(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Comm
 
 			# The rke2 agent config.yaml, joining through a load balancer
 			kubectl bootstrap create --flavor rke2 --print-join-command --join-server https://rke2.example.com:9345
+
+			# The join material as JSON, for automation
+			kubectl bootstrap create --print-join-command -o json
 
 			# A secure K10 token whose CA hash comes from the server's /cacerts
 			kubectl bootstrap create -o secure --cacerts-url https://k3s.example.com:6443/cacerts
@@ -210,8 +215,8 @@ func (o *CreateOptions) Validate() error {
 		return err
 	}
 	out := o.Print.Output()
-	if o.PrintJoinCommand && out != "" && out != outputToken {
-		return fmt.Errorf("--print-join-command prints a command, not -o %s: drop one of them", out)
+	if o.PrintJoinCommand && out == outputSecure {
+		return fmt.Errorf("--print-join-command prints a command, not -o %s: drop one of them (-o json|yaml gives the join material)", out)
 	}
 	if o.JoinServer != "" {
 		if !o.PrintJoinCommand {
@@ -384,8 +389,36 @@ func (o *CreateOptions) render(ctx context.Context, t *Token, flavor Flavor) ([]
 	}
 }
 
-// joinCommand builds the flavor's join material for t.
+// joinCommand renders the flavor's join material for t: the command
+// line (or rke2 config.yaml), or with -o json|yaml the material itself.
 func (o *CreateOptions) joinCommand(ctx context.Context, t *Token, flavor Flavor) ([]byte, []string, error) {
+	m, warnings, err := o.joinMaterial(ctx, t, flavor)
+	if err != nil {
+		return nil, nil, err
+	}
+	if out := o.Print.Output(); out != "" && out != outputToken {
+		var buf bytes.Buffer
+		if err := o.Print.Print(m, false, &buf); err != nil {
+			return nil, nil, err
+		}
+		return buf.Bytes(), warnings, nil
+	}
+	switch flavor {
+	case FlavorK3s:
+		line, err := K3sJoinLine(m.Endpoint, m.SecureToken)
+		return []byte(line + "\n"), warnings, err
+	case FlavorRKE2:
+		cfg, err := RKE2Config(m.Endpoint, m.SecureToken)
+		return []byte(cfg), warnings, err
+	default:
+		line, err := KubeadmJoinLine(m.Endpoint, m.Token, m.CACertHashes, strings.ToLower(o.CertificateKey))
+		return []byte(line + "\n"), warnings, err
+	}
+}
+
+// joinMaterial is what a node of flavor needs to join with t, and
+// warnings about its address.
+func (o *CreateOptions) joinMaterial(ctx context.Context, t *Token, flavor Flavor) (*JoinMaterial, []string, error) {
 	server, given := o.JoinServer, o.JoinServer != ""
 	if !given {
 		var err error
@@ -405,25 +438,20 @@ func (o *CreateOptions) joinCommand(ctx context.Context, t *Token, flavor Flavor
 	if err != nil {
 		return nil, nil, err
 	}
+	m := NewJoinMaterial(flavor, address, t.String())
 	switch flavor {
 	case FlavorK3s, FlavorRKE2:
 		hash, err := K10CAHash(ca.PEM)
 		if err != nil {
 			return nil, nil, fmt.Errorf("the CA from %s: %w", ca.From, err)
 		}
-		secure := SecureToken(hash, t.String())
-		if flavor == FlavorK3s {
-			line, err := K3sJoinLine(address, secure)
-			return []byte(line + "\n"), warnings, err
-		}
-		cfg, err := RKE2Config(address, secure)
-		return []byte(cfg), warnings, err
+		m.SecureToken = SecureToken(hash, t.String())
+		m.Command = AgentArgv(flavor, address, m.SecureToken)
 	default:
-		hashes, err := DiscoveryHashes(ca.PEM)
-		if err != nil {
+		if m.CACertHashes, err = DiscoveryHashes(ca.PEM); err != nil {
 			return nil, nil, fmt.Errorf("the CA from %s: %w", ca.From, err)
 		}
-		line, err := KubeadmJoinLine(address, t.String(), hashes, strings.ToLower(o.CertificateKey))
-		return []byte(line + "\n"), warnings, err
+		m.Command = KubeadmJoinArgv(address, t.String(), m.CACertHashes, strings.ToLower(o.CertificateKey))
 	}
+	return m, warnings, nil
 }

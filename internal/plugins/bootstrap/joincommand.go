@@ -9,6 +9,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/yaml"
 
 	"github.com/kubectl-tokens/kubectl-tokens/internal/shellquote"
@@ -26,6 +28,38 @@ func checkNUL(what string, values ...string) error {
 		}
 	}
 	return nil
+}
+
+// JoinMaterial is what a node needs to join, for automation
+// (create --print-join-command -o json|yaml): the address, the token, the
+// CA pins (kubeadm's discovery hashes, or the K10 secure token), and the
+// command as an argv.
+type JoinMaterial struct {
+	metav1.TypeMeta `json:",inline"`
+	Flavor          Flavor   `json:"flavor"`
+	Endpoint        string   `json:"endpoint"`
+	Token           string   `json:"token"`
+	CACertHashes    []string `json:"caCertHashes,omitempty"`
+	SecureToken     string   `json:"secureToken,omitempty"`
+	Command         []string `json:"command"`
+}
+
+// DeepCopyObject makes JoinMaterial printable; it is printed, never copied.
+func (m *JoinMaterial) DeepCopyObject() runtime.Object { c := *m; return &c }
+
+// NewJoinMaterial starts the join material of a flavor.
+func NewJoinMaterial(f Flavor, endpoint, token string) *JoinMaterial {
+	return &JoinMaterial{
+		TypeMeta: metav1.TypeMeta{APIVersion: InspectionAPIVersion, Kind: "JoinMaterial"},
+		Flavor:   f, Endpoint: endpoint, Token: token,
+	}
+}
+
+// AgentArgv is the k3s or rke2 agent command that joins with the secure
+// token: "<program> agent --server URL --token K10...", the same values
+// as the install line or config.yaml carry.
+func AgentArgv(f Flavor, serverURL, secureToken string) []string {
+	return []string{string(f), "agent", "--server", serverURL, "--token", secureToken}
 }
 
 // KubeadmJoinArgv is the argv of `kubeadm join` for a worker, or for a
