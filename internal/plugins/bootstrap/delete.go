@@ -4,17 +4,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/spf13/cobra"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 	bootstrapsecretutil "k8s.io/cluster-bootstrap/util/secrets"
 	"k8s.io/kubectl/pkg/util/templates"
 
 	"github.com/kubectl-tokens/kubectl-tokens/internal/apierror"
 	"github.com/kubectl-tokens/kubectl-tokens/internal/cli"
+	"github.com/kubectl-tokens/kubectl-tokens/internal/deleter"
 	"github.com/kubectl-tokens/kubectl-tokens/internal/dryrun"
 )
 
@@ -26,7 +27,8 @@ type DeleteOptions struct {
 	Expired bool
 	DryRun  string
 
-	ids []string
+	core corev1client.CoreV1Interface
+	ids  []string
 }
 
 // NewCmdDelete builds kubectl bootstrap delete.
@@ -39,7 +41,7 @@ func NewCmdDelete(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Comm
 			Delete bootstrap tokens, named by ID (abcdef), by the whole token
 			(abcdef.0123456789abcdef) or by a secure K10 token, as kubeadm token
 			delete accepts them. Every argument is checked before anything is
-			deleted.
+			deleted; a token that cannot be deleted does not stop the others.
 
 			--expired deletes every token past its expiration (including those
 			whose expiration cannot be parsed, which the API server treats as
@@ -58,26 +60,22 @@ func NewCmdDelete(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Comm
 			# Show which expired tokens would be deleted, then delete them
 			kubectl bootstrap delete --expired --dry-run
 			kubectl bootstrap delete --expired`),
-		ValidArgsFunction: completeTokenIDs(f),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(args); err != nil {
-				return err
-			}
-			if err := o.Validate(args); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
-		},
+		ValidArgsFunction: completeTokenIDs(f, cli.ManyNames),
+		RunE:              cli.RunE(o),
 	}
 	cmd.Flags().BoolVar(&o.Expired, "expired", false, "Delete every expired bootstrap token.")
 	dryrun.AddFlag(cmd, &o.DryRun, "deleted")
 	return cmd
 }
 
-// Complete parses the arguments into token IDs.
-func (o *DeleteOptions) Complete(args []string) error {
+// Complete resolves the client and parses the arguments into token IDs.
+func (o *DeleteOptions) Complete(_ *cobra.Command, args []string) error {
+	var err error
+	if o.core, err = o.f.CoreV1(); err != nil {
+		return err
+	}
 	for i, a := range args {
-		p, err := ParseToken(a, fmt.Sprintf("argument %d", i+1), true)
+		p, err := ParseToken(a, fmt.Sprintf("argument %d", i+1), tokenOrID)
 		if err != nil {
 			return err
 		}
@@ -87,7 +85,7 @@ func (o *DeleteOptions) Complete(args []string) error {
 }
 
 // Validate checks the combination of arguments and flags.
-func (o *DeleteOptions) Validate(args []string) error {
+func (o *DeleteOptions) Validate() error {
 	if err := checkNamespace(o.f); err != nil {
 		return err
 	}
@@ -95,106 +93,110 @@ func (o *DeleteOptions) Validate(args []string) error {
 		return err
 	}
 	switch {
-	case len(args) == 0 && !o.Expired:
-		return errors.New(`missing argument: pass the ID or the token to delete (kubectl bootstrap list shows them), or --expired`)
-	case len(args) > 0 && o.Expired:
+	case len(o.ids) == 0 && !o.Expired:
+		return fmt.Errorf("missing argument: pass the ID or the token to delete (%s shows them), or --expired", listHint(o.f))
+	case len(o.ids) > 0 && o.Expired:
 		return errors.New("pass token IDs or --expired, not both")
 	}
 	return nil
 }
 
-// Run deletes.
+// Run deletes, one token after the other, carrying on past failures.
 func (o *DeleteOptions) Run(ctx context.Context) error {
-	core, err := o.f.CoreV1()
+	targets, err := o.targets(ctx)
 	if err != nil {
 		return err
 	}
-	type target struct {
-		id  string
-		uid *metav1.Preconditions
+	if len(targets) == 0 {
+		fmt.Fprintf(o.ErrOut, "No expired bootstrap tokens found in %s.\n", Namespace)
+		return nil
 	}
-	var targets []target
-	if o.Expired {
-		secrets, err := listTokenSecrets(ctx, core, defaultChunkSize)
+	var missing []deleter.Failure
+	if o.DryRun == dryrun.Client && !o.Expired {
+		// A client dry run still says whether each token exists.
+		targets, missing, err = o.existing(ctx, targets)
 		if err != nil {
 			return err
 		}
-		t := now()
-		for i := range secrets {
-			s := &secrets[i]
-			id := IDFromSecretName(s.Name)
-			// The library's rule, as the authenticator and the token
-			// cleaner apply it: an unparsable expiration is expired.
-			if id == "" || !bootstrapsecretutil.HasExpired(s, t) {
-				continue
-			}
-			// Only the Secret we saw: a token re-created under the same
-			// ID meanwhile is not expired.
-			targets = append(targets, target{id: id, uid: metav1.NewUIDPreconditions(string(s.UID))})
-		}
-		if len(targets) == 0 {
-			fmt.Fprintf(o.ErrOut, "No expired bootstrap tokens found in %s.\n", Namespace)
-			return nil
-		}
-	} else {
+	}
+	d := deleter.Deleter{
+		Out:    o.Out,
+		Verb:   "deleted",
+		DryRun: o.DryRun,
+		Do: func(ctx context.Context, t deleter.Target, opts metav1.DeleteOptions) error {
+			return o.deleteError(o.core.Secrets(Namespace).Delete(ctx, SecretName(t.Key), opts), t.Key)
+		},
+	}
+	r, err := d.Run(ctx, targets)
+	if len(missing) == 0 || ctx.Err() != nil {
+		return err
+	}
+	r.Failed = append(r.Failed, missing...)
+	return r.Err(d.Verb, len(targets)+len(missing))
+}
+
+// targets are the tokens named, or the expired ones: only the Secret seen
+// (UID precondition), since a token re-created under the same ID
+// meanwhile is not expired.
+func (o *DeleteOptions) targets(ctx context.Context) ([]deleter.Target, error) {
+	var targets []deleter.Target
+	if !o.Expired {
 		for _, id := range o.ids {
-			targets = append(targets, target{id: id})
+			targets = append(targets, deleter.Target{Name: tokenName(id), Key: id})
 		}
+		return targets, nil
 	}
+	secrets, err := listTokenSecrets(ctx, o.core, cli.DefaultChunkSize)
+	if err != nil {
+		return nil, err
+	}
+	t := now()
+	for i := range secrets {
+		s := &secrets[i]
+		id := IDFromSecretName(s.Name)
+		// The library's rule, as the authenticator and the token cleaner
+		// apply it: an unparsable expiration is expired.
+		if id == "" || !bootstrapsecretutil.HasExpired(s, t) {
+			continue
+		}
+		targets = append(targets, deleter.Target{Name: tokenName(id), Key: id, UID: s.UID})
+	}
+	return targets, nil
+}
 
-	suffix := dryrun.Suffix(o.DryRun)
-	opts := metav1.DeleteOptions{DryRun: dryrun.Request(o.DryRun)}
-	var failed []string
-	var firstErr error
-	for _, tg := range targets {
-		if o.DryRun != dryrun.Client {
-			opts.Preconditions = tg.uid
-			err := core.Secrets(Namespace).Delete(ctx, SecretName(tg.id), opts)
-			if err != nil {
-				if ctx.Err() != nil {
-					return ctx.Err()
-				}
-				failed = append(failed, tg.id)
-				if firstErr == nil {
-					firstErr = deleteError(err, tg.id)
-				}
-				continue
-			}
-		} else if !o.Expired {
-			// A client dry run still says whether the token exists.
-			if _, found, err := getTokenSecret(ctx, core, tg.id); err != nil || !found {
-				failed = append(failed, tg.id)
-				if firstErr == nil {
-					firstErr = err
-					if err == nil {
-						firstErr = notFound(tg.id)
-					}
-				}
-				continue
-			}
+// existing splits targets into those whose Secret exists and failures
+// for those without one.
+func (o *DeleteOptions) existing(ctx context.Context, targets []deleter.Target) ([]deleter.Target, []deleter.Failure, error) {
+	var found []deleter.Target
+	var missing []deleter.Failure
+	for _, t := range targets {
+		_, ok, err := getTokenSecret(ctx, o.core, t.Key)
+		switch {
+		case err != nil && ctx.Err() != nil:
+			return nil, nil, err
+		case err != nil:
+			missing = append(missing, deleter.Failure{Target: t, Err: err})
+		case !ok:
+			missing = append(missing, deleter.Failure{Target: t, Err: notFound(o.f, t.Key)})
+		default:
+			found = append(found, t)
 		}
-		fmt.Fprintf(o.Out, "bootstrap token %q deleted%s\n", tg.id, suffix)
 	}
+	return found, missing, nil
+}
+
+// tokenName is a token as delete's outcome lines name it, kubeadm's
+// wording: bootstrap token "abcdef" deleted.
+func tokenName(id string) string { return fmt.Sprintf("bootstrap token %q", id) }
+
+func (o *DeleteOptions) deleteError(err error, id string) error {
 	switch {
-	case firstErr == nil:
+	case err == nil:
 		return nil
-	case len(targets) == 1:
-		return firstErr
-	default:
-		return fmt.Errorf("%d of %d tokens not deleted (%s): %w", len(failed), len(targets), strings.Join(failed, ", "), firstErr)
-	}
-}
-
-func notFound(id string) error {
-	return fmt.Errorf("bootstrap token %q not found (no Secret %s/%s): list them with kubectl bootstrap list", id, Namespace, SecretName(id))
-}
-
-func deleteError(err error, id string) error {
-	if apierrors.IsNotFound(err) && !apierror.IsNotServedError(err) {
-		return notFound(id)
-	}
-	if apierrors.IsConflict(err) {
-		return fmt.Errorf("bootstrap token %q changed since it was listed (re-created?), not deleted: run the command again", id)
+	case apierrors.IsNotFound(err) && !apierror.IsNotServedError(err):
+		return notFound(o.f, id)
+	case apierrors.IsConflict(err):
+		return apierror.Explained(err, "bootstrap token %q changed since it was listed (re-created?), not deleted: run the command again", id)
 	}
 	return apierror.Wrap(err, secretOp("delete", id))
 }

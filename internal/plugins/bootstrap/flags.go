@@ -6,29 +6,23 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/kubectl-tokens/kubectl-tokens/internal/atomicfile"
+	"github.com/kubectl-tokens/kubectl-tokens/internal/printer"
 )
 
-// ttlValue is --ttl: a Go duration, 0 for a token that never expires.
-// Its own type so a typo gets one line that says what is accepted.
-type ttlValue struct{ d time.Duration }
+// ttlHelp says what --ttl accepts and what 0 means for a bootstrap token
+// (kubeadm's rule: no expiration).
+const ttlHelp = "The duration before the token expires: e.g. 30m, 24h, 7d or 1d12h. 0 or never: the token never expires (kubeadm's rule)."
 
-func (v *ttlValue) String() string { return v.d.String() }
-func (v *ttlValue) Type() string   { return "duration" }
-func (v *ttlValue) Set(s string) error {
-	d, err := time.ParseDuration(s)
-	if err != nil {
-		return fmt.Errorf("%q is not a duration: use e.g. 30m, 2h, 24h0m0s, or 0 for a token that never expires", s)
-	}
-	if d < 0 {
-		return fmt.Errorf("%q is negative: use a positive duration such as 24h, or 0 for a token that never expires", s)
-	}
-	v.d = d
-	return nil
+// noName takes -o name off a command whose output is not an object with
+// a name (or would lose the token's secret), so it is neither offered in
+// help and completion nor accepted.
+func noName(p *printer.Flags) *printer.Flags {
+	p.PrintFlags.NamePrintFlags = nil
+	return p
 }
 
 // readTokenArg returns arg, or the first line of stdin when arg is "-":
@@ -42,7 +36,7 @@ func readTokenArg(arg string, in io.Reader) (string, error) {
 	}
 	line, err := bufio.NewReader(io.LimitReader(in, 4096)).ReadString('\n')
 	if err != nil && !errors.Is(err, io.EOF) {
-		return "", fmt.Errorf("cannot read the token from standard input: %v", err)
+		return "", fmt.Errorf("cannot read the token from standard input: %w", err)
 	}
 	line = strings.TrimSpace(line)
 	if line == "" {

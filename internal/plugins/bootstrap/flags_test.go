@@ -5,22 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 )
-
-func TestTTLValue(t *testing.T) {
-	var v ttlValue
-	for in, want := range map[string]time.Duration{"24h": 24 * time.Hour, "0": 0, "1h30m": 90 * time.Minute, "24h0m0s": 24 * time.Hour} {
-		if err := v.Set(in); err != nil || v.d != want {
-			t.Errorf("Set(%q) = %v, %v", in, v.d, err)
-		}
-	}
-	for in, want := range map[string]string{"1x": "not a duration", "1d": "not a duration", "": "not a duration", "-1h": "negative"} {
-		if err := v.Set(in); err == nil || !strings.Contains(err.Error(), want) {
-			t.Errorf("Set(%q) = %v, want %q", in, err, want)
-		}
-	}
-}
 
 func TestReadTokenArg(t *testing.T) {
 	if s, err := readTokenArg("abc", nil); err != nil || s != "abc" {

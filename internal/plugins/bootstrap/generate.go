@@ -2,6 +2,7 @@ package bootstrap
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 
@@ -23,11 +24,13 @@ type GenerateOptions struct {
 	Print  *printer.Flags
 	CAFile string
 	File   outputFile
+
+	ca kubeconfig.CABundle // for -o secure
 }
 
 // NewCmdGenerate builds kubectl bootstrap generate.
 func NewCmdGenerate(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &GenerateOptions{IOStreams: streams, f: f, Print: printer.NewFlags(printer.NoTable, outputToken, outputSecure)}
+	o := &GenerateOptions{IOStreams: streams, f: f, Print: noName(printer.NewFlags(printer.NoTable, outputToken, outputSecure))}
 	cmd := &cobra.Command{
 		Use:   "generate",
 		Short: "Print a random bootstrap token without creating it",
@@ -49,16 +52,9 @@ func NewCmdGenerate(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Co
 
 			# A secure token for a k3s server CA file, into a file
 			kubectl bootstrap generate -o secure --ca-file server-ca.crt --output-file token`),
-		Args: cobra.NoArgs,
-		ValidArgsFunction: func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
-			return nil, cobra.ShellCompDirectiveNoFileComp
-		},
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run()
-		},
+		Args:              cobra.NoArgs,
+		ValidArgsFunction: cobra.NoFileCompletions,
+		RunE:              cli.RunE(o),
 	}
 	cmd.Flags().StringVar(&o.CAFile, "ca-file", "", "With -o secure, the cluster CA (PEM) to hash (default: the kubeconfig's CA).")
 	o.File.addFlags(cmd)
@@ -67,13 +63,25 @@ func NewCmdGenerate(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Co
 	return cmd
 }
 
+// Complete reads the CA that -o secure hashes (a local read: generate
+// never talks to a cluster).
+func (o *GenerateOptions) Complete(*cobra.Command, []string) error {
+	if o.Print.Output() != outputSecure {
+		return nil
+	}
+	var err error
+	if o.CAFile != "" {
+		o.ca, err = kubeconfig.ReadCAFile(o.CAFile, "--ca-file")
+	} else {
+		o.ca, err = kubeconfigCA(o.f)
+	}
+	return err
+}
+
 // Validate checks -o and the output file.
 func (o *GenerateOptions) Validate() error {
 	if err := o.Print.Validate(); err != nil {
 		return err
-	}
-	if out := o.Print.Output(); out == "name" || out == "kyaml" {
-		return fmt.Errorf("-o %s is not supported here: use token, secure, json or yaml", out)
 	}
 	if o.CAFile != "" && o.Print.Output() != outputSecure {
 		return errors.New("--ca-file is only used with -o secure: add -o secure or drop --ca-file")
@@ -82,37 +90,27 @@ func (o *GenerateOptions) Validate() error {
 }
 
 // Run generates and prints.
-func (o *GenerateOptions) Run() error {
+func (o *GenerateOptions) Run(context.Context) error {
 	s, err := bootstraputil.GenerateBootstrapToken()
 	if err != nil {
-		return fmt.Errorf("cannot generate a token: %v", err)
+		return fmt.Errorf("cannot generate a token: %w", err)
 	}
 	switch o.Print.Output() {
 	case "", outputToken:
 		return o.File.write(o.Out, []byte(s+"\n"))
 	case outputSecure:
-		var ca kubeconfig.CABundle
-		if o.CAFile != "" {
-			ca, err = kubeconfig.ReadCAFile(o.CAFile, "--ca-file")
-		} else {
-			cluster, cerr := o.f.CurrentCluster()
-			if cerr != nil {
-				return fmt.Errorf("%w (or pass --ca-file)", cerr)
-			}
-			ca, err = cluster.CA()
-		}
+		hash, err := K10CAHash(o.ca.PEM)
 		if err != nil {
-			return err
-		}
-		hash, err := K10CAHash(ca.PEM)
-		if err != nil {
-			return fmt.Errorf("the CA from %s: %v", ca.From, err)
+			return fmt.Errorf("the CA from %s: %w", o.ca.From, err)
 		}
 		return o.File.write(o.Out, []byte(SecureToken(hash, s)+"\n"))
 	default:
-		p, _ := ParseToken(s, "the generated token", false)
+		p, err := ParseToken(s, "the generated token", tokenOnly)
+		if err != nil {
+			return err
+		}
 		var buf bytes.Buffer
-		if err := o.Print.Print(NewOutputToken(&Token{ID: p.ID, Secret: p.Secret}, true), false, &buf); err != nil {
+		if err := o.Print.Print(NewOutputToken(&Token{ID: p.ID, Secret: p.Secret}, showSecret), false, &buf); err != nil {
 			return err
 		}
 		return o.File.write(o.Out, buf.Bytes())

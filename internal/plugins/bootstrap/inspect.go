@@ -4,14 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"slices"
-	"strings"
 
 	"github.com/spf13/cobra"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
@@ -35,68 +31,13 @@ type InspectOptions struct {
 	CAFile     string
 	CACertsURL string
 
+	core  corev1client.CoreV1Interface
 	token ParsedToken
 }
 
-// Inspection is what inspect found (printed as text, or as this object
-// with -o json|yaml). It never holds the token's secret.
-type Inspection struct {
-	metav1.TypeMeta `json:",inline"`
-	ID              string   `json:"id"`
-	Form            string   `json:"form"`
-	Secret          string   `json:"secret"`
-	Exists          bool     `json:"exists"`
-	SecretMatches   *bool    `json:"secretMatches,omitempty"`
-	Invalid         string   `json:"invalid,omitempty"`
-	Description     string   `json:"description,omitempty"`
-	Expires         string   `json:"expires,omitempty"`
-	TTL             string   `json:"ttl,omitempty"`
-	Usages          []string `json:"usages,omitempty"`
-	Groups          []string `json:"groups,omitempty"`
-	// Authenticates says whether the API server's bootstrap authenticator
-	// would accept the token; Problems says why not.
-	Authenticates *bool             `json:"authenticates,omitempty"`
-	Problems      []string          `json:"problems,omitempty"`
-	CAHash        *CAHashCheck      `json:"caHash,omitempty"`
-	ClusterInfo   *ClusterInfoCheck `json:"clusterInfo,omitempty"`
-	// Failures are the checks that failed; inspect exits 1 when any did.
-	Failures []string `json:"failures,omitempty"`
-}
-
-// CAHashCheck compares a secure token's CA hash with the cluster's CAs.
-type CAHashCheck struct {
-	Token      string        `json:"token"`
-	Matches    bool          `json:"matches"`
-	MatchedBy  string        `json:"matchedBy,omitempty"`
-	Candidates []CACandidate `json:"candidates"`
-}
-
-// CACandidate is one place the cluster CA was read from, and its K10 hash.
-type CACandidate struct {
-	From  string `json:"from"`
-	Hash  string `json:"hash,omitempty"`
-	Error string `json:"error,omitempty"`
-}
-
-// ClusterInfoCheck is the kube-public/cluster-info JWS signature check.
-type ClusterInfoCheck struct {
-	Found  bool   `json:"found"`
-	Signed bool   `json:"signed"`
-	Valid  *bool  `json:"valid,omitempty"`
-	Note   string `json:"note,omitempty"`
-	// caPEM is cluster-info's CA, another candidate for the CA hash.
-	caPEM []byte
-}
-
-// DeepCopyObject makes Inspection printable; it is printed, never copied.
-func (in *Inspection) DeepCopyObject() runtime.Object { c := *in; return &c }
-
-// InspectionAPIVersion is the local output type of inspect -o json|yaml.
-const InspectionAPIVersion = "bootstrap.kubectl-tokens.io/v1alpha1"
-
 // NewCmdInspect builds kubectl bootstrap inspect.
 func NewCmdInspect(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &InspectOptions{IOStreams: streams, f: f, Print: printer.NewFlags(printer.NoTable)}
+	o := &InspectOptions{IOStreams: streams, f: f, Print: noName(printer.NewFlags(printer.NoTable))}
 	cmd := &cobra.Command{
 		Use:   "inspect TOKEN | ID | -",
 		Short: "Check a token against the cluster: existence, expiry, CA hash, cluster-info signature",
@@ -125,7 +66,7 @@ func NewCmdInspect(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Com
 			# Only what the cluster knows about an ID, as JSON
 			kubectl bootstrap inspect abcdef -o json`),
 		Args:              cobra.ExactArgs(1),
-		ValidArgsFunction: completeTokenIDs(f),
+		ValidArgsFunction: completeTokenIDs(f, cli.OneName),
 		RunE:              cli.RunE(o),
 	}
 	cmd.Flags().StringVar(&o.CAFile, "ca-file", "", "Check a secure token's CA hash against this CA (PEM) instead of the cluster's.")
@@ -135,13 +76,17 @@ func NewCmdInspect(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Com
 	return cmd
 }
 
-// Complete parses the token or ID.
+// Complete resolves the client and parses the token or ID.
 func (o *InspectOptions) Complete(_ *cobra.Command, args []string) error {
+	var err error
+	if o.core, err = o.f.CoreV1(); err != nil {
+		return err
+	}
 	s, err := readTokenArg(args[0], o.In)
 	if err != nil {
 		return err
 	}
-	o.token, err = ParseToken(s, "the argument", true)
+	o.token, err = ParseToken(s, "the argument", tokenOrID)
 	return err
 }
 
@@ -161,23 +106,36 @@ func (o *InspectOptions) Validate() error {
 	if o.Print.Output() == "" {
 		return nil
 	}
-	if err := o.Print.Validate(); err != nil {
-		return err
-	}
-	if o.Print.Output() == "name" {
-		return errors.New("-o name is not supported here: use json or yaml")
-	}
-	return nil
+	return o.Print.Validate()
 }
 
 var configMapsResource = schema.GroupResource{Resource: "configmaps"}
 
-// Run inspects and reports.
+// Run inspects and reports; it fails, after the report, when a check did.
 func (o *InspectOptions) Run(ctx context.Context) error {
-	core, err := o.f.CoreV1()
+	in, err := o.inspect(ctx)
 	if err != nil {
 		return err
 	}
+	if o.Print.Output() != "" {
+		if err := o.Print.Print(in, false, o.Out); err != nil {
+			return err
+		}
+	} else if err := in.write(o.Out); err != nil {
+		return err
+	}
+	if len(in.Failures) > 0 {
+		msg := in.Failures[0]
+		if len(in.Failures) > 1 {
+			msg = fmt.Sprintf("%s (and %d more problems above)", msg, len(in.Failures)-1)
+		}
+		return errors.New(msg)
+	}
+	return nil
+}
+
+// inspect checks the token against the cluster and returns what it found.
+func (o *InspectOptions) inspect(ctx context.Context) (*Inspection, error) {
 	p := o.token
 	in := &Inspection{
 		TypeMeta: metav1.TypeMeta{APIVersion: InspectionAPIVersion, Kind: "TokenInspection"},
@@ -192,13 +150,13 @@ func (o *InspectOptions) Run(ctx context.Context) error {
 		in.Form = "id"
 	}
 
-	s, found, err := getTokenSecret(ctx, core, p.ID)
+	s, found, err := getTokenSecret(ctx, o.core, p.ID)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	in.Exists = found
 	if !found {
-		in.fail(fmt.Sprintf("token %s does not exist (no Secret %s): create it with kubectl bootstrap create", p.ID, in.Secret))
+		in.fail(fmt.Sprintf("token %s does not exist (no Secret %s): list them with %s", p.ID, in.Secret, listHint(o.f)))
 	} else if t, err := FromSecret(s); err != nil {
 		in.Invalid = err.Error()
 		in.fail(fmt.Sprintf("token %s is not well formed: %v; delete it and create a new one", p.ID, err))
@@ -215,6 +173,10 @@ func (o *InspectOptions) Run(ctx context.Context) error {
 			}
 		}
 		in.Problems = AuthProblems(s, t, t0)
+		if in.SecretMatches != nil && !*in.SecretMatches {
+			// The report is about the token given, not the one stored.
+			in.Problems = append([]string{"its secret half does not match the stored token's"}, in.Problems...)
+		}
 		ok := len(in.Problems) == 0
 		in.Authenticates = &ok
 		if t.Expired(t0) {
@@ -224,9 +186,15 @@ func (o *InspectOptions) Run(ctx context.Context) error {
 		}
 	}
 
-	ci, err := o.clusterInfo(ctx, core, p)
+	ci, err := o.clusterInfo(ctx, p)
 	if err != nil {
-		return err
+		return nil, err
+	}
+	if ci.Valid != nil && in.SecretMatches != nil && !*in.SecretMatches {
+		// A signature checked with a wrong secret says nothing about
+		// cluster-info: the failure is the secret's, reported above.
+		ci.Valid = nil
+		ci.Note = "signed for this ID; not checked with a secret that is not the stored one"
 	}
 	in.ClusterInfo = ci
 	if ci.Valid != nil && !*ci.Valid {
@@ -235,49 +203,23 @@ func (o *InspectOptions) Run(ctx context.Context) error {
 
 	if p.Secure {
 		in.CAHash = o.checkCAHash(ctx, p, ci)
+		if given := o.CAFile != "" || o.CACertsURL != ""; given && !hasHash(in.CAHash.Candidates) {
+			// The CA the user named could not be read: nothing was checked.
+			in.fail(fmt.Sprintf("the CA hash was not checked: %s", in.CAHash.Candidates[0].Error))
+		}
 		if !in.CAHash.Matches && p.CAHash != "" && hasHash(in.CAHash.Candidates) {
 			in.fail(fmt.Sprintf("the token's CA hash %s does not match this cluster's CA (%s): a node would refuse to join; print a new one with kubectl bootstrap create -o secure", p.CAHash, candidateSummary(in.CAHash.Candidates)))
 		}
 	}
 
-	if o.Print.Output() != "" {
-		if err := o.Print.Print(in, false, o.Out); err != nil {
-			return err
-		}
-	} else {
-		in.write(o.Out)
-	}
-	if len(in.Failures) > 0 {
-		msg := in.Failures[0]
-		if len(in.Failures) > 1 {
-			msg = fmt.Sprintf("%s (and %d more problems above)", msg, len(in.Failures)-1)
-		}
-		return errors.New(msg)
-	}
-	return nil
-}
-
-func (in *Inspection) fail(s string) { in.Failures = append(in.Failures, s) }
-
-func hasHash(cs []CACandidate) bool {
-	return slices.ContainsFunc(cs, func(c CACandidate) bool { return c.Hash != "" })
-}
-
-func candidateSummary(cs []CACandidate) string {
-	var parts []string
-	for _, c := range cs {
-		if c.Hash != "" {
-			parts = append(parts, c.From+" hashes to "+c.Hash)
-		}
-	}
-	return strings.Join(parts, ", ")
+	return in, nil
 }
 
 // clusterInfo reads kube-public/cluster-info and checks the token's JWS
 // signature over its kubeconfig, as kubeadm join does.
-func (o *InspectOptions) clusterInfo(ctx context.Context, core corev1client.CoreV1Interface, p ParsedToken) (*ClusterInfoCheck, error) {
+func (o *InspectOptions) clusterInfo(ctx context.Context, p ParsedToken) (*ClusterInfoCheck, error) {
 	ci := &ClusterInfoCheck{}
-	cm, err := core.ConfigMaps("kube-public").Get(ctx, bootstrapapi.ConfigMapClusterInfo, metav1.GetOptions{})
+	cm, err := o.core.ConfigMaps("kube-public").Get(ctx, bootstrapapi.ConfigMapClusterInfo, metav1.GetOptions{})
 	switch {
 	case apierrors.IsNotFound(err):
 		ci.Note = "no kube-public/cluster-info: only kubeadm clusters publish one (k3s and rke2 trust the K10 CA hash instead)"
@@ -359,74 +301,4 @@ func (o *InspectOptions) checkCAHash(ctx context.Context, p ParsedToken, ci *Clu
 		}
 	}
 	return check
-}
-
-// write prints the report for people.
-func (in *Inspection) write(w io.Writer) {
-	line := func(k, v string) { fmt.Fprintf(w, "%-15s %s\n", k+":", v) }
-	yesNo := func(b bool) string {
-		if b {
-			return "yes"
-		}
-		return "no"
-	}
-	form := map[string]string{"id": "ID only", "token": "token (id.secret)", "secure": "secure (K10)"}[in.Form]
-	line("Token ID", in.ID+"  ["+form+"]")
-	if in.Exists {
-		line("Secret", in.Secret+" (exists)")
-	} else {
-		line("Secret", in.Secret+" (does not exist)")
-	}
-	if in.Invalid != "" {
-		line("Invalid", in.Invalid)
-	}
-	if in.SecretMatches != nil {
-		line("Secret matches", yesNo(*in.SecretMatches))
-	}
-	if in.Exists && in.Invalid == "" {
-		desc := in.Description
-		if desc == "" {
-			desc = "<none>"
-		}
-		line("Description", desc)
-		if in.TTL == "<forever>" {
-			line("Expires", "<never>")
-		} else {
-			line("Expires", in.Expires+" (TTL "+in.TTL+")")
-		}
-		line("Usages", orNone(in.Usages))
-		line("Extra groups", orNone(in.Groups))
-		if in.Authenticates != nil && *in.Authenticates {
-			line("Authenticates", fmt.Sprintf("yes, as %s%s in %s", bootstrapapi.BootstrapUserPrefix, in.ID, strings.Join(append([]string{bootstrapapi.BootstrapDefaultGroup}, in.Groups...), ", ")))
-		} else {
-			line("Authenticates", "no: "+strings.Join(in.Problems, "; "))
-		}
-	}
-	if in.CAHash != nil {
-		switch {
-		case in.CAHash.Token == "":
-			line("CA hash", "none in the token (K10::...): a joining node cannot verify the cluster")
-		case in.CAHash.Matches:
-			line("CA hash", "matches "+in.CAHash.MatchedBy)
-		case !hasHash(in.CAHash.Candidates):
-			line("CA hash", "not checked: no cluster CA found")
-		default:
-			line("CA hash", "DOES NOT MATCH: token "+in.CAHash.Token+", "+candidateSummary(in.CAHash.Candidates))
-		}
-		for _, c := range in.CAHash.Candidates {
-			if c.Error != "" {
-				line("CA source", c.From+": "+c.Error)
-			}
-		}
-	}
-	if ci := in.ClusterInfo; ci != nil {
-		switch {
-		case ci.Valid != nil && *ci.Valid:
-			line("cluster-info", "signature for "+in.ID+" is valid")
-		case ci.Valid != nil:
-			line("cluster-info", "signature for "+in.ID+" is INVALID")
-		default:
-			line("cluster-info", ci.Note)
-		}
-	}
 }

@@ -9,6 +9,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/yaml"
 
 	"github.com/kubectl-tokens/kubectl-tokens/internal/shellquote"
@@ -28,11 +30,37 @@ func checkNUL(what string, values ...string) error {
 	return nil
 }
 
-// KubeadmEndpoint is kubeadm's rule for the join endpoint: the
-// kubeconfig's server with every "https://" removed (so a trailing slash
-// or path stays, exactly as `kubeadm token create --print-join-command`
-// prints it).
-func KubeadmEndpoint(server string) string { return strings.ReplaceAll(server, "https://", "") }
+// JoinMaterial is what a node needs to join, for automation
+// (create --print-join-command -o json|yaml): the address, the token, the
+// CA pins (kubeadm's discovery hashes, or the K10 secure token), and the
+// command as an argv.
+type JoinMaterial struct {
+	metav1.TypeMeta `json:",inline"`
+	Flavor          Flavor   `json:"flavor"`
+	Endpoint        string   `json:"endpoint"`
+	Token           string   `json:"token"`
+	CACertHashes    []string `json:"caCertHashes,omitempty"`
+	SecureToken     string   `json:"secureToken,omitempty"`
+	Command         []string `json:"command"`
+}
+
+// DeepCopyObject makes JoinMaterial printable; it is printed, never copied.
+func (m *JoinMaterial) DeepCopyObject() runtime.Object { c := *m; return &c }
+
+// NewJoinMaterial starts the join material of a flavor.
+func NewJoinMaterial(f Flavor, endpoint, token string) *JoinMaterial {
+	return &JoinMaterial{
+		TypeMeta: metav1.TypeMeta{APIVersion: InspectionAPIVersion, Kind: "JoinMaterial"},
+		Flavor:   f, Endpoint: endpoint, Token: token,
+	}
+}
+
+// AgentArgv is the k3s or rke2 agent command that joins with the secure
+// token: "<program> agent --server URL --token K10...", the same values
+// as the install line or config.yaml carry.
+func AgentArgv(f Flavor, serverURL, secureToken string) []string {
+	return []string{string(f), "agent", "--server", serverURL, "--token", secureToken}
+}
 
 // KubeadmJoinArgv is the argv of `kubeadm join` for a worker, or for a
 // control-plane node when certificateKey is set: one
@@ -113,28 +141,76 @@ func RKE2Config(serverURL, token string) (string, error) {
 	return "# " + RKE2ConfigPath + " on the new agent, then: systemctl enable --now rke2-agent\n" + string(b), nil
 }
 
-// Supervisor ports: k3s serves its join endpoints on the API server port,
-// rke2 on its own supervisor port.
+// Join ports: kubeadm and k3s nodes join on the API server port (k3s's
+// supervisor shares it), rke2 agents on rke2's own supervisor port
+// (docs/bootstrap-tokens.md §7).
 const (
-	K3sPort  = "6443"
-	RKE2Port = "9345"
+	APIServerPort = "6443"
+	RKE2Port      = "9345"
+	httpsPort     = "443"
 )
 
-// SupervisorURL is the https://host:port a k3s or rke2 agent joins, from
-// the API server URL: k3s keeps the API server's port (its supervisor
-// shares it), rke2 uses 9345 on the same host.
-func SupervisorURL(apiServer string, f Flavor) (string, error) {
-	u, err := url.Parse(apiServer)
-	if err != nil || u.Host == "" {
-		return "", fmt.Errorf("server %q is not a URL like https://host:6443: pass --join-server", apiServer)
+// JoinPort is the port a flavor's nodes join on when the address names
+// none.
+func (f Flavor) JoinPort() string {
+	if f == FlavorRKE2 {
+		return RKE2Port
 	}
-	host := u.Hostname()
+	return APIServerPort
+}
+
+// JoinAddress is the address a flavor's join material names, as printed:
+// host:port for kubeadm join, https://host:port for k3s and rke2. server
+// is --join-server when given, else the kubeconfig's server.
+//
+// A trailing "/" is dropped (kubeadm join refuses it); a path is refused:
+// a server URL with a path is a proxy (such as Rancher's
+// /k8s/clusters/ID) that nodes cannot join through. A --join-server
+// without a port gets the flavor's port; the kubeconfig's server keeps
+// the port kubectl reaches it on (443 when it names none), except for
+// rke2, whose agents join the supervisor on 9345 of the same host.
+func JoinAddress(server string, given bool, f Flavor) (string, error) {
+	what := fmt.Sprintf("the kubeconfig server %q", server)
+	fix := "pass --join-server https://HOST:PORT"
+	if given {
+		what, fix = fmt.Sprintf("--join-server %q", server), "pass https://HOST:PORT"
+	}
+	u, err := url.Parse(server)
+	if err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return "", fmt.Errorf("%s is not a URL like https://HOST:%s: %s, the address nodes reach the cluster at", what, f.JoinPort(), fix)
+	}
+	if p := strings.TrimRight(u.Path, "/"); p != "" {
+		return "", fmt.Errorf("%s has a path (%s): it is a proxy, which nodes cannot join through; %s, the address of the API server or its load balancer", what, p, fix)
+	}
 	port := u.Port()
 	switch {
-	case f == FlavorRKE2:
+	case f == FlavorRKE2 && !given:
 		port = RKE2Port
+	case port == "" && given:
+		port = f.JoinPort()
 	case port == "":
-		port = K3sPort
+		port = httpsPort
 	}
-	return (&url.URL{Scheme: "https", Host: net.JoinHostPort(host, port)}).String(), nil
+	hostPort := net.JoinHostPort(u.Hostname(), port)
+	if f == FlavorK3s || f == FlavorRKE2 {
+		return "https://" + hostPort, nil
+	}
+	return hostPort, nil
+}
+
+// LoopbackWarning warns when the printed join address is a loopback
+// address (as in a k3s.yaml or rke2.yaml copied verbatim): a node
+// elsewhere cannot reach it. "" when it is not.
+func LoopbackWarning(address string) string {
+	host := address
+	if u, err := url.Parse(address); err == nil && u.Host != "" {
+		host = u.Hostname()
+	} else if h, _, err := net.SplitHostPort(address); err == nil {
+		host = h
+	}
+	ip := net.ParseIP(host)
+	if host == "localhost" || (ip != nil && ip.IsLoopback()) {
+		return fmt.Sprintf("warning: the join address %s is a loopback address that other machines cannot reach: pass --join-server https://ADDRESS:PORT", address)
+	}
+	return ""
 }

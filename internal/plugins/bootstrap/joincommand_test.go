@@ -28,19 +28,6 @@ func TestKubeadmJoinLineIsKubeadmsCommand(t *testing.T) {
 	}
 }
 
-func TestKubeadmEndpointIsKubeadmsRule(t *testing.T) {
-	for in, want := range map[string]string{
-		"https://10.0.0.1:6443":   "10.0.0.1:6443",
-		"https://127.0.0.1:6443/": "127.0.0.1:6443/", // kubeadm keeps what follows the host
-		"https://[::1]:6443":      "[::1]:6443",
-		"lb.example.com:6443":     "lb.example.com:6443",
-	} {
-		if got := KubeadmEndpoint(in); got != want {
-			t.Errorf("%s: %s, want %s", in, got, want)
-		}
-	}
-}
-
 func TestK3sJoinLineAndRKE2Config(t *testing.T) {
 	tok := "K10" + strings.Repeat("a", 64) + "::abcdef.0123456789abcdef"
 	line, err := K3sJoinLine("https://10.0.0.1:6443", tok)
@@ -59,25 +46,40 @@ func TestK3sJoinLineAndRKE2Config(t *testing.T) {
 	}
 }
 
-func TestSupervisorURL(t *testing.T) {
+func TestJoinAddressStripsTrailingSlashRefusesProxiesAndFillsPorts(t *testing.T) {
 	for _, tc := range []struct {
 		server string
+		given  bool
 		f      Flavor
-		want   string
+		want   string // the printed address, or the error it must say
+		err    bool
 	}{
-		{"https://10.0.0.1:6443", FlavorK3s, "https://10.0.0.1:6443"},
-		{"https://10.0.0.1:6443/", FlavorK3s, "https://10.0.0.1:6443"},
-		{"https://k3s.example.com", FlavorK3s, "https://k3s.example.com:6443"},
-		{"https://10.0.0.1:6443", FlavorRKE2, "https://10.0.0.1:9345"},
-		{"https://[fd00::1]:6443", FlavorRKE2, "https://[fd00::1]:9345"},
+		// The kubeconfig's server: a trailing slash dropped, its port kept.
+		{"https://10.0.0.1:6443/", false, FlavorKubeadm, "10.0.0.1:6443", false},
+		{"https://10.0.0.1:6443", false, FlavorK3s, "https://10.0.0.1:6443", false},
+		{"https://k3s.example.com", false, FlavorK3s, "https://k3s.example.com:443", false},
+		{"https://10.0.0.1:6443/", false, FlavorRKE2, "https://10.0.0.1:9345", false},
+		{"https://[fd00::1]:6443", false, FlavorRKE2, "https://[fd00::1]:9345", false},
+		// A path is a proxy: refused, pointing at --join-server.
+		{"https://rancher.example.com/k8s/clusters/c-m-abc", false, FlavorKubeadm, "has a path (/k8s/clusters/c-m-abc): it is a proxy, which nodes cannot join through; pass --join-server https://HOST:PORT", true},
+		{"https://rancher.example.com/k8s/clusters/c-m-abc/", false, FlavorK3s, "pass --join-server", true},
+		// --join-server: a missing port is the flavor's.
+		{"https://lb.example.com", true, FlavorKubeadm, "lb.example.com:6443", false},
+		{"https://lb.example.com", true, FlavorK3s, "https://lb.example.com:6443", false},
+		{"https://lb.example.com/", true, FlavorRKE2, "https://lb.example.com:9345", false},
+		{"https://lb.example.com:7443", true, FlavorRKE2, "https://lb.example.com:7443", false},
+		{"https://lb.example.com/proxy", true, FlavorKubeadm, `--join-server "https://lb.example.com/proxy" has a path (/proxy)`, true},
+		{"lb.example.com:6443", true, FlavorKubeadm, "is not a URL like https://HOST:6443", true},
+		{"http://lb.example.com:6443", true, FlavorKubeadm, "is not a URL like https://HOST:6443", true},
+		{"::", false, FlavorK3s, "is not a URL", true},
 	} {
-		got, err := SupervisorURL(tc.server, tc.f)
-		if err != nil || got != tc.want {
-			t.Errorf("%s %s: %s %v, want %s", tc.server, tc.f, got, err, tc.want)
+		got, err := JoinAddress(tc.server, tc.given, tc.f)
+		switch {
+		case tc.err && (err == nil || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("%s (given %v) %s: %q, %v; want an error saying %q", tc.server, tc.given, tc.f, got, err, tc.want)
+		case !tc.err && (err != nil || got != tc.want):
+			t.Errorf("%s (given %v) %s: %q, %v; want %q", tc.server, tc.given, tc.f, got, err, tc.want)
 		}
-	}
-	if _, err := SupervisorURL("::", FlavorK3s); err == nil {
-		t.Error("bad server: want an error")
 	}
 }
 
@@ -189,16 +191,21 @@ func FuzzJoinCommands(f *testing.F) {
 	})
 }
 
-func TestLoopbackWarning(t *testing.T) {
-	for server, warn := range map[string]bool{
-		"https://127.0.0.1:6443":   true,
-		"https://[::1]:6443":       true,
-		"https://localhost:6443":   true,
-		"https://10.0.0.1:6443":    false,
-		"https://k3s.example.com/": false,
+func TestLoopbackWarningNamesThePrintedAddress(t *testing.T) {
+	for address, warn := range map[string]bool{
+		"https://127.0.0.1:6443":  true,
+		"https://[::1]:9345":      true,
+		"localhost:6443":          true,
+		"[::1]:6443":              true,
+		"10.0.0.1:6443":           false,
+		"https://k3s.example.com": false,
 	} {
-		if got := loopbackWarning(server) != ""; got != warn {
-			t.Errorf("%s: warning %v, want %v", server, got, warn)
+		w := LoopbackWarning(address)
+		if (w != "") != warn {
+			t.Errorf("%s: warning %q, want one: %v", address, w, warn)
+		}
+		if warn && (!strings.HasPrefix(w, "warning: the join address "+address+" ")) {
+			t.Errorf("%s: the warning does not name the printed address: %q", address, w)
 		}
 	}
 }

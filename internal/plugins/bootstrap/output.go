@@ -9,6 +9,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/duration"
+	bootstrapapi "k8s.io/cluster-bootstrap/token/api"
+	bootstrapsecretutil "k8s.io/cluster-bootstrap/util/secrets"
 
 	"github.com/kubectl-tokens/kubectl-tokens/internal/printer"
 )
@@ -29,9 +31,11 @@ const Redacted = "****************"
 // OutputToken is kubeadm's output.kubeadm.k8s.io/v1alpha3 BootstrapToken,
 // field for field (kind, apiVersion, token, description, ttl, expires,
 // usages, groups; empty ones omitted), so tools reading kubeadm's output
-// read ours.
+// read ours, plus the token's id (kubeadm's readers ignore a field they do
+// not know), which a script can use without cutting "token" apart.
 type OutputToken struct {
 	metav1.TypeMeta `json:",inline"`
+	ID              string           `json:"id"`
 	Token           string           `json:"token"`
 	Description     string           `json:"description,omitempty"`
 	TTL             *metav1.Duration `json:"ttl,omitempty"`
@@ -55,17 +59,26 @@ func (o *OutputToken) DeepCopyObject() runtime.Object {
 	return &c
 }
 
+// SecretView says whether output shows a token's secret half.
+type SecretView bool
+
+const (
+	redactSecret SecretView = false // id.****************
+	showSecret   SecretView = true  // id.secret
+)
+
 // NewOutputToken is t as kubeadm prints it; the secret half is replaced
-// by Redacted unless showSecret.
-func NewOutputToken(t *Token, showSecret bool) *OutputToken {
+// by Redacted unless view is showSecret.
+func NewOutputToken(t *Token, view SecretView) *OutputToken {
 	o := &OutputToken{
 		TypeMeta:    metav1.TypeMeta{APIVersion: OutputAPIVersion, Kind: OutputKind},
+		ID:          t.ID,
 		Token:       t.ID + "." + Redacted,
 		Description: t.Description,
 		Usages:      t.Usages,
 		Groups:      t.Groups,
 	}
-	if showSecret {
+	if view == showSecret {
 		o.Token = t.String()
 	}
 	if t.Expires != nil {
@@ -84,13 +97,17 @@ func TTLString(t *Token, now time.Time) string {
 	return duration.ShortHumanDuration(t.Expires.Sub(now))
 }
 
-// ExpiresString is kubeadm's EXPIRES column.
+// ExpiresString is kubeadm's EXPIRES column, always in UTC (a Secret may
+// hold another offset; the authenticator compares instants).
 func ExpiresString(t *Token) string {
 	if t.Expires == nil {
 		return "<never>"
 	}
-	return t.Expires.Format(time.RFC3339)
+	return t.Expires.UTC().Format(time.RFC3339)
 }
+
+// NameString is a token as -o name prints it.
+func NameString(id string) string { return "bootstrap-token/" + id }
 
 func orNone(parts []string) string {
 	if len(parts) == 0 {
@@ -113,10 +130,10 @@ type listEntry struct {
 }
 
 // tokenRow is the table row for a valid token.
-func tokenRow(e listEntry, showSecrets bool, now time.Time) []any {
+func tokenRow(e listEntry, view SecretView, now time.Time) []any {
 	t := e.token
 	name := t.ID
-	if showSecrets {
+	if view == showSecret {
 		name = t.String()
 	}
 	desc := t.Description
@@ -133,24 +150,28 @@ func tokenRow(e listEntry, showSecrets bool, now time.Time) []any {
 	return []any{name, TTLString(t, now), ExpiresString(t), orNone(t.Usages), desc, orNone(t.Groups), status, e.secret.Name}
 }
 
-// invalidRow lists a Secret that is not a well-formed token, with why.
+// invalidRow lists a Secret that is not a well-formed token: why goes to
+// STATUS (-o wide), DESCRIPTION stays the Secret's own field.
 func invalidRow(e listEntry) []any {
 	name := IDFromSecretName(e.secret.Name)
 	if name == "" {
 		name = e.secret.Name
 	}
-	reason := "invalid: " + e.invalid.Error()
-	return []any{name, "<invalid>", "<invalid>", "<none>", "<" + reason + ">", "<none>", reason, e.secret.Name}
+	desc := bootstrapsecretutil.GetData(e.secret, bootstrapapi.BootstrapTokenDescriptionKey)
+	if desc == "" {
+		desc = "<none>"
+	}
+	return []any{name, "<invalid>", "<invalid>", "<none>", desc, "<none>", "invalid: " + e.invalid.Error(), e.secret.Name}
 }
 
 // ListTable builds the list table with printer.NewTable.
-func ListTable(entries []listEntry, showSecrets bool, now time.Time) *metav1.Table {
+func ListTable(entries []listEntry, view SecretView, now time.Time) *metav1.Table {
 	rows := make([][]any, 0, len(entries))
 	for _, e := range entries {
 		if e.invalid != nil {
 			rows = append(rows, invalidRow(e))
 		} else {
-			rows = append(rows, tokenRow(e, showSecrets, now))
+			rows = append(rows, tokenRow(e, view, now))
 		}
 	}
 	return printer.NewTable(listColumns, rows, nil)

@@ -40,7 +40,7 @@ func TestOutputTokenHasKubeadmsShapeAndRedacts(t *testing.T) {
 	f := printer.NewFlags(printer.NoTable)
 	*f.PrintFlags.OutputFormat = "json"
 	var buf bytes.Buffer
-	if err := f.Print(NewOutputToken(tok, false), false, &buf); err != nil {
+	if err := f.Print(NewOutputToken(tok, redactSecret), false, &buf); err != nil {
 		t.Fatal(err)
 	}
 	out := buf.String()
@@ -64,11 +64,11 @@ func TestOutputTokenHasKubeadmsShapeAndRedacts(t *testing.T) {
 	if _, ok := m["ttl"]; ok {
 		t.Errorf("ttl present: kubeadm's list leaves it out")
 	}
-	shown := NewOutputToken(tok, true)
+	shown := NewOutputToken(tok, showSecret)
 	if shown.Token != "abcdef.0123456789abcdef" {
 		t.Errorf("--show-secrets token = %q", shown.Token)
 	}
-	empty := NewOutputToken(&Token{ID: "abcdef", Secret: "0123456789abcdef"}, true)
+	empty := NewOutputToken(&Token{ID: "abcdef", Secret: "0123456789abcdef"}, showSecret)
 	b, _ := json.Marshal(empty)
 	if strings.Contains(string(b), "description") || strings.Contains(string(b), "expires") || strings.Contains(string(b), "usages") || strings.Contains(string(b), "groups") {
 		t.Errorf("empty fields not omitted: %s", b)
@@ -85,7 +85,7 @@ func TestListTableRowsAndInvalidSecrets(t *testing.T) {
 		{secret: ToSecret(good), token: good},
 		{secret: ToSecret(forever), token: forever},
 		{secret: bad, invalid: badErr},
-	}, false, now)
+	}, redactSecret, now)
 	var names []string
 	for _, c := range table.ColumnDefinitions {
 		names = append(names, c.Name)
@@ -103,13 +103,13 @@ func TestListTableRowsAndInvalidSecrets(t *testing.T) {
 	for i, want := range []string{
 		"abcdef|23h|2026-11-23T04:59:59Z|authentication,signing|<none>|system:bootstrappers:x|valid|bootstrap-token-abcdef",
 		`zzzzzz|<forever>|<never>|signing|<none>|<none>|unusable for authentication: it lacks the "authentication" usage|bootstrap-token-zzzzzz`,
-		"qqqqqq|<invalid>|<invalid>|<none>|<invalid: Secret bootstrap-token-qqqqqq has no token-secret>|<none>|invalid: Secret bootstrap-token-qqqqqq has no token-secret|bootstrap-token-qqqqqq",
+		"qqqqqq|<invalid>|<invalid>|<none>|<none>|<none>|invalid: Secret bootstrap-token-qqqqqq has no token-secret|bootstrap-token-qqqqqq",
 	} {
 		if got := cells(i); got != want {
 			t.Errorf("row %d:\n got %s\nwant %s", i, got, want)
 		}
 	}
-	shown := ListTable([]listEntry{{secret: ToSecret(good), token: good}}, true, now)
+	shown := ListTable([]listEntry{{secret: ToSecret(good), token: good}}, showSecret, now)
 	if shown.Rows[0].Cells[0] != "abcdef.0123456789abcdef" {
 		t.Errorf("--show-secrets TOKEN = %v", shown.Rows[0].Cells[0])
 	}

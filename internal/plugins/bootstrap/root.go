@@ -40,6 +40,7 @@ func NewRoot(streams genericiooptions.IOStreams, f cli.Clients) *cobra.Command {
 		NewCmdGenerate(f, streams),
 		NewCmdInspect(f, streams),
 		NewCmdVerify(f, streams),
+		NewCmdExtend(f, streams),
 		NewCmdRotate(f, streams),
 	)
 	return root

@@ -158,15 +158,11 @@ func (o *RotateOptions) Complete(cmd *cobra.Command, _ []string) error {
 		}
 		o.endpoint = u.String()
 	} else if o.flavor != FlavorKubeadm {
-		if cluster.Server == "" {
-			return fmt.Errorf("%s names no server: pass --supervisor-url https://SERVER:PORT", cluster.Where())
-		}
-		if _, err := SupervisorEndpoint(cluster.Server, o.flavor); err != nil {
-			return fmt.Errorf("the kubeconfig server %s cannot be the supervisor (%w); pass --supervisor-url", cluster.Server, err)
-		}
-		s, err := SupervisorURL(cluster.Server, o.flavor)
+		// The kubeconfig server for k3s, the same host on 9345 for rke2:
+		// where its nodes join, proxies refused alike.
+		s, err := JoinAddress(cluster.Server, false, o.flavor)
 		if err != nil {
-			return err
+			return fmt.Errorf("%w (or pass --supervisor-url)", err)
 		}
 		o.endpoint = s
 	}

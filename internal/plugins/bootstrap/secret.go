@@ -85,6 +85,7 @@ func FromSecret(s *corev1.Secret) (*Token, error) {
 		if err != nil {
 			return nil, fmt.Errorf("Secret %s has an %s %q that is not RFC3339 (e.g. 2006-01-02T15:04:05Z)", s.Name, bootstrapapi.BootstrapTokenExpirationKey, exp)
 		}
+		when = when.UTC()
 		t.Expires = &when
 	}
 	for k, v := range s.Data {

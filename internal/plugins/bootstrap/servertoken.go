@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -109,11 +110,7 @@ func SupervisorEndpoint(raw string, f Flavor) (*url.URL, error) {
 		return nil, fmt.Errorf("--supervisor-url %q has a path: that is a proxy (e.g. Rancher's /k8s/clusters/…), and the token API is reached on one server directly; pass https://SERVER:PORT", raw)
 	}
 	if u.Port() == "" {
-		port := K3sPort
-		if f == FlavorRKE2 {
-			port = RKE2Port
-		}
-		u.Host = u.Hostname() + ":" + port
+		u.Host = net.JoinHostPort(u.Hostname(), f.JoinPort())
 	}
 	return &url.URL{Scheme: "https", Host: u.Host}, nil
 }

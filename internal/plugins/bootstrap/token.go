@@ -65,26 +65,34 @@ func (p ParsedToken) Short() string {
 	return bootstraputil.TokenFromIDAndSecret(p.ID, p.Secret)
 }
 
+// TokenForms says which inputs ParseToken accepts.
+type TokenForms bool
+
+const (
+	tokenOnly TokenForms = false // a short or secure token
+	tokenOrID TokenForms = true  // ... or only a token ID
+)
+
 // errTokenForm never contains the token: a malformed token may still be
 // a real one with a typo, and error lines end up in logs and tickets.
-func errTokenForm(what string, allowID bool) error {
-	forms := `a token of the form "[a-z0-9]{6}.[a-z0-9]{16}" or a secure token "K10<sha256 hex>::<id>.<secret>"`
-	if allowID {
-		forms = `a token ID "[a-z0-9]{6}", ` + forms
+func errTokenForm(what string, forms TokenForms) error {
+	accepted := `a token of the form "[a-z0-9]{6}.[a-z0-9]{16}" or a secure token "K10<sha256 hex>::<id>.<secret>"`
+	if forms == tokenOrID {
+		accepted = `a token ID "[a-z0-9]{6}", ` + accepted
 	}
-	return fmt.Errorf("%s is not a bootstrap token: pass %s (kubectl bootstrap generate makes one)", what, forms)
+	return fmt.Errorf("%s is not a bootstrap token: pass %s (kubectl bootstrap generate makes one)", what, accepted)
 }
 
-// ParseToken reads a short or secure token, or only an ID when allowID.
+// ParseToken reads a short or secure token, or only an ID with tokenOrID.
 // what names the input in errors (e.g. "the argument"); the value itself
 // is never echoed.
-func ParseToken(s, what string, allowID bool) (ParsedToken, error) {
+func ParseToken(s, what string, forms TokenForms) (ParsedToken, error) {
 	var p ParsedToken
 	if strings.HasPrefix(s, k10Prefix) {
 		rest := s[len(k10Prefix):]
 		hash, creds, ok := strings.Cut(rest, "::")
 		if !ok {
-			return p, errTokenForm(what, allowID)
+			return p, errTokenForm(what, forms)
 		}
 		if hash != "" && !isLowerHex(hash, 64) {
 			return p, fmt.Errorf("%s has an invalid CA hash: a secure token is K10 followed by 64 lowercase hex digits (or none), \"::\" and id.secret", what)
@@ -93,18 +101,18 @@ func ParseToken(s, what string, allowID bool) (ParsedToken, error) {
 			if strings.Contains(creds, ":") {
 				return p, fmt.Errorf("%s is a k3s server token (user:password), not a bootstrap token: create one with kubectl bootstrap create", what)
 			}
-			return p, errTokenForm(what, allowID)
+			return p, errTokenForm(what, forms)
 		}
 		p.ID, p.Secret, _ = strings.Cut(creds, ".")
 		p.CAHash, p.Secure = hash, true
 		return p, nil
 	}
-	if allowID && bootstraputil.IsValidBootstrapTokenID(s) {
+	if forms == tokenOrID && bootstraputil.IsValidBootstrapTokenID(s) {
 		p.ID = s
 		return p, nil
 	}
 	if !bootstraputil.IsValidBootstrapToken(s) {
-		return p, errTokenForm(what, allowID)
+		return p, errTokenForm(what, forms)
 	}
 	p.ID, p.Secret, _ = strings.Cut(s, ".")
 	return p, nil
@@ -133,11 +141,11 @@ func SecretsEqual(a, b string) bool {
 // authentication usage (the authenticator is the only consumer of groups).
 func ValidateUsagesAndGroups(usages, groups []string) error {
 	if err := bootstraputil.ValidateUsages(usages); err != nil {
-		return fmt.Errorf("%v: fix --usages", err)
+		return fmt.Errorf("%w: fix --usages", err)
 	}
 	for _, g := range groups {
 		if err := bootstraputil.ValidateBootstrapGroupName(g); err != nil {
-			return fmt.Errorf("%v: fix --groups (e.g. system:bootstrappers:worker)", err)
+			return fmt.Errorf("%w: fix --groups (e.g. system:bootstrappers:worker)", err)
 		}
 	}
 	if len(groups) > 0 && !slices.Contains(usages, UsageAuthentication) {

@@ -8,16 +8,16 @@ import (
 func TestParseToken(t *testing.T) {
 	hash := strings.Repeat("ab", 32)
 	for _, tc := range []struct {
-		in      string
-		allowID bool
-		want    ParsedToken
+		in    string
+		forms TokenForms
+		want  ParsedToken
 	}{
-		{"abcdef.0123456789abcdef", false, ParsedToken{ID: "abcdef", Secret: "0123456789abcdef"}},
-		{"K10" + hash + "::abcdef.0123456789abcdef", false, ParsedToken{ID: "abcdef", Secret: "0123456789abcdef", CAHash: hash, Secure: true}},
-		{"K10::abcdef.0123456789abcdef", false, ParsedToken{ID: "abcdef", Secret: "0123456789abcdef", Secure: true}},
-		{"abcdef", true, ParsedToken{ID: "abcdef"}},
+		{"abcdef.0123456789abcdef", tokenOnly, ParsedToken{ID: "abcdef", Secret: "0123456789abcdef"}},
+		{"K10" + hash + "::abcdef.0123456789abcdef", tokenOnly, ParsedToken{ID: "abcdef", Secret: "0123456789abcdef", CAHash: hash, Secure: true}},
+		{"K10::abcdef.0123456789abcdef", tokenOnly, ParsedToken{ID: "abcdef", Secret: "0123456789abcdef", Secure: true}},
+		{"abcdef", tokenOrID, ParsedToken{ID: "abcdef"}},
 	} {
-		got, err := ParseToken(tc.in, "x", tc.allowID)
+		got, err := ParseToken(tc.in, "x", tc.forms)
 		if err != nil || got != tc.want {
 			t.Errorf("ParseToken(%q) = %+v, %v; want %+v", tc.in, got, err, tc.want)
 		}
@@ -27,21 +27,21 @@ func TestParseToken(t *testing.T) {
 func TestParseTokenRefusesMalformedWithoutEchoingThem(t *testing.T) {
 	for _, tc := range []struct {
 		in, want string
-		allowID  bool
+		forms    TokenForms
 	}{
-		{"abcdef", "not a bootstrap token", false},
-		{"abcdef.0123456789abcdeX", "not a bootstrap token", true},
-		{"ABCDEF.0123456789abcdef", "not a bootstrap token", true},
-		{"abcdef.0123456789abcde", "not a bootstrap token", true},
-		{"abcdef:0123456789abcdef", "not a bootstrap token", true},
-		{" abcdef.0123456789abcdef", "not a bootstrap token", true},
-		{"K10abc::abcdef.0123456789abcdef", "invalid CA hash", true},
-		{"K10" + strings.Repeat("AB", 32) + "::abcdef.0123456789abcdef", "invalid CA hash", true},
-		{"K10" + strings.Repeat("ab", 32) + "::server:hunter2hunter2", "k3s server token", true},
-		{"K10" + strings.Repeat("ab", 32) + "abcdef.0123456789abcdef", "not a bootstrap token", true},
-		{"", "not a bootstrap token", true},
+		{"abcdef", "not a bootstrap token", tokenOnly},
+		{"abcdef.0123456789abcdeX", "not a bootstrap token", tokenOrID},
+		{"ABCDEF.0123456789abcdef", "not a bootstrap token", tokenOrID},
+		{"abcdef.0123456789abcde", "not a bootstrap token", tokenOrID},
+		{"abcdef:0123456789abcdef", "not a bootstrap token", tokenOrID},
+		{" abcdef.0123456789abcdef", "not a bootstrap token", tokenOrID},
+		{"K10abc::abcdef.0123456789abcdef", "invalid CA hash", tokenOrID},
+		{"K10" + strings.Repeat("AB", 32) + "::abcdef.0123456789abcdef", "invalid CA hash", tokenOrID},
+		{"K10" + strings.Repeat("ab", 32) + "::server:hunter2hunter2", "k3s server token", tokenOrID},
+		{"K10" + strings.Repeat("ab", 32) + "abcdef.0123456789abcdef", "not a bootstrap token", tokenOrID},
+		{"", "not a bootstrap token", tokenOrID},
 	} {
-		_, err := ParseToken(tc.in, "the argument", tc.allowID)
+		_, err := ParseToken(tc.in, "the argument", tc.forms)
 		if err == nil {
 			t.Errorf("ParseToken(%q): want an error", tc.in)
 			continue

@@ -3,6 +3,9 @@ package bootstrap
 import (
 	"context"
 	"fmt"
+	"io"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -11,7 +14,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/cli-runtime/pkg/printers"
 	authenticationv1client "k8s.io/client-go/kubernetes/typed/authentication/v1"
+	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/kubectl/pkg/util/templates"
 
@@ -27,12 +32,14 @@ type VerifyOptions struct {
 
 	Print *printer.Flags
 
+	rest  *rest.Config
+	core  corev1client.CoreV1Interface
 	token ParsedToken
 }
 
 // NewCmdVerify builds kubectl bootstrap verify.
 func NewCmdVerify(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &VerifyOptions{IOStreams: streams, f: f, Print: printer.NewFlags(printer.NoTable)}
+	o := &VerifyOptions{IOStreams: streams, f: f, Print: noName(printer.NewFlags(printer.NoTable))}
 	cmd := &cobra.Command{
 		Use:   "verify TOKEN | -",
 		Short: "Authenticate to the API server with a token and show who it is",
@@ -64,13 +71,20 @@ func NewCmdVerify(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Comm
 	return cmd
 }
 
-// Complete parses the token.
+// Complete resolves the clients and parses the token.
 func (o *VerifyOptions) Complete(_ *cobra.Command, args []string) error {
+	var err error
+	if o.rest, err = o.f.RESTConfig(); err != nil {
+		return err
+	}
+	if o.core, err = o.f.CoreV1(); err != nil {
+		return err
+	}
 	s, err := readTokenArg(args[0], o.In)
 	if err != nil {
 		return err
 	}
-	o.token, err = ParseToken(s, "the TOKEN argument", false)
+	o.token, err = ParseToken(s, "the TOKEN argument", tokenOnly)
 	return err
 }
 
@@ -79,26 +93,16 @@ func (o *VerifyOptions) Validate() error {
 	if o.Print.Output() == "" {
 		return nil // the human summary
 	}
-	if err := o.Print.Validate(); err != nil {
-		return err
-	}
-	if o.Print.Output() == "name" {
-		return fmt.Errorf("-o name is not supported here: use json or yaml")
-	}
-	return nil
+	return o.Print.Validate()
 }
 
 var selfSubjectReviews = schema.GroupResource{Group: "authentication.k8s.io", Resource: "selfsubjectreviews"}
 
 // Run sends the SelfSubjectReview.
 func (o *VerifyOptions) Run(ctx context.Context) error {
-	cfg, err := o.f.RESTConfig()
-	if err != nil {
-		return err
-	}
 	// Only the server address and how to trust it: no client certificate,
 	// exec plugin or impersonation may stand in for the token.
-	anon := rest.AnonymousClientConfig(cfg)
+	anon := rest.AnonymousClientConfig(o.rest)
 	anon.BearerToken = o.token.Short()
 	client, err := authenticationv1client.NewForConfig(anon)
 	if err != nil {
@@ -116,17 +120,24 @@ func (o *VerifyOptions) Run(ctx context.Context) error {
 		review.SetGroupVersionKind(authenticationv1.SchemeGroupVersion.WithKind("SelfSubjectReview"))
 		return o.Print.Print(review, false, o.Out)
 	}
-	u := review.Status.UserInfo
-	fmt.Fprintf(o.Out, "Token %s authenticates.\n", o.token.ID)
-	fmt.Fprintf(o.Out, "Username:  %s\n", u.Username)
+	return writeReview(o.Out, o.token.ID, review.Status.UserInfo)
+}
+
+// writeReview prints who the token authenticates as; the server's words
+// are escaped as kubectl's printers escape them.
+func writeReview(w io.Writer, id string, u authenticationv1.UserInfo) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Token %s authenticates.\n", id)
+	fmt.Fprintf(&b, "Username:  %s\n", printers.EscapeTerminal(u.Username))
 	if u.UID != "" {
-		fmt.Fprintf(o.Out, "UID:       %s\n", u.UID)
+		fmt.Fprintf(&b, "UID:       %s\n", printers.EscapeTerminal(u.UID))
 	}
-	fmt.Fprintf(o.Out, "Groups:    %s\n", strings.Join(u.Groups, ", "))
-	for k, v := range u.Extra {
-		fmt.Fprintf(o.Out, "Extra:     %s=%s\n", k, strings.Join(v, ","))
+	fmt.Fprintf(&b, "Groups:    %s\n", printers.EscapeTerminal(strings.Join(u.Groups, ", ")))
+	for _, k := range slices.Sorted(maps.Keys(u.Extra)) {
+		fmt.Fprintf(&b, "Extra:     %s\n", printers.EscapeTerminal(k+"="+strings.Join(u.Extra[k], ",")))
 	}
-	return nil
+	_, err := io.WriteString(w, b.String())
+	return err
 }
 
 // refused explains a 401 from the token's Secret, when the caller's own
@@ -134,11 +145,7 @@ func (o *VerifyOptions) Run(ctx context.Context) error {
 func (o *VerifyOptions) refused(ctx context.Context) error {
 	id := o.token.ID
 	base := fmt.Sprintf("the API server refused token %s (401 Unauthorized)", id)
-	core, err := o.f.CoreV1()
-	if err != nil {
-		return fmt.Errorf("%s: check it with kubectl bootstrap inspect %s", base, id)
-	}
-	s, found, err := getTokenSecret(ctx, core, id)
+	s, found, err := getTokenSecret(ctx, o.core, id)
 	switch {
 	case err != nil:
 		return fmt.Errorf("%s; its Secret could not be read to say why (%s)", base, apierror.OneLine(err.Error()))
@@ -147,7 +154,7 @@ func (o *VerifyOptions) refused(ctx context.Context) error {
 	}
 	t, err := FromSecret(s)
 	if err != nil {
-		return fmt.Errorf("%s: %v; delete it and create a new one", base, err)
+		return fmt.Errorf("%s: %w; delete it and create a new one", base, err)
 	}
 	if !SecretsEqual(t.Secret, o.token.Secret) {
 		return fmt.Errorf("%s: the secret half does not match the stored token %s; check for a typo or create a new token", base, id)

@@ -93,8 +93,8 @@ func TestBadInput(t *testing.T) {
 		{name: "k3s server token", args: []string{"inspect", k3sServerToken}, want: []string{"k3s server token (user:password), not a bootstrap token"}, token: "x.s3cr3tpassw0rdxyz"},
 		{name: "bad group", args: []string{"create", t2, "--groups", "system:masters"}, want: []string{`bootstrap group "system:masters" is invalid`, "fix --groups"}, token: t2},
 		{name: "unknown usage", args: []string{"create", t3, "--usages", "signing,bogus"}, want: []string{"invalid bootstrap token usage string: bogus, valid usage options: signing,authentication"}, token: t3},
-		{name: "ttl syntax", args: []string{"create", t4, "--ttl", "1x"}, want: []string{`"1x" is not a duration`, "0 for a token that never expires"}, token: t4},
-		{name: "ttl in days", args: []string{"create", t4, "--ttl", "7d"}, want: []string{`"7d" is not a duration`}, token: t4},
+		{name: "ttl syntax", args: []string{"create", t4, "--ttl", "1x"}, want: []string{`--ttl "1x" is not a duration`, "or never"}, token: t4},
+		{name: "ttl without a unit", args: []string{"create", t4, "--ttl", "7"}, want: []string{`--ttl "7" has no unit`}, token: t4},
 		{name: "negative ttl", args: []string{"create", t5, "--ttl", "-5m"}, want: []string{"is negative"}, token: t5},
 		{name: "existing id", args: []string{"create", existingTok}, want: []string{`a token with id "` + existingID + `" already exists`, "kubectl bootstrap delete " + existingID}, token: existingTok},
 		{name: "groups without authentication", args: []string{"create", t6, "--usages", "signing", "--groups", "system:bootstrappers:x"}, want: []string{`token groups cannot be specified unless --usages includes "authentication"`}, token: t6},
@@ -121,7 +121,7 @@ func TestBadInput(t *testing.T) {
 		{name: "unknown output", args: []string{"list", "-o", "bogus"}, want: []string{`unknown output format "bogus"`}},
 		{name: "certificate key without join command", args: []string{"create", "--certificate-key", strings.Repeat("a", 64)}, want: []string{"cannot use --certificate-key without --print-join-command"}},
 		{name: "other namespace", args: []string{"list", "-n", "default"}, want: []string{"bootstrap tokens live only in kube-system", "drop -n default"}},
-		{name: "join server not a URL", args: []string{"create", "--print-join-command", "--join-server", "10.0.0.1:6443"}, want: []string{"--join-server", "https://host:6443"}},
+		{name: "join server not a URL", args: []string{"create", "--print-join-command", "--join-server", "10.0.0.1:6443"}, want: []string{"--join-server", "https://HOST:6443"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -57,10 +57,15 @@ func TestListExpiredAndMalformed(t *testing.T) {
 	}
 	check(validID, map[int]string{1: "23h", 4: "valid one", 5: "system:bootstrappers:kubeadm:default-node-token"})
 	check(expID, map[int]string{1: "<invalid>", 3: "authentication", 5: "<none>"})
-	check(noSecretID, map[int]string{1: "<invalid>", 4: "<invalid: Secret bootstrap-token-" + noSecretID + " has no token-secret>"})
-	check("zz"+mismatchID[2:], map[int]string{4: "is not named bootstrap-token-" + mismatchID})
-	check(badExpID, map[int]string{4: `expiration "next tuesday" that is not RFC3339`})
-	check(badSecretID, map[int]string{4: "malformed token-secret"})
+	// A malformed Secret's reason is its STATUS (-o wide), not a
+	// DESCRIPTION it does not have.
+	check(noSecretID, map[int]string{1: "<invalid>", 4: "<none>"})
+	r = mustOK(t, bs("list", "-o", "wide"), "list -o wide")
+	rows = textRows(r.Stdout)
+	check(noSecretID, map[int]string{1: "<invalid>", 4: "<none>", 6: "invalid: Secret bootstrap-token-" + noSecretID + " has no token-secret"})
+	check("zz"+mismatchID[2:], map[int]string{6: "is not named bootstrap-token-" + mismatchID})
+	check(badExpID, map[int]string{6: `expiration "next tuesday" that is not RFC3339`})
+	check(badSecretID, map[int]string{6: "malformed token-secret"})
 	if strings.Contains(r.Stdout, "opaque") {
 		t.Errorf("a non-token Secret was listed:\n%s", r.Stdout)
 	}
@@ -176,7 +181,8 @@ func TestCreateDryRun(t *testing.T) {
 	for _, mode := range []string{"client", "server"} {
 		tok, id, _ := newToken(t)
 		r := mustOK(t, bs("create", tok, "--dry-run="+mode, "-o", "yaml"), "create --dry-run="+mode)
-		if !strings.Contains(r.Stdout, "token: "+tok) || !strings.Contains(r.Stderr, "not created") {
+		suffix := map[string]string{"client": " (dry run)", "server": " (server dry run)"}[mode]
+		if !strings.Contains(r.Stdout, "token: "+tok) || !strings.Contains(r.Stderr, `bootstrap token "`+id+`" created`+suffix+": ") {
 			t.Errorf("%s: %s", mode, r)
 		}
 		if _, found := getSecret(t, id); found {

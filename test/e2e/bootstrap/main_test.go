@@ -5,11 +5,9 @@ package bootstrap
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -259,22 +257,30 @@ func tokenOnlyKubeconfig(t *testing.T, token string) string {
 	return path
 }
 
-// bashArgv runs a printed command line in a real bash, with the command
-// replaced by a function printing its argv, and returns that argv.
-func bashArgv(t *testing.T, command, line string) []string {
+// withoutID is one of our -o json objects without the "id" we add to
+// kubeadm's fields, and that id, so it compares with kubeadm's object.
+func withoutID(t *testing.T, raw []byte) ([]byte, string) {
 	t.Helper()
-	script := command + `() { printf '%s\0' "$@"; }` + "\n" + line
-	out, err := exec.Command("bash", "--noprofile", "--norc", "-c", script).Output()
-	if err != nil {
-		t.Fatalf("bash -c %q: %v", script, err)
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &m); err != nil {
+		t.Fatal(err)
 	}
-	return strings.Split(strings.TrimSuffix(string(out), "\x00"), "\x00")
+	var id string
+	_ = json.Unmarshal(m["id"], &id)
+	delete(m, "id")
+	// Marshal sorts keys: compare the result with kubeadm's the same way.
+	b, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b, id
 }
 
-func equalJSON(a, b []byte) bool {
-	var x, y bytes.Buffer
-	if json.Compact(&x, a) != nil || json.Compact(&y, b) != nil {
-		return false
-	}
-	return x.String() == y.String()
+// sameFields compares kubeadm's object with ours minus its id, whatever
+// the key order.
+func sameFields(t *testing.T, kubeadms, ours []byte) bool {
+	t.Helper()
+	o, _ := withoutID(t, ours)
+	k, _ := withoutID(t, kubeadms)
+	return string(o) == string(k)
 }

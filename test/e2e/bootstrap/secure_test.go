@@ -13,6 +13,8 @@ import (
 	"testing"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/kubectl-tokens/kubectl-tokens/internal/shellquote/shelltest"
 )
 
 // sha256hex is the k3s rule for a single CA certificate: sha256 of the
@@ -49,7 +51,7 @@ func TestSecureTokenFromKubeconfigCA(t *testing.T) {
 		t.Errorf("wrong hash report:\n%s", bad.Stdout)
 	}
 	// Against another CA file the (right) hash does not match either.
-	other := filepath.Join(env.Root, "plugins", "bootstrap", "testdata", "root.pem")
+	other := filepath.Join(env.Root, "internal", "plugins", "bootstrap", "testdata", "root.pem")
 	if r := bs("inspect", out, "--ca-file", other); r.Code != 1 || !strings.Contains(r.Stderr, "does not match") {
 		t.Errorf("--ca-file other CA: %s", r)
 	}
@@ -70,11 +72,11 @@ func TestK3sAndRKE2JoinCommands(t *testing.T) {
 	k3s := mustOK(t, bs("create", "--flavor", "k3s", "--print-join-command"), "k3s join")
 	// Run the printed line in bash with curl and sh replaced.
 	line := strings.TrimSpace(k3s.Stdout)
-	argv := bashArgv(t, "curl", strings.SplitN(line, " | ", 2)[0])
+	argv := shelltest.Argv(t, "", strings.SplitN(line, " | ", 2)[0], "curl")[1:]
 	if !slices.Equal(argv, []string{"-sfL", "https://get.k3s.io"}) {
 		t.Errorf("curl argv %q", argv)
 	}
-	envv := bashArgv(t, "sh", "sh() { printf '%s\\0' \"$K3S_URL\" \"$K3S_TOKEN\" \"$@\"; }; "+strings.SplitN(line, " | ", 2)[1])
+	envv := shelltest.Argv(t, "", "sh() { printf '%s\\0' \"$K3S_URL\" \"$K3S_TOKEN\" \"$@\"; }; "+strings.SplitN(line, " | ", 2)[1], "sh")
 	if envv[0] != "https://"+host || envv[2] != "-" || !strings.HasPrefix(envv[1], "K10"+hash+"::") {
 		t.Fatalf("k3s line %q gives K3S_URL/K3S_TOKEN/argv %q", line, envv)
 	}
@@ -98,8 +100,8 @@ func TestK3sAndRKE2JoinCommands(t *testing.T) {
 	if s, ok := getSecret(t, rid); !ok || string(s.Data["auth-extra-groups"]) != "system:bootstrappers:rke2:default-node-token" {
 		t.Errorf("rke2 token Secret: %v", s)
 	}
-	// The loopback join address is called out.
-	if !strings.Contains(rke2.Stderr, "loopback address") {
+	// The loopback join address is called out, by the address printed.
+	if !strings.Contains(rke2.Stderr, "warning: the join address "+cfg.Server+" is a loopback address") {
 		t.Errorf("no loopback warning: %q", rke2.Stderr)
 	}
 	// --join-server is used as given.
@@ -119,7 +121,7 @@ func TestCACertsURL(t *testing.T) {
 		_, _ = w.Write(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: good.Certificate().Raw}))
 	}))
 	defer good.Close()
-	wrongCA, err := os.ReadFile(filepath.Join(env.Root, "plugins", "bootstrap", "testdata", "root.pem"))
+	wrongCA, err := os.ReadFile(filepath.Join(env.Root, "internal", "plugins", "bootstrap", "testdata", "root.pem"))
 	if err != nil {
 		t.Fatal(err)
 	}

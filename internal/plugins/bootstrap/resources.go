@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -15,8 +16,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/tools/pager"
-
-	"github.com/spf13/cobra"
 
 	"github.com/kubectl-tokens/kubectl-tokens/internal/apierror"
 	"github.com/kubectl-tokens/kubectl-tokens/internal/cli"
@@ -32,9 +31,6 @@ func secretOp(verb, id string) apierror.Op {
 // tokenSelector is kubeadm's list selector: only Secrets of the bootstrap
 // token type, filtered by the server.
 var tokenSelector = fields.OneTermEqualSelector("type", string(TokenSecretType)).String()
-
-// defaultChunkSize is kubectl's --chunk-size default.
-const defaultChunkSize = 500
 
 // listTokenSecrets lists the bootstrap token Secrets in kube-system in
 // chunks of chunkSize (0: one request), sorted by name.
@@ -78,29 +74,6 @@ func getTokenSecret(ctx context.Context, core corev1client.CoreV1Interface, id s
 	return s, true, nil
 }
 
-// completeTokenIDs completes token IDs from the cluster.
-func completeTokenIDs(f cli.Clients) func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
-	return func(cmd *cobra.Command, _ []string, _ string) ([]string, cobra.ShellCompDirective) {
-		core, err := f.CoreV1()
-		if err != nil {
-			return nil, cobra.ShellCompDirectiveNoFileComp
-		}
-		ctx, cancel := cli.CompletionContext(cmd)
-		defer cancel()
-		items, err := listTokenSecrets(ctx, core, defaultChunkSize)
-		if err != nil {
-			return nil, cobra.ShellCompDirectiveNoFileComp
-		}
-		ids := make([]string, 0, len(items))
-		for i := range items {
-			if id := IDFromSecretName(items[i].Name); id != "" {
-				ids = append(ids, id)
-			}
-		}
-		return ids, cobra.ShellCompDirectiveNoFileComp
-	}
-}
-
 // checkNamespace refuses a -n other than kube-system rather than ignore
 // it: the authenticator, kubeadm and k3s read bootstrap tokens from
 // kube-system only.
@@ -111,5 +84,17 @@ func checkNamespace(f cli.Clients) error {
 	return nil
 }
 
-// now is the clock the commands read (one place to see it).
-func now() time.Time { return time.Now() }
+// now is the one clock the commands read; tests set it so that TTLs and
+// expirations in golden files do not move.
+var now = time.Now
+
+// listHint is the follow-up that lists the tokens, with the connection
+// flags the user passed so it asks the same cluster.
+func listHint(f cli.Clients) string {
+	return strings.Join(append([]string{"kubectl", "bootstrap", "list"}, cli.ConnectionArgs(f.Flags())...), " ")
+}
+
+// notFound is the one error for a token that has no Secret.
+func notFound(f cli.Clients, id string) error {
+	return apierror.Explained(nil, "bootstrap token %q not found (no Secret %s/%s): list them with %s", id, Namespace, SecretName(id), listHint(f))
+}

@@ -1,0 +1,46 @@
+package bootstrap
+
+import (
+	"testing"
+
+	"k8s.io/apimachinery/pkg/runtime"
+)
+
+// listObjects is a kube-system with every kind of bootstrap token Secret.
+func listObjects() []runtime.Object {
+	return []runtime.Object{
+		tokenSecret(&Token{ID: "abcdef", Secret: "0123456789abcdef", Description: "rack 7", Expires: at("2026-11-23T04:59:59Z"),
+			Usages: []string{"authentication", "signing"}, Groups: []string{"system:bootstrappers:kubeadm:default-node-token"}}),
+		tokenSecret(&Token{ID: "zzzzzz", Secret: "0123456789abcdef", Usages: []string{"signing"}}),
+		tokenSecret(&Token{ID: "expird", Secret: "0123456789abcdef", Expires: at("2026-11-20T00:00:00Z"), Usages: []string{"authentication"}}),
+		rawSecret("bootstrap-token-offset", map[string]string{"token-id": "offset", "token-secret": "0123456789abcdef",
+			"expiration": "2026-12-01T10:00:00+02:00", "usage-bootstrap-authentication": "true", "description": "\x1b[31mred\x1b[0m"}),
+		rawSecret("bootstrap-token-qqqqqq", map[string]string{"token-id": "qqqqqq", "description": "broken"}),
+	}
+}
+
+const listReq = "list secrets kube-system"
+
+func TestList(t *testing.T) {
+	runTable(t, []cmdCase{
+		{name: "the table", args: []string{"list"}, objects: listObjects(), golden: "list", requests: []string{listReq}},
+		{name: "wide: status and Secret", args: []string{"list", "-o", "wide"}, objects: listObjects(), golden: "list-wide", requests: []string{listReq}},
+		{name: "--show-secrets", args: []string{"list", "--show-secrets", "--no-headers"}, objects: listObjects()[:1], requests: []string{listReq},
+			stdout: "abcdef.0123456789abcdef   23h   2026-11-23T04:59:59Z   authentication,signing   rack 7   system:bootstrappers:kubeadm:default-node-token\n"},
+		{name: "json: kubeadm's objects with an id each", args: []string{"list", "-o", "json"}, objects: listObjects(), golden: "list-json", requests: []string{listReq},
+			stderr: "warning: skipped invalid bootstrap token Secret kube-system/bootstrap-token-qqqqqq: Secret bootstrap-token-qqqqqq has no token-secret\n"},
+		{name: "yaml in UTC", args: []string{"list", "-o", "yaml"}, objects: listObjects()[3:4], requests: []string{listReq},
+			stdout: "apiVersion: output.kubeadm.k8s.io/v1alpha3\ndescription: \"\\e[31mred\\e[0m\"\nexpires: \"2026-12-01T08:00:00Z\"\nid: offset\nkind: BootstrapToken\ntoken: offset.****************\nusages:\n- authentication\n"},
+		{name: "name", args: []string{"list", "-o", "name"}, objects: listObjects(), requests: []string{listReq},
+			stdout: "bootstrap-token/abcdef\nbootstrap-token/expird\nbootstrap-token/offset\nbootstrap-token/zzzzzz\n",
+			stderr: "warning: skipped invalid bootstrap token Secret kube-system/bootstrap-token-qqqqqq: Secret bootstrap-token-qqqqqq has no token-secret\n"},
+		{name: "the help's jsonpath example prints the IDs", args: []string{"list", "-o", `jsonpath={.id}{"\n"}`}, objects: listObjects()[:3], requests: []string{listReq},
+			stdout: "abcdef\nexpird\nzzzzzz\n"},
+		{name: "none", args: []string{"list"}, requests: []string{listReq}, stderr: "No bootstrap tokens found in kube-system.\n"},
+		{name: "-n kube-system is accepted", args: []string{"list", "-n", "kube-system"}, requests: []string{listReq}, stderr: "No bootstrap tokens found in kube-system.\n"},
+		{name: "another namespace", args: []string{"list", "-n", "default"}, exit: 1,
+			stderr: "error: bootstrap tokens live only in kube-system, where the API server reads them: drop -n default\n"},
+		{name: "a negative chunk size", args: []string{"list", "--chunk-size", "-1"}, exit: 1,
+			stderr: "error: --chunk-size -1 is negative: pass 0 (no chunks) or a positive number\n"},
+	})
+}
