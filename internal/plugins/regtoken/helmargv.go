@@ -6,8 +6,9 @@ import (
 	"github.com/kubectl-tokens/kubectl-tokens/internal/shellquote"
 )
 
-// The fleet-agent chart's fixed coordinates: validate.yaml refuses any
-// other namespace or release name.
+// The fleet-agent chart's coordinates (docs/fleet-registration.md §3, §6):
+// validate.yaml refuses any other release name, and any namespace but
+// internal.systemNamespace (agentNamespace by default).
 const (
 	helmRepoName   = "fleet"
 	helmRepoURL    = "https://rancher.github.io/fleet-helm-charts/"
@@ -18,10 +19,16 @@ const (
 
 // HelmInstall is the helm install of the fleet-agent for one token.
 type HelmInstall struct {
-	Labels []Label
+	// Namespace is values.yaml's internal.systemNamespace ("" = the
+	// chart's default, cattle-fleet-system).
+	Namespace string
+	Labels    []Label
 	// ClientID is the spec.clientID of a Cluster created upstream
 	// beforehand ("" = none).
 	ClientID string
+	// TokenName is set for a values.yaml without tokenName (a ≤v0.15
+	// controller): the chart requires it ("" = values.yaml has it).
+	TokenName string
 	// APIServerURL and APIServerCAFile override values.yaml ("" = leave
 	// values.yaml's). The CA goes by file (--set-file): a PEM block on a
 	// command line is unreadable and ends up in shell history.
@@ -46,12 +53,19 @@ func RepoAddArgv() []string {
 // --set: --set guesses types, so a client ID such as 1234, true or null
 // would reach the chart as a number, a bool or nothing.
 func (h HelmInstall) Argv() []string {
-	argv := []string{"helm", "-n", agentNamespace, "install", "--create-namespace", "--wait"}
+	ns := h.Namespace
+	if ns == "" {
+		ns = agentNamespace
+	}
+	argv := []string{"helm", "-n", ns, "install", "--create-namespace", "--wait"}
 	for _, l := range h.Labels {
 		argv = append(argv, "--set-string", "labels."+helmKey(l.Key)+"="+helmValue(l.Value))
 	}
 	if h.ClientID != "" {
 		argv = append(argv, "--set-string", "clientID="+helmValue(h.ClientID))
+	}
+	if h.TokenName != "" {
+		argv = append(argv, "--set-string", "tokenName="+helmValue(h.TokenName))
 	}
 	if h.APIServerURL != "" {
 		argv = append(argv, "--set-string", "apiServerURL="+helmValue(h.APIServerURL))
