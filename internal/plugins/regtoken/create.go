@@ -229,7 +229,7 @@ func (o *CreateOptions) Run(ctx context.Context) error {
 	name := tok.Name
 	headline := fmt.Sprintf("%s/%s created in namespace %s (%s)", objectRef, name, o.namespace, describeExpiry(tok))
 	if !created {
-		if err := refuseExpired(o.f, tok, time.Now()); err != nil {
+		if err := refuseExpired(o.f, tok, now()); err != nil {
 			return err
 		}
 		headline = fmt.Sprintf("%s/%s exists in namespace %s and is reused (%s)", objectRef, name, o.namespace, describeExpiry(tok))
@@ -260,7 +260,7 @@ func (o *CreateOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return fail(err)
 	}
-	res, err := o.install.finish(o.f, tok, secret, time.Now())
+	res, err := o.install.finish(o.f, tok, secret, now())
 	if err != nil {
 		return fail(err)
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -136,13 +135,13 @@ func (o *DeleteOptions) targets(ctx context.Context) ([]deleter.Target, error) {
 	if err != nil {
 		return nil, apierror.Wrap(err, tokenOp("list", o.namespace, ""))
 	}
-	now := time.Now()
+	at := now()
 	for i := range list.Items {
 		tok, err := toToken(&list.Items[i])
 		if err != nil {
 			return nil, err
 		}
-		if tok.Expired(now) {
+		if tok.Expired(at) {
 			targets = append(targets, deleter.Target{Name: o.display(tok.Namespace, tok.Name), Key: tok.Namespace + "/" + tok.Name, UID: tok.UID})
 		}
 	}

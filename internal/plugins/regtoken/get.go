@@ -2,7 +2,6 @@ package regtoken
 
 import (
 	"context"
-	"time"
 
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -83,7 +82,7 @@ func (o *GetOptions) Run(ctx context.Context) error {
 	if !o.print.IsTable() {
 		return o.print.Print(obj, false, o.Out)
 	}
-	table, err := tokenTable([]unstructured.Unstructured{*obj}, time.Now())
+	table, err := tokenTable([]unstructured.Unstructured{*obj}, now())
 	if err != nil {
 		return err
 	}

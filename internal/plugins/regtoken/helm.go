@@ -3,7 +3,6 @@ package regtoken
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
@@ -90,7 +89,7 @@ func (o *HelmOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := refuseExpired(o.f, tok, time.Now()); err != nil {
+	if err := refuseExpired(o.f, tok, now()); err != nil {
 		return err
 	}
 	if tok.Status.SecretName == "" {
@@ -100,7 +99,7 @@ func (o *HelmOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	res, err := o.install.finish(o.f, tok, secret, time.Now())
+	res, err := o.install.finish(o.f, tok, secret, now())
 	if err != nil {
 		return err
 	}

@@ -3,7 +3,6 @@ package regtoken
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/spf13/cobra"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -91,7 +90,7 @@ func (o *ListOptions) Run(ctx context.Context) error {
 		}
 		return nil
 	}
-	table, err := tokenTable(list.Items, time.Now())
+	table, err := tokenTable(list.Items, now())
 	if err != nil {
 		return err
 	}

@@ -40,6 +40,9 @@ var (
 	secretsGR     = schema.GroupResource{Resource: "secrets"}
 )
 
+// now is the clock every expiry judgement reads; tests fix it.
+var now = time.Now
+
 // tokenOp describes a call on tokens for apierror.Wrap.
 func tokenOp(verb, namespace, name string) apierror.Op {
 	return apierror.Op{Verb: verb, Resource: tokenResource, Kind: kind, Namespace: namespace, Name: name, NotServed: notServed}

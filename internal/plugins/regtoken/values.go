@@ -101,7 +101,7 @@ func (o *ValuesOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := refuseExpired(o.f, tok, time.Now()); err != nil {
+	if err := refuseExpired(o.f, tok, now()); err != nil {
 		return err
 	}
 	if tok.Status.SecretName == "" {
@@ -121,7 +121,7 @@ func (o *ValuesOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	res, err := o.install.finish(o.f, tok, secret, time.Now())
+	res, err := o.install.finish(o.f, tok, secret, now())
 	if err != nil {
 		return err
 	}

@@ -81,7 +81,7 @@ func explainDeleted(ns, name string, last *Token) error {
 		return apierror.Explained(errTokenDeleted, "%s was deleted before the Fleet controller wrote its values: create a new token", obj)
 	case last.neverExpires():
 		return apierror.Explained(errTokenDeleted, "%s was deleted by the Fleet controller at once: it requires a TTL (FLEET_REGISTRATION_TOKEN_TTL_REQUIRED=true); create it again with --ttl, e.g. --ttl 24h", obj)
-	case last.Expired(time.Now()):
+	case last.Expired(now()):
 		at, _ := last.ExpiresAt()
 		return apierror.Explained(errTokenDeleted, "%s expired at %s (ttl %s) and was deleted before the Fleet controller wrote its values: create a new token with a longer --ttl", obj, at.UTC().Format(time.RFC3339), *last.Spec.TTL)
 	}
