@@ -111,7 +111,7 @@ func (o *DeleteOptions) Run(ctx context.Context) error {
 		Do: func(ctx context.Context, t deleter.Target, opts metav1.DeleteOptions) error {
 			ns, name := splitKey(t.Key)
 			err := o.client.Namespace(ns).Delete(ctx, name, opts)
-			if apierrors.IsNotFound(err) {
+			if apierrors.IsNotFound(err) && !apierror.IsNotServedError(err) {
 				return apierror.Explained(err, "%s %q not found in namespace %q: list them with %s", kind, name, ns, hint(o.f, "list", "-n", ns))
 			}
 			return apierror.Wrap(err, tokenOp("delete", ns, name))

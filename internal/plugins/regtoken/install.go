@@ -91,7 +91,7 @@ func (o *installFlags) complete(f cli.Clients) error {
 	if o.APIServerCAFile != "" {
 		b, err := kubeconfig.ReadCAFile(o.APIServerCAFile, "--api-server-ca-file")
 		if err != nil {
-			return err
+			return fmt.Errorf("%w (a kubeconfig's certificate-authority-data is base64 of the PEM: decode it with base64 -d)", err)
 		}
 		o.flagCA = b.PEM
 	}

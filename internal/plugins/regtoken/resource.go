@@ -64,7 +64,7 @@ func tokenClient(f cli.Clients) (dynamic.NamespaceableResourceInterface, error) 
 // with the user's connection flags.
 func getToken(ctx context.Context, ri dynamic.ResourceInterface, f cli.Clients, ns, name string) (*Token, *unstructured.Unstructured, error) {
 	u, err := ri.Get(ctx, name, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
+	if apierrors.IsNotFound(err) && !apierror.IsNotServedError(err) {
 		return nil, nil, apierror.Explained(err, "%s %q not found in namespace %q: list them with %s", kind, name, ns, hint(f, "list", "-n", ns))
 	}
 	if err != nil {
