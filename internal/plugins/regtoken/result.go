@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/cli-runtime/pkg/printers"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -77,13 +78,15 @@ func validateResultOutput(pf *printer.Flags) error {
 	return pf.Validate()
 }
 
-// printNotes writes a Result's notes and warnings to stderr.
+// printNotes writes a Result's notes and warnings to stderr. They quote
+// server-supplied text (the controller's apiServerURL, values keys), so
+// terminal control sequences are escaped as cli-runtime's printers do.
 func printNotes(streams genericiooptions.IOStreams, res *Result) {
 	for _, n := range res.Notes {
-		fmt.Fprintf(streams.ErrOut, "note: %s\n", n)
+		fmt.Fprintf(streams.ErrOut, "note: %s\n", printers.EscapeTerminal(n))
 	}
 	for _, w := range res.Warnings {
-		fmt.Fprintf(streams.ErrOut, "warning: %s\n", w)
+		fmt.Fprintf(streams.ErrOut, "warning: %s\n", printers.EscapeTerminal(w))
 	}
 }
 
@@ -103,7 +106,7 @@ func printRegistration(streams genericiooptions.IOStreams, pf *printer.Flags, re
 		}
 		human = streams.ErrOut
 	}
-	fmt.Fprintln(human, headline)
+	fmt.Fprintln(human, printers.EscapeTerminal(headline))
 	switch res.ValuesFile {
 	case "":
 	case "-":

@@ -1,6 +1,6 @@
 // Package fleet emulates the part of Fleet's controller that serves
 // ClusterRegistrationTokens, against a real kube-apiserver. It follows
-// shared/docs/fleet-registration.md §2 and §4: the same objects, names,
+// docs/fleet-registration.md §2 and §4: the same objects, names,
 // labels, Secret types, values keys, ordering (values Secret before
 // status.secretName), expiry and TTL-required deletion. Fleet itself cannot
 // be installed here, and its Go module is not available, so this is written
