@@ -28,7 +28,7 @@ LDFLAGS := -s -w -X $(VERSION_PKG).Version=$(VERSION) -X $(VERSION_PKG).Commit=$
 # Test timeout for go test: the control plane starts once per package.
 TEST_TIMEOUT ?= 30m
 
-.PHONY: all build testbin test test-unit lint deadcode tools fuzz demo install clean fmt vet release-check release-snapshot bench bench-smoke
+.PHONY: all build testbin helm test test-unit lint deadcode tools fuzz demo install clean fmt vet release-check release-snapshot bench bench-smoke
 
 # Fuzz targets and the time each gets in make test (a short run that keeps
 # them from rotting; run longer with FUZZTIME=10m make fuzz).
@@ -42,6 +42,11 @@ build:
 
 testbin:
 	hack/testbin.sh
+
+# helm (hack/tools/helm) for the regtoken tests that run the printed helm
+# commands against test/charts/fleet-agent.
+helm:
+	hack/helm.sh
 
 vet:
 	$(GO) vet ./...
@@ -63,8 +68,8 @@ test-unit:
 	$(GO) test -short ./...
 
 # test/release already ran in release-check, on the snapshot it made.
-test: testbin build vet lint release-check
-	KUBEBUILDER_ASSETS=$(BIN)/testbin PLUGIN_BIN_DIR=$(BIN) $(GO) test -count=1 -timeout $(TEST_TIMEOUT) $$($(GO) list ./... | grep -v '/test/release$$')
+test: testbin helm build vet lint release-check
+	KUBEBUILDER_ASSETS=$(BIN)/testbin PLUGIN_BIN_DIR=$(BIN) HELM=$(BIN)/tools/helm $(GO) test -count=1 -timeout $(TEST_TIMEOUT) $$($(GO) list ./... | grep -v '/test/release$$')
 	$(MAKE) fuzz
 	$(MAKE) bench-smoke
 

@@ -7,17 +7,18 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/kubectl/pkg/util/templates"
 
 	"github.com/kubectl-tokens/kubectl-tokens/internal/apierror"
 	"github.com/kubectl-tokens/kubectl-tokens/internal/cli"
 	"github.com/kubectl-tokens/kubectl-tokens/internal/dryrun"
 	"github.com/kubectl-tokens/kubectl-tokens/internal/printer"
+	"github.com/kubectl-tokens/kubectl-tokens/internal/ttl"
 	"github.com/kubectl-tokens/kubectl-tokens/internal/wait"
 )
 
@@ -25,8 +26,8 @@ const defaultTimeout = 2 * time.Minute
 
 // CreateOptions is `kubectl regtoken create`.
 type CreateOptions struct {
+	genericiooptions.IOStreams
 	f       cli.Clients
-	streams genericiooptions.IOStreams
 	install installFlags
 	print   *printer.Flags
 
@@ -39,15 +40,17 @@ type CreateOptions struct {
 	CleanupOnFailure bool
 	DryRun           string
 
+	// Resolved by Complete.
 	namespace string
-	ttlGiven  bool
-	ttl       string // spec.ttl after validation; "" = none
+	ttl       string // spec.ttl; "" = none
 	ttlNote   string
+	tokens    dynamic.ResourceInterface
+	dyn       dynamic.Interface
 }
 
-// NewCreateCmd builds `kubectl regtoken create`.
-func NewCreateCmd(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &CreateOptions{f: f, streams: streams, install: installFlags{writes: true}, print: printer.NewFlags(printer.NoTable)}
+// NewCmdCreate builds `kubectl regtoken create`.
+func NewCmdCreate(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Command {
+	o := &CreateOptions{IOStreams: streams, f: f, install: installFlags{mode: writeValues}, print: printer.NewFlags(printer.NoTable)}
 	cmd := &cobra.Command{
 		Use:   "create [NAME | --generate-name PREFIX] [-n NAMESPACE] [--ttl DURATION] [flags]",
 		Short: "Create a registration token, write values.yaml and print the helm install",
@@ -58,21 +61,31 @@ func NewCreateCmd(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Comm
 			downstream cluster.
 
 			The token lives in the namespace where the Fleet Clusters should appear
-			(-n, default from the kubeconfig). --ttl is checked as Fleet v0.16
-			checks it (Go durations: 15s, 5m, 2h, 1h30m); 7d and 2w are converted to
-			hours. Without --ttl the token never expires. Names starting with
-			import-token- are Fleet's own and refused; an existing token is refused
-			unless --reuse is given.
+			(-n, default from the kubeconfig). --ttl takes Go durations plus d and w
+			anywhere (24h, 1h30m, 7d, 1d12h); Fleet accepts only the units up to h,
+			so days and weeks are sent as hours. --ttl never, --ttl 0 or no --ttl
+			make a token that never expires. Names starting with import-token- are
+			Fleet's own and refused; an existing token is refused unless --reuse is
+			given, and an expired one is refused even then.
+
+			Before creating anything, create checks what it can locally: the flags,
+			the kubeconfig's CA, that the values file can be written, and (by
+			SelfSubjectAccessReview) that you may create tokens and read Secrets in
+			the namespace. If something fails after the token exists, the error
+			says so and how to delete it.
 
 			When the controller has no apiServerURL or apiServerCA configured,
 			values.yaml has them empty: the helm command then sets them from
 			--api-server-url/--api-server-ca-file, else from the current kubeconfig
-			(the CA is written to NAME-ca.pem beside values.yaml).
+			(the CA is written to NAME-ca.pem beside values.yaml). With
+			--values-file - they are filled into the values on stdout instead. The
+			helm command installs into values.yaml's internal.systemNamespace when
+			it has one, and sets tokenName when values.yaml lacks it (a controller
+			older than v0.16; the chart requires it).
 
 			With -o json or -o yaml only one result object goes to stdout: token
 			name and namespace, expiry, Secret name, values file, the helm argv as
-			an array, warnings and notes. The create takes three API requests: the
-			create, one watch and one get.`),
+			an array, warnings and notes.`),
 		Example: templates.Examples(`
 			# Create a token valid for one day and get values.yaml and the helm commands
 			kubectl regtoken create my-cluster -n fleet-default --ttl 24h --label env=prod
@@ -90,10 +103,10 @@ func NewCreateCmd(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Comm
 	}
 	fs := cmd.Flags()
 	fs.StringVar(&o.GenerateName, "generate-name", "", "Let the server name the token: PREFIX plus 5 random characters.")
-	fs.StringVar(&o.TTL, "ttl", "", "Time to live (Go duration, e.g. 24h, 1h30m; Nd and Nw are converted to hours). Default: never expires.")
+	fs.StringVar(&o.TTL, "ttl", ttl.Never, "Time to live: "+ttl.Examples+"; 0 also means never (Fleet reads a zero ttl as no expiry).")
 	fs.DurationVar(&o.Timeout, "timeout", defaultTimeout, "How long to wait for the Fleet controller.")
 	fs.BoolVar(&o.NoWait, "no-wait", false, "Create the token and return; fetch values.yaml later with kubectl regtoken values NAME.")
-	fs.BoolVar(&o.Reuse, "reuse", false, "If the token exists, use it instead of failing (values.yaml comes from the existing token).")
+	fs.BoolVar(&o.Reuse, "reuse", false, "If the token exists, use it instead of failing (values.yaml comes from the existing token; an expired token is refused).")
 	fs.BoolVar(&o.CleanupOnFailure, "cleanup-on-failure", false, "Delete the token again if waiting for its values fails, times out or is interrupted.")
 	dryrun.AddFlag(cmd, &o.DryRun, "created")
 	o.install.addFlags(cmd)
@@ -102,21 +115,36 @@ func NewCreateCmd(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Comm
 	return cmd
 }
 
-// Complete fills in the name and namespace.
-func (o *CreateOptions) Complete(cmd *cobra.Command, args []string) error {
-	o.ttlGiven = cmd.Flags().Changed("ttl")
+// Complete resolves the name, namespace, spec.ttl and the clients Run
+// needs.
+func (o *CreateOptions) Complete(_ *cobra.Command, args []string) error {
 	if len(args) == 1 {
 		o.Name = args[0]
 	}
-	ns, _, err := o.f.Namespace()
+	var err error
+	if o.namespace, _, err = o.f.Namespace(); err != nil {
+		return err
+	}
+	v, err := ttl.Parse("--ttl", o.TTL)
 	if err != nil {
 		return err
 	}
-	o.namespace = ns
-	return nil
+	if o.ttl, o.ttlNote, err = fleetTTL("--ttl", v); err != nil {
+		return err
+	}
+	if o.dyn, err = o.f.Dynamic(); err != nil {
+		return err
+	}
+	o.tokens = o.dyn.Resource(tokenGVR).Namespace(o.namespace)
+	if o.NoWait || o.DryRun != dryrun.None {
+		// No values are fetched: only the label flags matter.
+		o.install.labels, o.install.labelWarnings, err = parseLabels(o.install.Labels)
+		return err
+	}
+	return o.install.complete(o.f)
 }
 
-// Validate checks every input before any request.
+// Validate checks every input before any request; it sets nothing.
 func (o *CreateOptions) Validate() error {
 	switch {
 	case o.Name == "" && o.GenerateName == "":
@@ -135,13 +163,6 @@ func (o *CreateOptions) Validate() error {
 			return errors.New("--reuse needs a NAME: a generated name never exists yet")
 		}
 	}
-	if o.ttlGiven {
-		ttl, note, err := NormalizeTTL(o.TTL)
-		if err != nil {
-			return err
-		}
-		o.ttl, o.ttlNote = ttl, note
-	}
 	if o.Timeout <= 0 {
 		return fmt.Errorf("--timeout %s is not positive: pass e.g. --timeout 2m", o.Timeout)
 	}
@@ -151,17 +172,21 @@ func (o *CreateOptions) Validate() error {
 	if err := validateResultOutput(o.print); err != nil {
 		return err
 	}
-	if o.print.Output() != "" && o.install.ValuesFile == "-" && !o.NoWait && o.DryRun == dryrun.None {
+	if o.NoWait || o.DryRun != dryrun.None {
+		// Nothing is fetched or written.
+		return checkClientID(o.install.ClientID)
+	}
+	if o.print.Output() != "" && o.install.ValuesFile == "-" {
 		return errors.New("--values-file - and -o both write to stdout: write values.yaml to a file, or leave out -o")
 	}
-	if o.NoWait {
-		// No values are fetched: only the label flags matter.
-		o.install.ValuesFile = "-"
+	if err := o.install.validate(); err != nil {
+		return err
 	}
-	return o.install.validate()
+	return o.install.checkValuesFileWritable(o.Name)
 }
 
-// Run creates the token, waits for its values and finishes the install.
+// Run checks access, creates the token, waits for its values and finishes
+// the install.
 func (o *CreateOptions) Run(ctx context.Context) error {
 	// The TTL note is printed with the outcome, so that a failure stays
 	// one line.
@@ -170,29 +195,24 @@ func (o *CreateOptions) Run(ctx context.Context) error {
 		o.printTTLNote()
 		return o.printDryRun(obj)
 	}
-	client, err := tokenClient(o.f)
-	if err != nil {
-		return err
+	if o.DryRun == dryrun.None {
+		if err := o.checkAccess(ctx); err != nil {
+			return err
+		}
 	}
-	ri := client.Namespace(o.namespace)
-	createOpts := metav1.CreateOptions{FieldManager: "kubectl-regtoken"}
-	if o.DryRun == dryrun.Server {
-		createOpts.DryRun = []string{metav1.DryRunAll}
-	}
-	created := true
 	// A signal must not cut the create short: we would not know whether the
 	// token exists. It is one short request; the wait after it is what a
 	// signal interrupts.
 	createCtx, cancelCreate := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-	got, err := ri.Create(createCtx, obj, createOpts)
+	got, err := o.tokens.Create(createCtx, obj, metav1.CreateOptions{FieldManager: "kubectl-regtoken", DryRun: dryrun.Request(o.DryRun)})
 	cancelCreate()
+	created := true
 	if apierrors.IsAlreadyExists(err) {
 		if !o.Reuse || o.DryRun != dryrun.None {
-			return fmt.Errorf("%s %q already exists in namespace %q: pass --reuse to use it (or kubectl regtoken values %s -n %s to fetch its values), or choose another name", kind, o.Name, o.namespace, o.Name, o.namespace)
+			return apierror.Explained(err, "%s %q already exists in namespace %q: pass --reuse to use it (or %s to fetch its values), or choose another name", kind, o.Name, o.namespace, hint(o.f, "values", o.Name, "-n", o.namespace))
 		}
 		created = false
-		got, err = ri.Get(ctx, o.Name, metav1.GetOptions{})
-		if err != nil {
+		if got, err = o.tokens.Get(ctx, o.Name, metav1.GetOptions{}); err != nil {
 			return apierror.Wrap(err, tokenOp("get", o.namespace, o.Name))
 		}
 	} else if err != nil {
@@ -209,9 +229,12 @@ func (o *CreateOptions) Run(ctx context.Context) error {
 	name := tok.Name
 	headline := fmt.Sprintf("%s/%s created in namespace %s (%s)", objectRef, name, o.namespace, describeExpiry(tok))
 	if !created {
+		if err := refuseExpired(o.f, tok, now()); err != nil {
+			return err
+		}
 		headline = fmt.Sprintf("%s/%s exists in namespace %s and is reused (%s)", objectRef, name, o.namespace, describeExpiry(tok))
 		if o.ttl != "" && (tok.Spec.TTL == nil || *tok.Spec.TTL != o.ttl) {
-			fmt.Fprintf(o.streams.ErrOut, "warning: --ttl %s is ignored: the existing token keeps its ttl %s\n", o.ttl, ttlText(tok))
+			fmt.Fprintf(o.ErrOut, "warning: --ttl %s is ignored: the existing token keeps its ttl %s\n", o.TTL, ttlText(tok))
 		}
 	}
 	if o.NoWait {
@@ -219,54 +242,70 @@ func (o *CreateOptions) Run(ctx context.Context) error {
 		return o.printNoWait(tok, headline)
 	}
 
-	var cleanup func() error
-	if created && o.CleanupOnFailure {
-		uid := string(tok.UID) // tok is replaced by the wait's result
-		cleanup = func() error { return deleteToken(ri, o.namespace, name, uid) }
-	}
-	fail := func(err error) error {
-		if cleanup == nil || errors.Is(err, errTokenDeleted) {
-			return err
-		}
-		if cerr := cleanup(); cerr != nil {
-			return fmt.Errorf("%s; deleting the token (--cleanup-on-failure) failed too: %s", err.Error(), apierror.OneLine(cerr.Error()))
-		}
-		return fmt.Errorf("%s; the token was deleted (--cleanup-on-failure)", err.Error())
-	}
-
+	fail := o.afterWrite(created, tok)
 	if tok.Status.SecretName == "" {
 		waitCtx, cancel := context.WithTimeout(ctx, o.Timeout)
-		p := startProgress(o.streams.ErrOut, fmt.Sprintf("the Fleet controller to write the values of %s", name))
-		tok, err = waitForSecretName(waitCtx, ri, o.namespace, name, got.GetResourceVersion(), tok)
+		p := startProgress(o.ErrOut, fmt.Sprintf("the Fleet controller to write the values of %s", name), o.Timeout)
+		tok, err = waitForSecretName(waitCtx, o.tokens, o.namespace, name, got.GetResourceVersion(), tok)
 		p.Stop()
 		cancel()
 		if wait.IsTimeout(err) || errors.Is(err, context.Canceled) {
-			return interruptedOrTimedOut(err, o.namespace, name, o.Timeout, cleanup)
+			return interruptedOrTimedOut(o.f, err, o.namespace, name, o.Timeout, o.cleanup(created, string(got.GetUID()), name))
 		}
 		if err != nil {
 			return fail(err)
 		}
 	}
-	secret, err := getValuesSecret(ctx, o.f, tok)
+	secret, err := o.install.getValuesSecret(ctx, o.f, tok)
 	if err != nil {
 		return fail(err)
 	}
-	res, err := o.install.finish(o.f, tok, secret)
+	res, err := o.install.finish(o.f, tok, secret, now())
 	if err != nil {
 		return fail(err)
 	}
 	if o.ttlNote != "" && created {
 		res.Notes = append([]string{o.ttlNote}, res.Notes...)
 	}
-	if err := printRegistration(o.streams, o.print, res, headline); err != nil {
+	if err := printRegistration(o.IOStreams, o.print, res, headline); err != nil {
 		return err
 	}
-	return checkInterrupted(ctx, res)
+	return checkInterrupted(ctx, o.f, res)
+}
+
+// cleanup deletes the token we created when --cleanup-on-failure asks for
+// it; nil otherwise.
+func (o *CreateOptions) cleanup(created bool, uid, name string) func() error {
+	if !created || !o.CleanupOnFailure {
+		return nil
+	}
+	return func() error { return deleteToken(o.tokens, o.namespace, name, uid) }
+}
+
+// afterWrite returns how to report a failure once the token exists: with
+// --cleanup-on-failure it is deleted again, otherwise the error says the
+// token is left and how to delete it.
+func (o *CreateOptions) afterWrite(created bool, tok *Token) func(error) error {
+	cleanup := o.cleanup(created, string(tok.UID), tok.Name)
+	return func(err error) error {
+		switch {
+		case errors.Is(err, errTokenDeleted):
+			return err
+		case cleanup != nil:
+			if cerr := cleanup(); cerr != nil {
+				return fmt.Errorf("%w; deleting the token (--cleanup-on-failure) failed too: %s", err, apierror.OneLine(cerr.Error()))
+			}
+			return fmt.Errorf("%w; the token was deleted (--cleanup-on-failure)", err)
+		case created:
+			return fmt.Errorf("%w; %s %q was created in namespace %q and is left: delete it with %s", err, kind, tok.Name, o.namespace, hint(o.f, "delete", tok.Name, "-n", o.namespace))
+		}
+		return err
+	}
 }
 
 func (o *CreateOptions) printTTLNote() {
 	if o.ttlNote != "" {
-		fmt.Fprintf(o.streams.ErrOut, "note: %s\n", o.ttlNote)
+		fmt.Fprintf(o.ErrOut, "note: %s\n", o.ttlNote)
 	}
 }
 
@@ -287,18 +326,14 @@ func (o *CreateOptions) newToken() *unstructured.Unstructured {
 }
 
 func (o *CreateOptions) printDryRun(obj *unstructured.Unstructured) error {
-	mode := "client"
-	if o.DryRun == dryrun.Server {
-		mode = "server"
-	}
 	if o.print.Output() != "" {
-		return o.print.Print(obj, false, o.streams.Out)
+		return o.print.Print(obj, false, o.Out)
 	}
 	name := obj.GetName()
 	if name == "" {
 		name = obj.GetGenerateName() + "<generated>"
 	}
-	fmt.Fprintf(o.streams.Out, "%s/%s created in namespace %s (dry run: %s)\n", objectRef, name, o.namespace, mode)
+	fmt.Fprintf(o.Out, "%s/%s created in namespace %s%s\n", objectRef, name, o.namespace, dryrun.Suffix(o.DryRun))
 	return nil
 }
 
@@ -309,41 +344,13 @@ func (o *CreateOptions) printNoWait(tok *Token, headline string) error {
 			res.Expires = at.UTC().Format(time.RFC3339)
 		}
 		res.SecretName = tok.Status.SecretName
-		res.Warnings = append(res.Warnings, o.install.warnings...)
-		return o.print.Print(res, false, o.streams.Out)
+		res.Warnings = append(res.Warnings, o.install.labelWarnings...)
+		return o.print.Print(res, false, o.Out)
 	}
-	for _, w := range o.install.warnings {
-		fmt.Fprintf(o.streams.ErrOut, "warning: %s\n", w)
+	for _, w := range o.install.labelWarnings {
+		fmt.Fprintf(o.ErrOut, "warning: %s\n", w)
 	}
-	fmt.Fprintln(o.streams.Out, headline)
-	fmt.Fprintf(o.streams.Out, "Fetch values.yaml and the helm commands once the Fleet controller has written them: kubectl regtoken values %s -n %s\n", tok.Name, tok.Namespace)
+	fmt.Fprintln(o.Out, headline)
+	fmt.Fprintf(o.Out, "Fetch values.yaml and the helm commands once the Fleet controller has written them: %s\n", hint(o.f, "values", tok.Name, "-n", tok.Namespace))
 	return nil
-}
-
-// getValuesSecret reads the Secret status.secretName names. The
-// controller writes it before the status, so it exists by now.
-func getValuesSecret(ctx context.Context, f cli.Clients, tok *Token) (*corev1.Secret, error) {
-	core, err := f.CoreV1()
-	if err != nil {
-		return nil, err
-	}
-	s, err := core.Secrets(tok.Namespace).Get(ctx, tok.Status.SecretName, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
-		return nil, fmt.Errorf("Secret %q in namespace %q, named by the status of %s %q, does not exist (deleted meanwhile?): delete the token (kubectl regtoken delete %s -n %s) and create a new one", tok.Status.SecretName, tok.Namespace, kind, tok.Name, tok.Name, tok.Namespace)
-	}
-	if err != nil {
-		return nil, apierror.Wrap(err, secretOp("get", tok.Namespace, tok.Status.SecretName))
-	}
-	return s, nil
-}
-
-// validateResultOutput allows the formats a Result prints with.
-func validateResultOutput(pf *printer.Flags) error {
-	switch out := pf.Output(); out {
-	case "", "json", "yaml":
-		return nil
-	case "name", "wide":
-		return fmt.Errorf("-o %s is not supported here: use -o json or -o yaml", out)
-	}
-	return pf.Validate()
 }

@@ -5,34 +5,37 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/kubectl/pkg/util/templates"
 
 	"github.com/kubectl-tokens/kubectl-tokens/internal/apierror"
 	"github.com/kubectl-tokens/kubectl-tokens/internal/cli"
+	"github.com/kubectl-tokens/kubectl-tokens/internal/deleter"
 	"github.com/kubectl-tokens/kubectl-tokens/internal/dryrun"
 )
 
 // DeleteOptions is `kubectl regtoken delete`.
 type DeleteOptions struct {
-	f       cli.Clients
-	streams genericiooptions.IOStreams
+	genericiooptions.IOStreams
+	f cli.Clients
 
 	Names         []string
 	Expired       bool
 	AllNamespaces bool
 	DryRun        string
-	namespace     string
+
+	namespace string
+	client    dynamic.NamespaceableResourceInterface
 }
 
-// NewDeleteCmd builds `kubectl regtoken delete`.
-func NewDeleteCmd(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &DeleteOptions{f: f, streams: streams}
+// NewCmdDelete builds `kubectl regtoken delete`.
+func NewCmdDelete(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Command {
+	o := &DeleteOptions{IOStreams: streams, f: f}
 	cmd := &cobra.Command{
 		Use:   "delete (NAME... | --expired [-A]) [--dry-run]",
 		Short: "Delete registration tokens by name, or all expired ones",
@@ -41,6 +44,9 @@ func NewDeleteCmd(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Comm
 			what it made for each (ServiceAccount, Role, RoleBinding, values Secret),
 			so the token can no longer register clusters; clusters already
 			registered keep working.
+
+			Each token gets its own line; a failure does not stop the others, and
+			the command then fails with one line: "deleted N of M; failed: ...".
 
 			--expired deletes the tokens past creationTimestamp + ttl (the
 			controller deletes them on time itself; this cleans up where it did
@@ -53,7 +59,7 @@ func NewDeleteCmd(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Comm
 			# See which tokens have expired in any namespace, then delete them
 			kubectl regtoken delete --expired -A --dry-run
 			kubectl regtoken delete --expired -A`),
-		ValidArgsFunction: completeTokenNames(f, true),
+		ValidArgsFunction: completeTokenNames(f, cli.ManyNames),
 		RunE:              cli.RunE(o),
 	}
 	cmd.Flags().BoolVar(&o.Expired, "expired", false, "Delete every token past its expiry.")
@@ -62,14 +68,17 @@ func NewDeleteCmd(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Comm
 	return cmd
 }
 
-// Complete takes the names and namespace.
+// Complete resolves the names, namespace and client.
 func (o *DeleteOptions) Complete(_ *cobra.Command, args []string) error {
 	o.Names = args
-	if o.AllNamespaces {
-		return nil
+	if !o.AllNamespaces {
+		var err error
+		if o.namespace, _, err = o.f.Namespace(); err != nil {
+			return err
+		}
 	}
-	ns, _, err := o.f.Namespace()
-	o.namespace = ns
+	var err error
+	o.client, err = tokenClient(o.f)
 	return err
 }
 
@@ -91,72 +100,70 @@ func (o *DeleteOptions) Validate() error {
 	return dryrun.Validate(o.DryRun)
 }
 
-type target struct {
-	namespace, name string
-	uid             types.UID
-	why             string
-}
-
-// Run deletes the tokens, reporting each on its own line.
+// Run deletes the tokens through the shared deleter: one line each, one
+// line for the failures.
 func (o *DeleteOptions) Run(ctx context.Context) error {
-	client, err := tokenClient(o.f)
-	if err != nil {
+	targets, err := o.targets(ctx)
+	if err != nil || len(targets) == 0 {
 		return err
 	}
-	var targets []target
-	if o.Expired {
-		list, err := client.Namespace(o.namespace).List(ctx, metav1.ListOptions{})
-		if err != nil {
-			return apierror.Wrap(err, tokenOp("list", o.namespace, ""))
-		}
-		now := time.Now()
-		for i := range list.Items {
-			tok, err := toToken(&list.Items[i])
-			if err != nil {
-				return err
+	d := deleter.Deleter{Out: o.Out, Verb: "deleted", DryRun: o.DryRun,
+		Do: func(ctx context.Context, t deleter.Target, opts metav1.DeleteOptions) error {
+			ns, name := splitKey(t.Key)
+			err := o.client.Namespace(ns).Delete(ctx, name, opts)
+			if apierrors.IsNotFound(err) && !apierror.IsNotServedError(err) {
+				return apierror.Explained(err, "%s %q not found in namespace %q: list them with %s", kind, name, ns, hint(o.f, "list", "-n", ns))
 			}
-			if tok.Expired(now) {
-				at, _ := tok.ExpiresAt()
-				targets = append(targets, target{tok.Namespace, tok.Name, tok.UID, "expired " + at.UTC().Format(time.RFC3339)})
-			}
-		}
-		if len(targets) == 0 {
-			where := "in namespace " + o.namespace
-			if o.AllNamespaces {
-				where = "in any namespace"
-			}
-			fmt.Fprintf(o.streams.ErrOut, "No expired ClusterRegistrationTokens %s.\n", where)
-			return nil
-		}
-	} else {
+			return apierror.Wrap(err, tokenOp("delete", ns, name))
+		}}
+	_, err = d.Run(ctx, targets)
+	return err
+}
+
+// targets are the named tokens, or the expired ones (UID as a
+// precondition: only the token judged expired, not a new one of that
+// name).
+func (o *DeleteOptions) targets(ctx context.Context) ([]deleter.Target, error) {
+	var targets []deleter.Target
+	if !o.Expired {
 		for _, n := range o.Names {
-			targets = append(targets, target{namespace: o.namespace, name: n})
+			targets = append(targets, deleter.Target{Name: o.display(o.namespace, n), Key: o.namespace + "/" + n})
+		}
+		return targets, nil
+	}
+	list, err := o.client.Namespace(o.namespace).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, apierror.Wrap(err, tokenOp("list", o.namespace, ""))
+	}
+	at := now()
+	for i := range list.Items {
+		tok, err := toToken(&list.Items[i])
+		if err != nil {
+			return nil, err
+		}
+		if tok.Expired(at) {
+			targets = append(targets, deleter.Target{Name: o.display(tok.Namespace, tok.Name), Key: tok.Namespace + "/" + tok.Name, UID: tok.UID})
 		}
 	}
-	suffix := dryrun.Suffix(o.DryRun)
-	opts := metav1.DeleteOptions{DryRun: dryrun.Request(o.DryRun)}
-	var failed []string
-	for _, t := range targets {
-		if o.DryRun != dryrun.Client {
-			del := opts
-			if t.uid != "" {
-				// Only the token we judged expired, not a new one of that name.
-				uid := t.uid
-				del.Preconditions = &metav1.Preconditions{UID: &uid}
-			}
-			if err := client.Namespace(t.namespace).Delete(ctx, t.name, del); err != nil {
-				failed = append(failed, apierror.Wrap(err, tokenOp("delete", t.namespace, t.name)).Error())
-				continue
-			}
+	if len(targets) == 0 {
+		where := "in namespace " + o.namespace
+		if o.AllNamespaces {
+			where = "in any namespace"
 		}
-		why := ""
-		if t.why != "" {
-			why = ", " + t.why
-		}
-		fmt.Fprintf(o.streams.Out, "%s %q deleted from namespace %s%s%s\n", objectRef, t.name, t.namespace, why, suffix)
+		fmt.Fprintf(o.ErrOut, "No expired ClusterRegistrationTokens %s.\n", where)
 	}
-	if len(failed) > 0 {
-		return errors.New(strings.Join(failed, "; "))
+	return targets, nil
+}
+
+// display names a token as kubectl does; with -A the namespace goes first.
+func (o *DeleteOptions) display(ns, name string) string {
+	if o.AllNamespaces {
+		return ns + "/" + objectRef + "/" + name
 	}
-	return nil
+	return objectRef + "/" + name
+}
+
+func splitKey(key string) (ns, name string) {
+	ns, name, _ = strings.Cut(key, "/")
+	return ns, name
 }

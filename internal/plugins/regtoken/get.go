@@ -2,32 +2,32 @@ package regtoken
 
 import (
 	"context"
-	"time"
 
 	"github.com/spf13/cobra"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/kubectl/pkg/util/templates"
 
-	"github.com/kubectl-tokens/kubectl-tokens/internal/apierror"
 	"github.com/kubectl-tokens/kubectl-tokens/internal/cli"
 	"github.com/kubectl-tokens/kubectl-tokens/internal/printer"
 )
 
 // GetOptions is `kubectl regtoken get`.
 type GetOptions struct {
-	f       cli.Clients
-	streams genericiooptions.IOStreams
-	print   *printer.Flags
+	genericiooptions.IOStreams
+	f     cli.Clients
+	print *printer.Flags
 
-	Name      string
+	Name string
+
 	namespace string
+	tokens    dynamic.ResourceInterface
 }
 
-// NewGetCmd builds `kubectl regtoken get`.
-func NewGetCmd(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &GetOptions{f: f, streams: streams, print: printer.NewFlags(printer.WithTable)}
+// NewCmdGet builds `kubectl regtoken get`.
+func NewCmdGet(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Command {
+	o := &GetOptions{IOStreams: streams, f: f, print: printer.NewFlags(printer.WithTable)}
 	cmd := &cobra.Command{
 		Use:   "get NAME [-o wide|json|yaml|name]",
 		Short: "Show one registration token",
@@ -43,19 +43,26 @@ func NewGetCmd(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Command
 			# The object as stored
 			kubectl regtoken get my-cluster -n fleet-default -o yaml`),
 		Args:              cobra.ExactArgs(1),
-		ValidArgsFunction: completeTokenNames(f, false),
+		ValidArgsFunction: completeTokenNames(f, cli.OneName),
 		RunE:              cli.RunE(o),
 	}
 	o.print.AddFlags(cmd)
 	return cmd
 }
 
-// Complete takes the name and namespace.
+// Complete resolves the name, namespace and client.
 func (o *GetOptions) Complete(_ *cobra.Command, args []string) error {
 	o.Name = args[0]
-	ns, _, err := o.f.Namespace()
-	o.namespace = ns
-	return err
+	var err error
+	if o.namespace, _, err = o.f.Namespace(); err != nil {
+		return err
+	}
+	client, err := tokenClient(o.f)
+	if err != nil {
+		return err
+	}
+	o.tokens = client.Namespace(o.namespace)
+	return nil
 }
 
 // Validate checks the name and -o.
@@ -68,20 +75,16 @@ func (o *GetOptions) Validate() error {
 
 // Run gets and prints.
 func (o *GetOptions) Run(ctx context.Context) error {
-	client, err := tokenClient(o.f)
+	_, obj, err := getToken(ctx, o.tokens, o.f, o.namespace, o.Name)
 	if err != nil {
 		return err
-	}
-	obj, err := client.Namespace(o.namespace).Get(ctx, o.Name, metav1.GetOptions{})
-	if err != nil {
-		return apierror.Wrap(err, tokenOp("get", o.namespace, o.Name))
 	}
 	if !o.print.IsTable() {
-		return o.print.Print(obj, false, o.streams.Out)
+		return o.print.Print(obj, false, o.Out)
 	}
-	table, err := tokenTable([]unstructured.Unstructured{*obj}, time.Now())
+	table, err := tokenTable([]unstructured.Unstructured{*obj}, now())
 	if err != nil {
 		return err
 	}
-	return o.print.Print(table, false, o.streams.Out)
+	return o.print.Print(table, false, o.Out)
 }

@@ -5,11 +5,10 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/kubectl/pkg/util/templates"
 
-	"github.com/kubectl-tokens/kubectl-tokens/internal/apierror"
 	"github.com/kubectl-tokens/kubectl-tokens/internal/cli"
 	"github.com/kubectl-tokens/kubectl-tokens/internal/printer"
 	"github.com/kubectl-tokens/kubectl-tokens/internal/shellquote"
@@ -17,18 +16,20 @@ import (
 
 // HelmOptions is `kubectl regtoken helm`.
 type HelmOptions struct {
+	genericiooptions.IOStreams
 	f       cli.Clients
-	streams genericiooptions.IOStreams
 	install installFlags
 	print   *printer.Flags
 
-	Name      string
+	Name string
+
 	namespace string
+	tokens    dynamic.ResourceInterface
 }
 
-// NewHelmCmd builds `kubectl regtoken helm`.
-func NewHelmCmd(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &HelmOptions{f: f, streams: streams, install: installFlags{writes: false}, print: printer.NewFlags(printer.NoTable)}
+// NewCmdHelm builds `kubectl regtoken helm`.
+func NewCmdHelm(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Command {
+	o := &HelmOptions{IOStreams: streams, f: f, install: installFlags{mode: nameValues}, print: printer.NewFlags(printer.NoTable)}
 	cmd := &cobra.Command{
 		Use:   "helm NAME [--values-file PATH] [--label KEY=VALUE]... [flags]",
 		Short: "Print the helm commands that install the fleet-agent for an existing token",
@@ -38,7 +39,8 @@ func NewHelmCmd(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Comman
 			Secret is read to see whether apiServerURL/apiServerCA must be set on
 			the command line; when the CA comes from the kubeconfig it is written to
 			NAME-ca.pem beside the values file. values.yaml itself is not written:
-			use kubectl regtoken values for that.`),
+			use kubectl regtoken values for that. A --values-file that holds another
+			token's values is refused, and so is an expired token.`),
 		Example: templates.Examples(`
 			# The install command for a token whose values.yaml you already have
 			kubectl regtoken helm my-cluster -n fleet-default --label env=prod
@@ -46,7 +48,7 @@ func NewHelmCmd(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Comman
 			# As JSON, the argv as an array
 			kubectl regtoken helm my-cluster -n fleet-default -o json`),
 		Args:              cobra.ExactArgs(1),
-		ValidArgsFunction: completeTokenNames(f, false),
+		ValidArgsFunction: completeTokenNames(f, cli.OneName),
 		RunE:              cli.RunE(o),
 	}
 	o.install.addFlags(cmd)
@@ -55,12 +57,19 @@ func NewHelmCmd(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Comman
 	return cmd
 }
 
-// Complete takes the name and namespace.
+// Complete resolves the name, namespace and clients.
 func (o *HelmOptions) Complete(_ *cobra.Command, args []string) error {
 	o.Name = args[0]
-	ns, _, err := o.f.Namespace()
-	o.namespace = ns
-	return err
+	var err error
+	if o.namespace, _, err = o.f.Namespace(); err != nil {
+		return err
+	}
+	client, err := tokenClient(o.f)
+	if err != nil {
+		return err
+	}
+	o.tokens = client.Namespace(o.namespace)
+	return o.install.complete(o.f)
 }
 
 // Validate checks every input before any request.
@@ -76,39 +85,29 @@ func (o *HelmOptions) Validate() error {
 
 // Run reads the token and its values and prints the commands.
 func (o *HelmOptions) Run(ctx context.Context) error {
-	client, err := tokenClient(o.f)
+	tok, _, err := getToken(ctx, o.tokens, o.f, o.namespace, o.Name)
 	if err != nil {
 		return err
 	}
-	got, err := client.Namespace(o.namespace).Get(ctx, o.Name, metav1.GetOptions{})
-	if err != nil {
-		return apierror.Wrap(err, tokenOp("get", o.namespace, o.Name))
-	}
-	tok, err := toToken(got)
-	if err != nil {
+	if err := refuseExpired(o.f, tok, now()); err != nil {
 		return err
 	}
 	if tok.Status.SecretName == "" {
-		return fmt.Errorf("%s %q in namespace %q has no values yet (status.secretName is empty): wait for them with kubectl regtoken values %s -n %s", kind, o.Name, o.namespace, o.Name, o.namespace)
+		return fmt.Errorf("%s %q in namespace %q has no values yet (status.secretName is empty): wait for them with %s", kind, o.Name, o.namespace, hint(o.f, "values", o.Name, "-n", o.namespace))
 	}
-	secret, err := getValuesSecret(ctx, o.f, tok)
+	secret, err := o.install.getValuesSecret(ctx, o.f, tok)
 	if err != nil {
 		return err
 	}
-	res, err := o.install.finish(o.f, tok, secret)
+	res, err := o.install.finish(o.f, tok, secret, now())
 	if err != nil {
 		return err
 	}
-	for _, n := range res.Notes {
-		fmt.Fprintf(o.streams.ErrOut, "note: %s\n", n)
-	}
-	for _, w := range res.Warnings {
-		fmt.Fprintf(o.streams.ErrOut, "warning: %s\n", w)
-	}
+	printNotes(o.IOStreams, res)
 	if o.print.Output() != "" {
-		return o.print.Print(res, false, o.streams.Out)
+		return o.print.Print(res, false, o.Out)
 	}
-	fmt.Fprintln(o.streams.Out, shellquote.Join(res.HelmRepoAdd))
-	fmt.Fprintln(o.streams.Out, shellquote.Join(res.Helm))
+	fmt.Fprintln(o.Out, shellquote.Join(res.HelmRepoAdd))
+	fmt.Fprintln(o.Out, shellquote.Join(res.Helm))
 	return nil
 }

@@ -1,13 +1,10 @@
 package regtoken
 
-import (
-	"strings"
+import "strings"
 
-	"github.com/kubectl-tokens/kubectl-tokens/internal/shellquote"
-)
-
-// The fleet-agent chart's fixed coordinates: validate.yaml refuses any
-// other namespace or release name.
+// The fleet-agent chart's coordinates (docs/fleet-registration.md §3, §6):
+// validate.yaml refuses any other release name, and any namespace but
+// internal.systemNamespace (agentNamespace by default).
 const (
 	helmRepoName   = "fleet"
 	helmRepoURL    = "https://rancher.github.io/fleet-helm-charts/"
@@ -18,10 +15,16 @@ const (
 
 // HelmInstall is the helm install of the fleet-agent for one token.
 type HelmInstall struct {
-	Labels []Label
+	// Namespace is values.yaml's internal.systemNamespace ("" = the
+	// chart's default, cattle-fleet-system).
+	Namespace string
+	Labels    []Label
 	// ClientID is the spec.clientID of a Cluster created upstream
 	// beforehand ("" = none).
 	ClientID string
+	// TokenName is set for a values.yaml without tokenName (a ≤v0.15
+	// controller): the chart requires it ("" = values.yaml has it).
+	TokenName string
 	// APIServerURL and APIServerCAFile override values.yaml ("" = leave
 	// values.yaml's). The CA goes by file (--set-file): a PEM block on a
 	// command line is unreadable and ends up in shell history.
@@ -40,18 +43,25 @@ func RepoAddArgv() []string {
 // Argv is the helm install argv. Every --set-string/--set-file argument is
 // escaped for helm's own parser (see helmKey/helmValue) and --values for
 // its comma-separated list parsing; the shell quoting comes on top when
-// printing (Line).
+// printing (shellquote.Join).
 //
 // clientID and apiServerURL use --set-string rather than the documented
 // --set: --set guesses types, so a client ID such as 1234, true or null
 // would reach the chart as a number, a bool or nothing.
 func (h HelmInstall) Argv() []string {
-	argv := []string{"helm", "-n", agentNamespace, "install", "--create-namespace", "--wait"}
+	ns := h.Namespace
+	if ns == "" {
+		ns = agentNamespace
+	}
+	argv := []string{"helm", "-n", ns, "install", "--create-namespace", "--wait"}
 	for _, l := range h.Labels {
 		argv = append(argv, "--set-string", "labels."+helmKey(l.Key)+"="+helmValue(l.Value))
 	}
 	if h.ClientID != "" {
 		argv = append(argv, "--set-string", "clientID="+helmValue(h.ClientID))
+	}
+	if h.TokenName != "" {
+		argv = append(argv, "--set-string", "tokenName="+helmValue(h.TokenName))
 	}
 	if h.APIServerURL != "" {
 		argv = append(argv, "--set-string", "apiServerURL="+helmValue(h.APIServerURL))
@@ -65,9 +75,6 @@ func (h HelmInstall) Argv() []string {
 	}
 	return append(argv, agentRelease, agentChart)
 }
-
-// Line is Argv quoted for a POSIX shell.
-func (h HelmInstall) Line() string { return shellquote.Join(h.Argv()) }
 
 // helmKey escapes one key segment for helm's --set parser, which splits
 // keys on '.', starts list indexes at '[', ends keys at '=' and pairs at

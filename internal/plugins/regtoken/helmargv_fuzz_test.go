@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/kubectl-tokens/kubectl-tokens/internal/shellquote"
 )
 
 // FuzzHelmCommand checks that the printed helm install, run by a real
@@ -26,8 +28,8 @@ func FuzzHelmCommand(f *testing.F) {
 		}
 		h := HelmInstall{Labels: []Label{{key, value}}, ClientID: clientID, APIServerURL: url, APIServerCAFile: caFile, ValuesFile: valuesFile, ChartVersion: version}
 		argv := h.Argv()
-		if got := bashArgv(t, h.Line()); !slices.Equal(got, argv) {
-			t.Fatalf("bash reads the printed line as\n %q\nwant %q\nline: %s", got, argv, h.Line())
+		if got := bashArgv(t, shellquote.Join(h.Argv())); !slices.Equal(got, argv) {
+			t.Fatalf("bash reads the printed line as\n %q\nwant %q\nline: %s", got, argv, shellquote.Join(h.Argv()))
 		}
 		for _, s := range []string{key, value, clientID, url, caFile, valuesFile} {
 			if !utf8.ValidString(s) {

@@ -3,26 +3,18 @@ package regtoken
 import (
 	"encoding/csv"
 	"errors"
-	"os/exec"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/kubectl-tokens/kubectl-tokens/internal/shellquote"
+	"github.com/kubectl-tokens/kubectl-tokens/internal/shellquote/shelltest"
 )
 
-// bashArgv runs line in a real bash where helm is a function that prints
-// its argv NUL-separated, and returns that argv with "helm" first.
+// bashArgv is the argv a real bash hands helm for the printed line.
 func bashArgv(t testing.TB, line string) []string {
 	t.Helper()
-	script := "helm() { printf '%s\\0' helm \"$@\"; }\n" + line
-	cmd := exec.Command("bash", "-c", script)
-	cmd.Env = []string{"PATH=/usr/bin:/bin"}
-	cmd.Dir = t.TempDir()
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("bash could not run %q: %v", line, err)
-	}
-	argv := strings.Split(string(out), "\x00")
-	return argv[:len(argv)-1]
+	return shelltest.Argv(t, "", line, "helm")
 }
 
 // helmSet decodes one --set-string/--set-file argument the way helm's
@@ -104,7 +96,7 @@ func TestHelmInstallArgv(t *testing.T) {
 	if got := h.Argv(); !slices.Equal(got, want) {
 		t.Errorf("Argv:\n got %q\nwant %q", got, want)
 	}
-	if got := bashArgv(t, h.Line()); !slices.Equal(got, want) {
+	if got := bashArgv(t, shellquote.Join(h.Argv())); !slices.Equal(got, want) {
 		t.Errorf("bash reads Line() as\n %q\nwant %q", got, want)
 	}
 	minimal := HelmInstall{ValuesFile: "values.yaml"}.Argv()

@@ -3,11 +3,11 @@ package regtoken
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/spf13/cobra"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/kubectl/pkg/util/templates"
 
 	"github.com/kubectl-tokens/kubectl-tokens/internal/apierror"
@@ -17,17 +17,19 @@ import (
 
 // ListOptions is `kubectl regtoken list`.
 type ListOptions struct {
-	f       cli.Clients
-	streams genericiooptions.IOStreams
-	print   *printer.Flags
+	genericiooptions.IOStreams
+	f     cli.Clients
+	print *printer.Flags
 
 	AllNamespaces bool
-	namespace     string
+
+	namespace string
+	tokens    dynamic.ResourceInterface
 }
 
-// NewListCmd builds `kubectl regtoken list`.
-func NewListCmd(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &ListOptions{f: f, streams: streams, print: printer.NewFlags(printer.WithTable)}
+// NewCmdList builds `kubectl regtoken list`.
+func NewCmdList(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Command {
+	o := &ListOptions{IOStreams: streams, f: f, print: printer.NewFlags(printer.WithTable)}
 	cmd := &cobra.Command{
 		Use:     "list [-A] [-o wide|json|yaml|name]",
 		Aliases: []string{"ls"},
@@ -52,14 +54,20 @@ func NewListCmd(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Comman
 	return cmd
 }
 
-// Complete resolves the namespace.
+// Complete resolves the namespace and client.
 func (o *ListOptions) Complete(_ *cobra.Command, _ []string) error {
-	if o.AllNamespaces {
-		return nil
+	if !o.AllNamespaces {
+		var err error
+		if o.namespace, _, err = o.f.Namespace(); err != nil {
+			return err
+		}
 	}
-	ns, _, err := o.f.Namespace()
-	o.namespace = ns
-	return err
+	client, err := tokenClient(o.f)
+	if err != nil {
+		return err
+	}
+	o.tokens = client.Namespace(o.namespace)
+	return nil
 }
 
 // Validate checks -o.
@@ -67,28 +75,24 @@ func (o *ListOptions) Validate() error { return o.print.Validate() }
 
 // Run lists and prints.
 func (o *ListOptions) Run(ctx context.Context) error {
-	client, err := tokenClient(o.f)
-	if err != nil {
-		return err
-	}
-	list, err := client.Namespace(o.namespace).List(ctx, metav1.ListOptions{})
+	list, err := o.tokens.List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return apierror.Wrap(err, tokenOp("list", o.namespace, ""))
 	}
 	if !o.print.IsTable() {
-		return o.print.Print(list, o.AllNamespaces, o.streams.Out)
+		return o.print.Print(list, o.AllNamespaces, o.Out)
 	}
 	if len(list.Items) == 0 {
 		if o.AllNamespaces {
-			fmt.Fprintln(o.streams.ErrOut, "No ClusterRegistrationTokens found.")
+			fmt.Fprintln(o.ErrOut, "No ClusterRegistrationTokens found.")
 		} else {
-			fmt.Fprintf(o.streams.ErrOut, "No ClusterRegistrationTokens found in namespace %s.\n", o.namespace)
+			fmt.Fprintf(o.ErrOut, "No ClusterRegistrationTokens found in namespace %s.\n", o.namespace)
 		}
 		return nil
 	}
-	table, err := tokenTable(list.Items, time.Now())
+	table, err := tokenTable(list.Items, now())
 	if err != nil {
 		return err
 	}
-	return o.print.Print(table, o.AllNamespaces, o.streams.Out)
+	return o.print.Print(table, o.AllNamespaces, o.Out)
 }

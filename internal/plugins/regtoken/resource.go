@@ -1,9 +1,13 @@
 package regtoken
 
 import (
+	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -12,9 +16,10 @@ import (
 
 	"github.com/kubectl-tokens/kubectl-tokens/internal/apierror"
 	"github.com/kubectl-tokens/kubectl-tokens/internal/cli"
+	"github.com/kubectl-tokens/kubectl-tokens/internal/shellquote"
 )
 
-// Fleet facts (shared/docs/fleet-registration.md). The resource is known,
+// Fleet facts (docs/fleet-registration.md §1–§2). The resource is known,
 // so clients are built from the GVR directly: no discovery, no RESTMapper.
 const (
 	kind = "ClusterRegistrationToken"
@@ -35,6 +40,9 @@ var (
 	secretsGR     = schema.GroupResource{Resource: "secrets"}
 )
 
+// now is the clock every expiry judgement reads; tests fix it.
+var now = time.Now
+
 // tokenOp describes a call on tokens for apierror.Wrap.
 func tokenOp(verb, namespace, name string) apierror.Op {
 	return apierror.Op{Verb: verb, Resource: tokenResource, Kind: kind, Namespace: namespace, Name: name, NotServed: notServed}
@@ -50,6 +58,34 @@ func tokenClient(f cli.Clients) (dynamic.NamespaceableResourceInterface, error) 
 		return nil, err
 	}
 	return dyn.Resource(tokenGVR), nil
+}
+
+// getToken reads token ns/name; not found points at kubectl regtoken list
+// with the user's connection flags.
+func getToken(ctx context.Context, ri dynamic.ResourceInterface, f cli.Clients, ns, name string) (*Token, *unstructured.Unstructured, error) {
+	u, err := ri.Get(ctx, name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) && !apierror.IsNotServedError(err) {
+		return nil, nil, apierror.Explained(err, "%s %q not found in namespace %q: list them with %s", kind, name, ns, hint(f, "list", "-n", ns))
+	}
+	if err != nil {
+		return nil, nil, apierror.Wrap(err, tokenOp("get", ns, name))
+	}
+	tok, err := toToken(u)
+	return tok, u, err
+}
+
+// hint is a kubectl regtoken command line for a follow-up, with the
+// connection flags the user passed (a hint without them would talk to
+// another cluster); -n given in args replaces the user's.
+func hint(f cli.Clients, args ...string) string {
+	argv := append([]string{"kubectl", "regtoken"}, args...)
+	for _, a := range cli.ConnectionArgs(f.Flags()) {
+		if strings.HasPrefix(a, "--namespace=") && slices.Contains(args, "-n") {
+			continue
+		}
+		argv = append(argv, a)
+	}
+	return shellquote.Join(argv)
 }
 
 // Token is the part of a ClusterRegistrationToken the plugin reads,
@@ -71,7 +107,7 @@ type Token struct {
 func toToken(u *unstructured.Unstructured) (*Token, error) {
 	t := &Token{}
 	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, t); err != nil {
-		return nil, fmt.Errorf("%s %q in namespace %q cannot be read: %v", kind, u.GetName(), u.GetNamespace(), err)
+		return nil, fmt.Errorf("%s %q in namespace %q cannot be read: %w", kind, u.GetName(), u.GetNamespace(), err)
 	}
 	return t, nil
 }
@@ -87,6 +123,12 @@ func (t *Token) TTL() (time.Duration, bool) {
 		return 0, false
 	}
 	return d, true
+}
+
+// neverExpires is a token without a positive ttl.
+func (t *Token) neverExpires() bool {
+	_, ok := t.TTL()
+	return !ok
 }
 
 // ExpiresAt is when the controller deletes the token. It is computed from
@@ -107,4 +149,14 @@ func (t *Token) Expired(now time.Time) bool {
 	return ok && now.After(at)
 }
 
-// oneLine folds a message onto one line for the one-line error rule.
+// refuseExpired is the error for handing out an expired token's values:
+// the controller deletes it at expiry, and a registration with it fails.
+func refuseExpired(f cli.Clients, t *Token, now time.Time) error {
+	if !t.Expired(now) {
+		return nil
+	}
+	at, _ := t.ExpiresAt()
+	return fmt.Errorf("%s %q in namespace %q expired at %s (ttl %s): its values can no longer register a cluster; create a new token (%s) and delete this one (%s)",
+		kind, t.Name, t.Namespace, at.UTC().Format(time.RFC3339), *t.Spec.TTL,
+		hint(f, "create", "NEW-NAME", "-n", t.Namespace, "--ttl", "24h"), hint(f, "delete", t.Name, "-n", t.Namespace))
+}

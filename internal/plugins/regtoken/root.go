@@ -28,12 +28,12 @@ var Plugin = cli.Plugin{
 func NewRoot(streams genericiooptions.IOStreams, f cli.Clients) *cobra.Command {
 	root := cli.NewRoot(Plugin, streams, f)
 	root.AddCommand(
-		NewCreateCmd(f, streams),
-		NewListCmd(f, streams),
-		NewGetCmd(f, streams),
-		NewDeleteCmd(f, streams),
-		NewValuesCmd(f, streams),
-		NewHelmCmd(f, streams),
+		NewCmdCreate(f, streams),
+		NewCmdList(f, streams),
+		NewCmdGet(f, streams),
+		NewCmdDelete(f, streams),
+		NewCmdValues(f, streams),
+		NewCmdHelm(f, streams),
 	)
 	return root
 }

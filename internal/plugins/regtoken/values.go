@@ -7,11 +7,10 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/kubectl/pkg/util/templates"
 
-	"github.com/kubectl-tokens/kubectl-tokens/internal/apierror"
 	"github.com/kubectl-tokens/kubectl-tokens/internal/cli"
 	"github.com/kubectl-tokens/kubectl-tokens/internal/printer"
 	"github.com/kubectl-tokens/kubectl-tokens/internal/wait"
@@ -19,28 +18,31 @@ import (
 
 // ValuesOptions is `kubectl regtoken values`.
 type ValuesOptions struct {
+	genericiooptions.IOStreams
 	f       cli.Clients
-	streams genericiooptions.IOStreams
 	install installFlags
 	print   *printer.Flags
 
-	Name      string
-	Timeout   time.Duration
+	Name    string
+	Timeout time.Duration
+
 	namespace string
+	tokens    dynamic.ResourceInterface
 }
 
-// NewValuesCmd builds `kubectl regtoken values`.
-func NewValuesCmd(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &ValuesOptions{f: f, streams: streams, install: installFlags{writes: true}, print: printer.NewFlags(printer.NoTable)}
+// NewCmdValues builds `kubectl regtoken values`.
+func NewCmdValues(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Command {
+	o := &ValuesOptions{IOStreams: streams, f: f, install: installFlags{mode: writeValues}, print: printer.NewFlags(printer.NoTable)}
 	cmd := &cobra.Command{
 		Use:   "values NAME [--values-file PATH] [flags]",
 		Short: "Write values.yaml of an existing token and print the helm install",
 		Long: templates.LongDesc(`
 			Fetch the values of an existing Fleet ClusterRegistrationToken into
-			values.yaml (mode 0600; - for stdout) and print the helm commands, as
-			create does. If the controller has not written them yet, wait for them
-			by watch (up to --timeout): this resumes a create that timed out or was
-			interrupted.`),
+			values.yaml (mode 0600; - for stdout, with apiServerURL and apiServerCA
+			filled in) and print the helm commands, as create does. If the
+			controller has not written them yet, wait for them by watch (up to
+			--timeout): this resumes a create that timed out or was interrupted.
+			An expired token is refused: its values no longer register a cluster.`),
 		Example: templates.Examples(`
 			# Fetch values.yaml again, e.g. on another machine
 			kubectl regtoken values my-cluster -n fleet-default --values-file my-cluster-values.yaml
@@ -48,7 +50,7 @@ func NewValuesCmd(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Comm
 			# Print values.yaml instead of writing a file
 			kubectl regtoken values my-cluster -n fleet-default --values-file -`),
 		Args:              cobra.ExactArgs(1),
-		ValidArgsFunction: completeTokenNames(f, false),
+		ValidArgsFunction: completeTokenNames(f, cli.OneName),
 		RunE:              cli.RunE(o),
 	}
 	cmd.Flags().DurationVar(&o.Timeout, "timeout", defaultTimeout, "How long to wait for the Fleet controller if the values are not ready yet.")
@@ -58,12 +60,19 @@ func NewValuesCmd(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Comm
 	return cmd
 }
 
-// Complete takes the name and namespace.
+// Complete resolves the name, namespace and clients.
 func (o *ValuesOptions) Complete(_ *cobra.Command, args []string) error {
 	o.Name = args[0]
-	ns, _, err := o.f.Namespace()
-	o.namespace = ns
-	return err
+	var err error
+	if o.namespace, _, err = o.f.Namespace(); err != nil {
+		return err
+	}
+	client, err := tokenClient(o.f)
+	if err != nil {
+		return err
+	}
+	o.tokens = client.Namespace(o.namespace)
+	return o.install.complete(o.f)
 }
 
 // Validate checks every input before any request.
@@ -80,48 +89,45 @@ func (o *ValuesOptions) Validate() error {
 	if o.print.Output() != "" && o.install.ValuesFile == "-" {
 		return errors.New("--values-file - and -o both write to stdout: write values.yaml to a file, or leave out -o")
 	}
-	return o.install.validate()
+	if err := o.install.validate(); err != nil {
+		return err
+	}
+	return o.install.checkValuesFileWritable(o.Name)
 }
 
 // Run fetches (waiting if need be), writes and prints.
 func (o *ValuesOptions) Run(ctx context.Context) error {
-	client, err := tokenClient(o.f)
+	tok, got, err := getToken(ctx, o.tokens, o.f, o.namespace, o.Name)
 	if err != nil {
 		return err
 	}
-	ri := client.Namespace(o.namespace)
-	got, err := ri.Get(ctx, o.Name, metav1.GetOptions{})
-	if err != nil {
-		return apierror.Wrap(err, tokenOp("get", o.namespace, o.Name))
-	}
-	tok, err := toToken(got)
-	if err != nil {
+	if err := refuseExpired(o.f, tok, now()); err != nil {
 		return err
 	}
 	if tok.Status.SecretName == "" {
 		waitCtx, cancel := context.WithTimeout(ctx, o.Timeout)
-		p := startProgress(o.streams.ErrOut, fmt.Sprintf("the Fleet controller to write the values of %s", o.Name))
-		tok, err = waitForSecretName(waitCtx, ri, o.namespace, o.Name, got.GetResourceVersion(), tok)
+		p := startProgress(o.ErrOut, fmt.Sprintf("the Fleet controller to write the values of %s", o.Name), o.Timeout)
+		tok, err = waitForSecretName(waitCtx, o.tokens, o.namespace, o.Name, got.GetResourceVersion(), tok)
 		p.Stop()
 		cancel()
 		if wait.IsTimeout(err) || errors.Is(err, context.Canceled) {
-			return interruptedOrTimedOut(err, o.namespace, o.Name, o.Timeout, nil)
+			return interruptedOrTimedOut(o.f, err, o.namespace, o.Name, o.Timeout, nil)
 		}
 		if err != nil {
 			return err
 		}
 	}
-	secret, err := getValuesSecret(ctx, o.f, tok)
+	secret, err := o.install.getValuesSecret(ctx, o.f, tok)
 	if err != nil {
 		return err
 	}
-	res, err := o.install.finish(o.f, tok, secret)
+	res, err := o.install.finish(o.f, tok, secret, now())
 	if err != nil {
 		return err
 	}
 	headline := fmt.Sprintf("values of %s/%s in namespace %s (%s)", objectRef, tok.Name, tok.Namespace, describeExpiry(tok))
-	if err := printRegistration(o.streams, o.print, res, headline); err != nil {
+	if err := printRegistration(o.IOStreams, o.print, res, headline); err != nil {
 		return err
 	}
-	return checkInterrupted(ctx, res)
+	return checkInterrupted(ctx, o.f, res)
 }

@@ -6,6 +6,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kubectl-tokens/kubectl-tokens/internal/cli/clitest"
 )
 
 const secretToken = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl"
@@ -16,7 +18,7 @@ func valuesSecretWith(typ string, data map[string][]byte) *corev1.Secret {
 
 func TestDecodeValues(t *testing.T) {
 	raw := "apiServerCA: \"\"\napiServerURL: https://x\nclusterNamespace: ns\nsystemRegistrationNamespace: cattle-fleet-clusters-system\ntoken: " + secretToken + "\ntokenName: t\n"
-	v, err := decodeValues(valuesSecretWith(valuesSecretType, map[string][]byte{"values": []byte(raw)}), "ns", "t")
+	v, err := decodeValues(valuesSecretWith(valuesSecretType, map[string][]byte{"values": []byte(raw)}), "ns", "t", clitest.NewFactory(clitest.Options{}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -24,8 +26,8 @@ func TestDecodeValues(t *testing.T) {
 		t.Errorf("decoded %+v", v)
 	}
 	legacy := strings.Replace(raw, "tokenName: t\n", "", 1)
-	v, err = decodeValues(valuesSecretWith(valuesSecretType, map[string][]byte{"values": []byte(legacy)}), "ns", "t")
-	if err != nil || v.HasTokenName || len(v.Warnings) != 1 {
+	v, err = decodeValues(valuesSecretWith(valuesSecretType, map[string][]byte{"values": []byte(legacy)}), "ns", "t", clitest.NewFactory(clitest.Options{}))
+	if err != nil || v.HasTokenName || len(v.Warnings) != 0 {
 		t.Errorf("values without tokenName: %+v, %v", v, err)
 	}
 }
@@ -42,7 +44,7 @@ func TestDecodeValuesRefusesBrokenSecrets(t *testing.T) {
 		"non-string URL":  valuesSecretWith(valuesSecretType, map[string][]byte{"values": []byte(strings.Replace(good, `apiServerURL: ""`, "apiServerURL: [1]", 1))}),
 		"empty YAML file": valuesSecretWith(valuesSecretType, map[string][]byte{"values": nil}),
 	} {
-		_, err := decodeValues(s, "ns", "t")
+		_, err := decodeValues(s, "ns", "t", clitest.NewFactory(clitest.Options{}))
 		if err == nil {
 			t.Errorf("%s: accepted", name)
 			continue

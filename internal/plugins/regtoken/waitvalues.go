@@ -17,6 +17,7 @@ import (
 	"k8s.io/client-go/dynamic"
 
 	"github.com/kubectl-tokens/kubectl-tokens/internal/apierror"
+	"github.com/kubectl-tokens/kubectl-tokens/internal/cli"
 	"github.com/kubectl-tokens/kubectl-tokens/internal/wait"
 )
 
@@ -71,39 +72,36 @@ func waitForSecretName(ctx context.Context, ri dynamic.ResourceInterface, ns, na
 	return tok, nil
 }
 
-type deletedError struct{ msg string }
-
-func (e *deletedError) Error() string { return e.msg }
-func (e *deletedError) Is(target error) bool {
-	return target == errTokenDeleted
-}
-
+// explainDeleted says why the token went while we waited; the error is
+// errTokenDeleted.
 func explainDeleted(ns, name string, last *Token) error {
 	obj := fmt.Sprintf("%s %q in namespace %q", kind, name, ns)
-	if last == nil {
-		return &deletedError{fmt.Sprintf("%s was deleted before the Fleet controller wrote its values: create a new token", obj)}
+	switch {
+	case last == nil:
+		return apierror.Explained(errTokenDeleted, "%s was deleted before the Fleet controller wrote its values: create a new token", obj)
+	case last.neverExpires():
+		return apierror.Explained(errTokenDeleted, "%s was deleted by the Fleet controller at once: it requires a TTL (FLEET_REGISTRATION_TOKEN_TTL_REQUIRED=true); create it again with --ttl, e.g. --ttl 24h", obj)
+	case last.Expired(now()):
+		at, _ := last.ExpiresAt()
+		return apierror.Explained(errTokenDeleted, "%s expired at %s (ttl %s) and was deleted before the Fleet controller wrote its values: create a new token with a longer --ttl", obj, at.UTC().Format(time.RFC3339), *last.Spec.TTL)
 	}
-	if _, ok := last.TTL(); !ok {
-		return &deletedError{fmt.Sprintf("%s was deleted by the Fleet controller at once: it requires a TTL (FLEET_REGISTRATION_TOKEN_TTL_REQUIRED=true); create it again with --ttl, e.g. --ttl 24h", obj)}
-	}
-	if at, _ := last.ExpiresAt(); last.Expired(time.Now()) {
-		return &deletedError{fmt.Sprintf("%s expired at %s (ttl %s) and was deleted before the Fleet controller wrote its values: create a new token with a longer --ttl", obj, at.UTC().Format(time.RFC3339), *last.Spec.TTL)}
-	}
-	return &deletedError{fmt.Sprintf("%s was deleted (not by expiry) before the Fleet controller wrote its values: create a new token", obj)}
+	return apierror.Explained(errTokenDeleted, "%s was deleted (not by expiry) before the Fleet controller wrote its values: create a new token", obj)
 }
 
-// progress shows one self-updating line on stderr while a wait lasts, only
-// when stderr is a terminal: logs and pipes get nothing.
+// progress shows one self-updating line on stderr while a wait lasts when
+// stderr is a terminal; logs and pipes get one plain line up front, so a
+// wait of up to --timeout never looks like a hang.
 type progress struct {
 	w    io.Writer
 	stop chan struct{}
 	done sync.WaitGroup
 }
 
-func startProgress(w io.Writer, what string) *progress {
+func startProgress(w io.Writer, what string, timeout time.Duration) *progress {
 	p := &progress{w: w, stop: make(chan struct{})}
 	f, ok := w.(*os.File)
 	if !ok || !term.IsTerminal(int(f.Fd())) {
+		fmt.Fprintf(w, "Waiting up to %s for %s ...\n", timeout, what)
 		return p
 	}
 	start := time.Now()
@@ -136,7 +134,7 @@ func (p *progress) Stop() {
 
 // interruptedOrTimedOut turns the end of a wait by --timeout or a signal
 // into one line saying what exists and how to go on.
-func interruptedOrTimedOut(err error, ns, name string, timeout time.Duration, cleanup func() error) error {
+func interruptedOrTimedOut(f cli.Clients, err error, ns, name string, timeout time.Duration, cleanup func() error) error {
 	obj := fmt.Sprintf("%s %q in namespace %q", kind, name, ns)
 	var what string
 	switch {
@@ -149,11 +147,11 @@ func interruptedOrTimedOut(err error, ns, name string, timeout time.Duration, cl
 	}
 	if cleanup != nil {
 		if cerr := cleanup(); cerr != nil {
-			return fmt.Errorf("%s; deleting the token (--cleanup-on-failure) failed: %s; delete it with kubectl regtoken delete %s -n %s", what, apierror.OneLine(cerr.Error()), name, ns)
+			return fmt.Errorf("%s; deleting the token (--cleanup-on-failure) failed: %s; delete it with %s", what, apierror.OneLine(cerr.Error()), hint(f, "delete", name, "-n", ns))
 		}
 		return fmt.Errorf("%s; the token was deleted (--cleanup-on-failure)", what)
 	}
-	return fmt.Errorf("%s; the token exists: fetch its values later with kubectl regtoken values %s -n %s, or delete it with kubectl regtoken delete %s -n %s", what, name, ns, name, ns)
+	return fmt.Errorf("%s; the token exists: fetch its values later with %s, or delete it with %s", what, hint(f, "values", name, "-n", ns), hint(f, "delete", name, "-n", ns))
 }
 
 // deleteToken removes a token we created, with its own short deadline

@@ -61,12 +61,13 @@ func TestBadInput(t *testing.T) {
 		want       []string
 	}
 	cases := []tc{
-		{name: "ttl days and hours", args: []string{"create", "a", "--ttl", "1d2h"}, want: []string{`"1d2h"`, "24h"}},
-		{name: "ttl negative", args: []string{"create", "a", "--ttl=-1h"}, want: []string{`"-1h"`, "pass e.g. --ttl 24h"}},
-		{name: "ttl empty", args: []string{"create", "a", "--ttl", ""}, want: []string{"empty", "leave --ttl out"}},
-		{name: "ttl over Fleet's maximum", args: []string{"create", "a", "--ttl", "5000000h"}, want: []string{"too long", "2562047h"}},
+		{name: "ttl years", args: []string{"create", "a", "--ttl", "1y"}, want: []string{`"1y"`, "not a duration", "1d12h"}},
+		{name: "ttl negative", args: []string{"create", "a", "--ttl=-1h"}, want: []string{`"-1h"`, "negative"}},
+		{name: "ttl empty", args: []string{"create", "a", "--ttl", ""}, want: []string{"empty", "never"}},
+		{name: "ttl over Fleet's maximum", args: []string{"create", "a", "--ttl", "5000000h"}, want: []string{"too long"}},
 		{name: "ttl days over the maximum", args: []string{"create", "a", "--ttl", "200000d"}, want: []string{"too long", "shorter"}},
-		{name: "ttl unit", args: []string{"create", "a", "--ttl", "5x"}, want: []string{`"5x"`, "Go duration"}},
+		{name: "client id the chart cannot carry", args: []string{"create", "a", "--client-id", `a"b`}, want: []string{"--client-id", "without escaping"}},
+		{name: "ttl unit", args: []string{"create", "a", "--ttl", "5x"}, want: []string{`"5x"`, "not a duration"}},
 		{name: "name with Fleet's import prefix", args: []string{"create", "import-token-x"}, want: []string{"import-token-", "choose another name"}},
 		{name: "name invalid", args: []string{"create", "Bad_Name"}, want: []string{`"Bad_Name"`, "lower-case"}},
 		{name: "name longer than a label value", args: []string{"create", strings.Repeat("a", 64)}, want: []string{"63", "shorter name"}},

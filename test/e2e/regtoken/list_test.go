@@ -140,7 +140,7 @@ func TestListGetDelete(t *testing.T) {
 		t.Errorf("get table: %q", row)
 	}
 	missing := kubectl(r, "get", "nope", "-n", ns)
-	if missing.Code != 1 || !strings.Contains(missing.Stderr, `ClusterRegistrationToken "nope" in namespace "`+ns+`" not found`) {
+	if missing.Code != 1 || !strings.Contains(missing.Stderr, `ClusterRegistrationToken "nope" not found in namespace "`+ns+`": list them with kubectl regtoken list -n `+ns) {
 		t.Errorf("get of a missing token: %s", missing)
 	}
 
@@ -148,7 +148,7 @@ func TestListGetDelete(t *testing.T) {
 	// nothing; then it goes, and only it.
 	dry := kubectl(r, "delete", "--expired", "-n", ns, "--dry-run")
 	mustSucceed(t, dry, "delete --expired --dry-run")
-	if !strings.Contains(dry.Stdout, `"old" deleted`) || strings.Count(dry.Stdout, "\n") != 1 || !strings.Contains(dry.Stdout, "(dry run)") {
+	if !strings.Contains(dry.Stdout, "clusterregistrationtoken.fleet.cattle.io/old deleted") || strings.Count(dry.Stdout, "\n") != 1 || !strings.Contains(dry.Stdout, "(dry run)") {
 		t.Errorf("delete --expired --dry-run:\n%s", dry.Stdout)
 	}
 	if !tokenExists(t, ns, "old") {

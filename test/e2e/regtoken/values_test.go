@@ -56,7 +56,7 @@ func TestEmptyAPIServerFilledFromKubeconfig(t *testing.T) {
 	if got, _ := os.ReadFile(caPath); string(got) != caPEM {
 		t.Errorf("CA file is not the kubeconfig's CA:\n%s", got)
 	}
-	want := []string{"helm", "-n", "cattle-fleet-system", "install", "--create-namespace", "--wait",
+	want := []string{"helm", "-n", opts.SystemNamespace, "install", "--create-namespace", "--wait",
 		"--set-string", "apiServerURL=" + server,
 		"--set-file", "apiServerCA=e1-ca.pem",
 		"--values", "values.yaml",
@@ -90,7 +90,7 @@ func TestEmptyAPIServerFilledFromKubeconfig(t *testing.T) {
 	res = kubectl(r, "create", "e2", "-n", ns, "--ttl", "1h", "--values-file", "e2.yaml",
 		"--api-server-url", "https://fleet.example.com", "--api-server-ca-file", caFile)
 	mustSucceed(t, res, "create with --api-server-url/--api-server-ca-file")
-	want = []string{"helm", "-n", "cattle-fleet-system", "install", "--create-namespace", "--wait",
+	want = []string{"helm", "-n", opts.SystemNamespace, "install", "--create-namespace", "--wait",
 		"--set-string", "apiServerURL=https://fleet.example.com",
 		"--set-file", "apiServerCA=" + caFile,
 		"--values", "e2.yaml",
@@ -114,7 +114,7 @@ func TestLegacyControllerWithoutTokenName(t *testing.T) {
 	r := newRunner(t)
 	res := kubectl(r, "create", "old", "-n", ns, "--ttl", "1h")
 	mustSucceed(t, res, "create against a legacy controller")
-	if !strings.Contains(res.Stderr, "note: tokenName is missing") {
+	if !strings.Contains(res.Stderr, "note: values.yaml has no tokenName") || !strings.Contains(res.Stdout, "--set-string tokenName=old") {
 		t.Errorf("no note about the missing tokenName:\n%s", res.Stderr)
 	}
 	raw, _ := os.ReadFile(filepath.Join(r.Dir, "values.yaml"))
