@@ -46,7 +46,7 @@ testbin:
 # helm (hack/tools/helm) for the regtoken tests that run the printed helm
 # commands against test/charts/fleet-agent.
 helm:
-	hack/helm.sh
+	hack/tools.sh helm
 
 vet:
 	$(GO) vet ./...

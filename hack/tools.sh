@@ -10,13 +10,14 @@
 #   validate-krew-manifest (with krew)       krew-index's manifest validator
 #   golangci-lint  hack/tools/golangci-lint  make lint
 #   deadcode       hack/tools/golangci-lint  make deadcode (golang.org/x/tools)
+#   helm           hack/tools/helm           runs the helm commands regtoken prints, in its tests
 # A binary already built from the same pins is kept: the stamp beside it
 # (.<tool>.pins) records the go.mod/go.sum and build recipe it came from.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 
 if [[ $# == 0 ]]; then
-	echo "usage: $0 goreleaser|krew|golangci-lint|deadcode..." >&2
+	echo "usage: $0 goreleaser|krew|golangci-lint|deadcode|helm..." >&2
 	exit 2
 fi
 
@@ -38,6 +39,10 @@ build() {
 	deadcode)
 		mod=golangci-lint pin=golang.org/x/tools cold="under a minute"
 		bins=("deadcode=golang.org/x/tools/cmd/deadcode")
+		;;
+	helm)
+		mod=helm pin=helm.sh/helm/v3 cold="about 5 minutes"
+		bins=("helm=helm.sh/helm/v3/cmd/helm")
 		;;
 	*)
 		echo "tools: unknown tool $tool" >&2
@@ -61,6 +66,7 @@ build() {
 	goreleaser) ldflags=(-X main.version="$version" -X main.builtBy=hack/tools.sh) ;;
 	krew) ldflags=(-X sigs.k8s.io/krew/internal/version.gitTag="$version") ;;
 	golangci-lint) ldflags=(-X main.version="${version#v}" -X main.commit=module-proxy -X main.date=unknown) ;;
+	helm) ldflags=(-X helm.sh/helm/v3/internal/version.version="$version") ;;
 	esac
 
 	# The stamp hashes contents only, so a clone elsewhere (or a TOOLS_DIR

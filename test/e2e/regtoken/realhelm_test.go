@@ -16,7 +16,7 @@ import (
 )
 
 // The helm commands kubectl regtoken prints, run by a real helm (v3.22,
-// built by hack/helm.sh) against test/charts/fleet-agent, which
+// built by hack/tools.sh helm) against test/charts/fleet-agent, which
 // implements the chart contract of docs/fleet-registration.md §6: the
 // validate rules, the bootstrap Secret and the agent's config JSON. helm
 // renders (helm template) instead of installing: the chart's checks and
