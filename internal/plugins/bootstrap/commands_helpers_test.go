@@ -176,3 +176,22 @@ func runQuiet(t *testing.T, c cmdCase) string {
 	opts := clitest.Options{Core: c.objects, Cluster: kubeconfig.Cluster{Context: "test", Server: "https://10.0.0.1:6443", CAData: readTestdata(t, "root.pem")}}
 	return clitest.Run(t, NewRoot, clitest.NewFactory(opts), c.stdin, c.args...).Stdout
 }
+
+func TestNamespaceCompletionOffersOnlyKubeSystem(t *testing.T) {
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "default"}}
+	for _, c := range []string{"create", "list", "delete", "inspect", "verify", "extend"} {
+		f := clitest.NewFactory(clitest.Options{Core: []runtime.Object{ns}})
+		res := clitest.Run(t, NewRoot, f, "", "__complete", c, "-n", "")
+		if want := "kube-system\n:4\n"; res.Exit != 0 || res.Stdout != want {
+			t.Errorf("%s -n <TAB>: %q, want %q", c, res.Stdout, want)
+		}
+		if r := f.Requests(); len(r) != 0 {
+			t.Errorf("%s -n <TAB> asked the cluster: %q", c, r)
+		}
+	}
+	// -n given to a command still reaches the check that refuses it.
+	res := clitest.Run(t, NewRoot, clitest.NewFactory(clitest.Options{}), "", "list", "--namespace", "default")
+	if res.Exit != 1 || res.Stderr != "error: bootstrap tokens live only in kube-system, where the API server reads them: drop -n default\n" {
+		t.Errorf("list --namespace default: %s", res)
+	}
+}

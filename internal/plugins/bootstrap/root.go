@@ -33,14 +33,19 @@ var Plugin = cli.Plugin{
 // NewRoot builds the command tree of kubectl bootstrap.
 func NewRoot(streams genericiooptions.IOStreams, f cli.Clients) *cobra.Command {
 	root := cli.NewRoot(Plugin, streams, f)
-	root.AddCommand(
+	// Every command but generate (which sends nothing) reads or writes
+	// kube-system only.
+	for _, cmd := range []*cobra.Command{
 		NewCmdCreate(f, streams),
 		NewCmdList(f, streams),
 		NewCmdDelete(f, streams),
-		NewCmdGenerate(f, streams),
 		NewCmdInspect(f, streams),
 		NewCmdVerify(f, streams),
 		NewCmdExtend(f, streams),
-	)
+	} {
+		addNamespaceFlag(cmd, f)
+		root.AddCommand(cmd)
+	}
+	root.AddCommand(NewCmdGenerate(f, streams))
 	return root
 }
