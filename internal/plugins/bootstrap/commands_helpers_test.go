@@ -124,9 +124,6 @@ func apiServer(t *testing.T, gitVersion string, users map[string]authenticationv
 	return &rest.Config{Host: srv.URL}
 }
 
-// tokenSecret is the Secret kubeadm writes for t.
-func tokenSecret(t *Token) *corev1.Secret { return ToSecret(t) }
-
 // rawSecret is a bootstrap-type Secret with exactly data, as no tool
 // would write it.
 func rawSecret(name string, data map[string]string) *corev1.Secret {

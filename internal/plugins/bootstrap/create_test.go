@@ -19,7 +19,7 @@ const (
 )
 
 func TestCreate(t *testing.T) {
-	existing := tokenSecret(&Token{ID: "abcdef", Secret: "ffffffffffffffff"})
+	existing := ToSecret(&Token{ID: "abcdef", Secret: "ffffffffffffffff"})
 	runTable(t, []cmdCase{
 		{name: "prints the token it stores", args: []string{"create", tok}, version: kubeadmV,
 			stdout: tok + "\n", requests: []string{createReq}},
