@@ -61,6 +61,13 @@ run kubectl bootstrap create --flavor k3s --print-join-command --ttl 1h
 # rke2: the agent config.yaml, supervisor port 9345, through a load balancer
 run kubectl bootstrap create --flavor rke2 --print-join-command --ttl 1h --join-server https://rke2.example.com:9345
 
+section "Join material for automation, and reusing a valid token instead of minting another"
+run kubectl bootstrap create --print-join-command -o json --ttl 1h --description "demo automation"
+run kubectl bootstrap create --reuse --ttl 1h --description "demo automation"
+
+section "Extend a token still in use: two more days from now"
+run kubectl bootstrap extend "$ID" --ttl 2d
+
 section "List (IDs only; the secret stays hidden unless --show-secrets)"
 run kubectl bootstrap list
 run kubectl bootstrap list -o wide

@@ -14,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/rest"
 
 	"github.com/kubectl-tokens/kubectl-tokens/internal/cli/clitest"
@@ -124,9 +125,6 @@ func apiServer(t *testing.T, gitVersion string, users map[string]authenticationv
 	return &rest.Config{Host: srv.URL}
 }
 
-// tokenSecret is the Secret kubeadm writes for t.
-func tokenSecret(t *Token) *corev1.Secret { return ToSecret(t) }
-
 // rawSecret is a bootstrap-type Secret with exactly data, as no tool
 // would write it.
 func rawSecret(name string, data map[string]string) *corev1.Secret {
@@ -152,8 +150,16 @@ func storedSecret(t *testing.T, f *clitest.Factory, id string) (*corev1.Secret, 
 }
 
 // help runs every command's --help against its golden file.
+// Every command of the tree has a golden help, so a new command cannot
+// be forgotten.
 func TestHelpTextsAreGolden(t *testing.T) {
-	for _, c := range []string{"", "create", "list", "delete", "generate", "inspect", "verify", "extend"} {
+	names := []string{""}
+	for _, c := range NewRoot(genericiooptions.NewTestIOStreamsDiscard(), clitest.NewFactory(clitest.Options{})).Commands() {
+		if c.Name() != "version" {
+			names = append(names, c.Name())
+		}
+	}
+	for _, c := range names {
 		name := "help"
 		args := []string{"--help"}
 		if c != "" {
@@ -175,4 +181,23 @@ func runQuiet(t *testing.T, c cmdCase) string {
 	fixClock(t)
 	opts := clitest.Options{Core: c.objects, Cluster: kubeconfig.Cluster{Context: "test", Server: "https://10.0.0.1:6443", CAData: readTestdata(t, "root.pem")}}
 	return clitest.Run(t, NewRoot, clitest.NewFactory(opts), c.stdin, c.args...).Stdout
+}
+
+func TestNamespaceCompletionOffersOnlyKubeSystem(t *testing.T) {
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "default"}}
+	for _, c := range []string{"create", "list", "delete", "inspect", "verify", "extend"} {
+		f := clitest.NewFactory(clitest.Options{Core: []runtime.Object{ns}})
+		res := clitest.Run(t, NewRoot, f, "", "__complete", c, "-n", "")
+		if want := "kube-system\n:4\n"; res.Exit != 0 || res.Stdout != want {
+			t.Errorf("%s -n <TAB>: %q, want %q", c, res.Stdout, want)
+		}
+		if r := f.Requests(); len(r) != 0 {
+			t.Errorf("%s -n <TAB> asked the cluster: %q", c, r)
+		}
+	}
+	// -n given to a command still reaches the check that refuses it.
+	res := clitest.Run(t, NewRoot, clitest.NewFactory(clitest.Options{}), "", "list", "--namespace", "default")
+	if res.Exit != 1 || res.Stderr != "error: bootstrap tokens live only in kube-system, where the API server reads them: drop -n default\n" {
+		t.Errorf("list --namespace default: %s", res)
+	}
 }

@@ -47,12 +47,14 @@ type CreateOptions struct {
 	CACertsURL       string
 	CertificateKey   string
 	DryRun           string
+	Reuse            bool
 	File             outputFile
 
 	// Resolved by Complete for Run.
 	core      corev1client.CoreV1Interface
 	version   rest.Interface // GET /version, when the flavor is detected
 	token     *Token         // given or generated
+	given     bool           // the token was an argument
 	ttl       ttl.Value
 	flavor    Flavor // "" until detected
 	groupsSet bool
@@ -151,6 +153,7 @@ func (o *CreateOptions) AddFlags(cmd *cobra.Command) {
 	fl.StringVar(&o.CAFile, "ca-file", "", "The cluster CA (PEM) for the K10 hash and kubeadm's discovery hash (default: the kubeconfig's CA).")
 	fl.StringVar(&o.CACertsURL, "cacerts-url", "", "Take the CA for the K10 hash from a k3s/rke2 server's /cacerts, e.g. https://server:6443/cacerts (k3s) or :9345 (rke2); it must validate that server's certificate.")
 	fl.StringVar(&o.CertificateKey, "certificate-key", "", "With --print-join-command (kubeadm), print a control-plane join with this key from 'kubeadm init phase upload-certs --upload-certs'.")
+	fl.BoolVar(&o.Reuse, "reuse", false, "Print an existing valid token with the same usages, groups and description instead of creating one (a new one when there is none); stderr says which.")
 	dryrun.AddFlag(cmd, &o.DryRun, "created")
 	o.File.addFlags(cmd)
 	o.Print.AddFlags(cmd)
@@ -190,15 +193,16 @@ func (o *CreateOptions) Complete(cmd *cobra.Command, args []string) error {
 		}
 		o.version = c.RESTClient()
 	}
-	given := ""
-	if len(args) == 1 {
-		if given, err = readTokenArg(args[0], o.In); err != nil {
+	value := ""
+	o.given = len(args) == 1
+	if o.given {
+		if value, err = readTokenArg(args[0], o.In); err != nil {
 			return err
 		}
-	} else if given, err = bootstraputil.GenerateBootstrapToken(); err != nil {
+	} else if value, err = bootstraputil.GenerateBootstrapToken(); err != nil {
 		return fmt.Errorf("cannot generate a token: %w", err)
 	}
-	p, err := ParseToken(given, "the TOKEN argument", tokenOnly)
+	p, err := ParseToken(value, "the TOKEN argument", tokenOnly)
 	if err != nil {
 		return err
 	}
@@ -254,6 +258,9 @@ func (o *CreateOptions) Validate() error {
 	if err := ValidateUsagesAndGroups(o.Usages, o.Groups); err != nil {
 		return err
 	}
+	if o.Reuse && o.given {
+		return errors.New("--reuse hands out an existing token, not the TOKEN given: drop one of them")
+	}
 	return o.File.check()
 }
 
@@ -268,6 +275,16 @@ func (o *CreateOptions) Run(ctx context.Context) error {
 		return err
 	}
 	t := o.newToken(flavor)
+	var reused bool
+	if o.Reuse {
+		found, err := o.reusable(ctx, t)
+		if err != nil {
+			return err
+		}
+		if found != nil {
+			t, reused = found, true
+		}
+	}
 
 	// Everything that can fail without the cluster is done before the
 	// Secret exists, so a bad CA or address leaves nothing behind.
@@ -277,7 +294,7 @@ func (o *CreateOptions) Run(ctx context.Context) error {
 	}
 
 	secret := ToSecret(t)
-	if o.DryRun != dryrun.Client {
+	if !reused && o.DryRun != dryrun.Client {
 		opts := metav1.CreateOptions{FieldManager: "kubectl-bootstrap", DryRun: dryrun.Request(o.DryRun)}
 		if _, err := o.core.Secrets(Namespace).Create(ctx, secret, opts); err != nil {
 			if apierrors.IsAlreadyExists(err) {
@@ -288,7 +305,7 @@ func (o *CreateOptions) Run(ctx context.Context) error {
 	}
 
 	if err := o.File.write(o.Out, output); err != nil {
-		if o.DryRun == dryrun.None {
+		if o.DryRun == dryrun.None && !reused {
 			// No token without its file: the caller asked for the file.
 			delErr := o.core.Secrets(Namespace).Delete(context.WithoutCancel(ctx), secret.Name, metav1.DeleteOptions{})
 			if delErr != nil {
@@ -304,16 +321,52 @@ func (o *CreateOptions) Run(ctx context.Context) error {
 	for _, w := range warnings {
 		fmt.Fprintln(o.ErrOut, w)
 	}
-	switch o.DryRun {
-	case dryrun.Client:
+	switch {
+	case reused:
+		until := "it never expires"
+		if t.Expires != nil {
+			until = "it is valid until " + ExpiresString(t)
+		}
+		fmt.Fprintf(o.ErrOut, "bootstrap token %q reused: %s and has the same usages, groups and description (nothing was created)\n", t.ID, until)
+	case o.Reuse:
+		fmt.Fprintf(o.ErrOut, "no valid bootstrap token with the same usages, groups and description to reuse: bootstrap token %q created%s\n", t.ID, dryrun.Suffix(o.DryRun))
+	}
+	switch {
+	case reused:
+	case o.DryRun == dryrun.Client:
 		fmt.Fprintf(o.ErrOut, "bootstrap token %q created%s: nothing was sent to the API server; Secret %s/%s of type %s would hold it\n", t.ID, dryrun.Suffix(o.DryRun), Namespace, secret.Name, TokenSecretType)
-	case dryrun.Server:
+	case o.DryRun == dryrun.Server:
 		fmt.Fprintf(o.ErrOut, "bootstrap token %q created%s: the server accepted Secret %s/%s but stored nothing\n", t.ID, dryrun.Suffix(o.DryRun), Namespace, secret.Name)
 	}
 	if o.File.Path != "" {
 		fmt.Fprintf(o.ErrOut, "bootstrap token %q written to %s\n", t.ID, o.File.Path)
 	}
 	return nil
+}
+
+// reusable is the existing token --reuse hands out instead of want: well
+// formed, of the right type, not being deleted, unexpired, with want's
+// usages, groups and description; the one that lasts longest. nil when
+// there is none.
+func (o *CreateOptions) reusable(ctx context.Context, want *Token) (*Token, error) {
+	secrets, err := listTokenSecrets(ctx, o.core, cli.DefaultChunkSize)
+	if err != nil {
+		return nil, err
+	}
+	t0 := now()
+	var best *Token
+	for i := range secrets {
+		s := &secrets[i]
+		t, err := FromSecret(s)
+		if err != nil || s.Type != TokenSecretType || s.DeletionTimestamp != nil || t.Expired(t0) ||
+			!slices.Equal(t.Usages, want.Usages) || !slices.Equal(t.Groups, want.Groups) || t.Description != want.Description {
+			continue
+		}
+		if best == nil || (best.Expires != nil && (t.Expires == nil || t.Expires.After(*best.Expires))) {
+			best = t
+		}
+	}
+	return best, nil
 }
 
 // resolveFlavor is --flavor, else the server's (one GET /version), else

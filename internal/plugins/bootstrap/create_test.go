@@ -1,10 +1,13 @@
 package bootstrap
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/kubectl-tokens/kubectl-tokens/internal/cli/clitest"
 )
 
 const (
@@ -16,7 +19,7 @@ const (
 )
 
 func TestCreate(t *testing.T) {
-	existing := tokenSecret(&Token{ID: "abcdef", Secret: "ffffffffffffffff"})
+	existing := ToSecret(&Token{ID: "abcdef", Secret: "ffffffffffffffff"})
 	runTable(t, []cmdCase{
 		{name: "prints the token it stores", args: []string{"create", tok}, version: kubeadmV,
 			stdout: tok + "\n", requests: []string{createReq}},
@@ -52,6 +55,34 @@ func TestCreate(t *testing.T) {
 		{name: "-o json", args: []string{"create", tok, "--flavor", "kubeadm", "-o", "json", "--description", "rack 7"},
 			golden: "create-json", requests: []string{createReq}},
 	})
+}
+
+func TestCreateReuseHandsOutAMatchingValidToken(t *testing.T) {
+	objs := listObjects() // abcdef: "rack 7", kubeadm's group, authentication+signing, 23h left
+	runTable(t, []cmdCase{
+		{name: "a match is reused, nothing created", args: []string{"create", "--reuse", "--description", "rack 7", "--flavor", "kubeadm"}, objects: objs,
+			stdout:   tok + "\n",
+			stderr:   `bootstrap token "abcdef" reused: it is valid until 2026-11-23T04:59:59Z and has the same usages, groups and description (nothing was created)` + "\n",
+			requests: []string{listReq}},
+		{name: "a join command for the reused token", args: []string{"create", "--reuse", "--description", "rack 7", "--flavor", "kubeadm", "--print-join-command"}, objects: objs,
+			stdout:   "kubeadm join 10.0.0.1:6443 --token " + tok + " --discovery-token-ca-cert-hash " + spkiRoot + "\n",
+			stderr:   `bootstrap token "abcdef" reused: it is valid until 2026-11-23T04:59:59Z and has the same usages, groups and description (nothing was created)` + "\n",
+			requests: []string{listReq}},
+		{name: "--reuse with a TOKEN", args: []string{"create", tok, "--reuse", "--flavor", "kubeadm"}, exit: 1,
+			stderr: "error: --reuse hands out an existing token, not the TOKEN given: drop one of them\n"},
+	})
+	// Only expird matches these usages, groups and description, and it has
+	// expired: a new token is created, and that is said.
+	fixClock(t)
+	f := clitest.NewFactory(clitest.Options{Core: objs})
+	res := clitest.Run(t, NewRoot, f, "", "create", "--reuse", "--flavor", "kubeadm", "--usages", "authentication", "--groups", "")
+	if res.Exit != 0 || !regexp.MustCompile(`^[a-z0-9]{6}\.[a-z0-9]{16}\n$`).MatchString(res.Stdout) || strings.HasPrefix(res.Stdout, "expird.") ||
+		!regexp.MustCompile(`^no valid bootstrap token with the same usages, groups and description to reuse: bootstrap token "[a-z0-9]{6}" created\n$`).MatchString(res.Stderr) {
+		t.Fatalf("got %s", res)
+	}
+	if r := f.Requests(); len(r) != 2 || r[0] != listReq || !strings.HasPrefix(r[1], "create secrets kube-system/bootstrap-token-") {
+		t.Errorf("requests %q", r)
+	}
 }
 
 func TestCreateStoresKubeadmsSecretForTheFlavor(t *testing.T) {

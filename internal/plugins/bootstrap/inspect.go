@@ -138,7 +138,7 @@ func (o *InspectOptions) Run(ctx context.Context) error {
 func (o *InspectOptions) inspect(ctx context.Context) (*Inspection, error) {
 	p := o.token
 	in := &Inspection{
-		TypeMeta: metav1.TypeMeta{APIVersion: InspectionAPIVersion, Kind: "TokenInspection"},
+		TypeMeta: metav1.TypeMeta{APIVersion: LocalAPIVersion, Kind: "TokenInspection"},
 		ID:       p.ID,
 		Form:     "token",
 		Secret:   Namespace + "/" + SecretName(p.ID),

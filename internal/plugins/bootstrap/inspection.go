@@ -65,8 +65,10 @@ type ClusterInfoCheck struct {
 // DeepCopyObject makes Inspection printable; it is printed, never copied.
 func (in *Inspection) DeepCopyObject() runtime.Object { c := *in; return &c }
 
-// InspectionAPIVersion is the local output type of inspect -o json|yaml.
-const InspectionAPIVersion = "bootstrap.kubectl-tokens.io/v1alpha1"
+// LocalAPIVersion is the apiVersion of the objects this plugin prints
+// that no API server serves: inspect's TokenInspection and create's
+// JoinMaterial.
+const LocalAPIVersion = "bootstrap.kubectl-tokens.io/v1alpha1"
 
 func (in *Inspection) fail(s string) { in.Failures = append(in.Failures, s) }
 

@@ -50,7 +50,7 @@ func (m *JoinMaterial) DeepCopyObject() runtime.Object { c := *m; return &c }
 // NewJoinMaterial starts the join material of a flavor.
 func NewJoinMaterial(f Flavor, endpoint, token string) *JoinMaterial {
 	return &JoinMaterial{
-		TypeMeta: metav1.TypeMeta{APIVersion: InspectionAPIVersion, Kind: "JoinMaterial"},
+		TypeMeta: metav1.TypeMeta{APIVersion: LocalAPIVersion, Kind: "JoinMaterial"},
 		Flavor:   f, Endpoint: endpoint, Token: token,
 	}
 }

@@ -9,10 +9,10 @@ import (
 // listObjects is a kube-system with every kind of bootstrap token Secret.
 func listObjects() []runtime.Object {
 	return []runtime.Object{
-		tokenSecret(&Token{ID: "abcdef", Secret: "0123456789abcdef", Description: "rack 7", Expires: at("2026-11-23T04:59:59Z"),
+		ToSecret(&Token{ID: "abcdef", Secret: "0123456789abcdef", Description: "rack 7", Expires: at("2026-11-23T04:59:59Z"),
 			Usages: []string{"authentication", "signing"}, Groups: []string{"system:bootstrappers:kubeadm:default-node-token"}}),
-		tokenSecret(&Token{ID: "zzzzzz", Secret: "0123456789abcdef", Usages: []string{"signing"}}),
-		tokenSecret(&Token{ID: "expird", Secret: "0123456789abcdef", Expires: at("2026-11-20T00:00:00Z"), Usages: []string{"authentication"}}),
+		ToSecret(&Token{ID: "zzzzzz", Secret: "0123456789abcdef", Usages: []string{"signing"}}),
+		ToSecret(&Token{ID: "expird", Secret: "0123456789abcdef", Expires: at("2026-11-20T00:00:00Z"), Usages: []string{"authentication"}}),
 		rawSecret("bootstrap-token-offset", map[string]string{"token-id": "offset", "token-secret": "0123456789abcdef",
 			"expiration": "2026-12-01T10:00:00+02:00", "usage-bootstrap-authentication": "true", "description": "\x1b[31mred\x1b[0m"}),
 		rawSecret("bootstrap-token-qqqqqq", map[string]string{"token-id": "qqqqqq", "description": "broken"}),

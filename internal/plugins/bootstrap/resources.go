@@ -17,6 +17,8 @@ import (
 	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/tools/pager"
 
+	"github.com/spf13/cobra"
+
 	"github.com/kubectl-tokens/kubectl-tokens/internal/apierror"
 	"github.com/kubectl-tokens/kubectl-tokens/internal/cli"
 )
@@ -72,6 +74,19 @@ func getTokenSecret(ctx context.Context, core corev1client.CoreV1Interface, id s
 		return nil, false, apierror.Wrap(err, secretOp("get", id))
 	}
 	return s, true, nil
+}
+
+// addNamespaceFlag gives a command that reads or writes tokens its own
+// -n, bound to the same value as kubectl's global one, whose help and
+// completion offer the one namespace it accepts (the global -n completes
+// every namespace of the cluster).
+func addNamespaceFlag(cmd *cobra.Command, f cli.Clients) {
+	ns := f.Flags().Namespace
+	if ns == nil {
+		return
+	}
+	cmd.Flags().StringVarP(ns, "namespace", "n", *ns, "Only "+Namespace+", where the API server reads bootstrap tokens; any other is refused.")
+	_ = cmd.RegisterFlagCompletionFunc("namespace", flagValues(Namespace))
 }
 
 // checkNamespace refuses a -n other than kube-system rather than ignore

@@ -33,15 +33,20 @@ var Plugin = cli.Plugin{
 // NewRoot builds the command tree of kubectl bootstrap.
 func NewRoot(streams genericiooptions.IOStreams, f cli.Clients) *cobra.Command {
 	root := cli.NewRoot(Plugin, streams, f)
-	root.AddCommand(
+	// Every command but generate (which sends nothing) and rotate (which
+	// talks to a supervisor, not the API) reads or writes
+	// kube-system only.
+	for _, cmd := range []*cobra.Command{
 		NewCmdCreate(f, streams),
 		NewCmdList(f, streams),
 		NewCmdDelete(f, streams),
-		NewCmdGenerate(f, streams),
 		NewCmdInspect(f, streams),
 		NewCmdVerify(f, streams),
 		NewCmdExtend(f, streams),
-		NewCmdRotate(f, streams),
-	)
+	} {
+		addNamespaceFlag(cmd, f)
+		root.AddCommand(cmd)
+	}
+	root.AddCommand(NewCmdGenerate(f, streams), NewCmdRotate(f, streams))
 	return root
 }

@@ -150,7 +150,7 @@ func (o *VerifyOptions) refused(ctx context.Context) error {
 	case err != nil:
 		return fmt.Errorf("%s; its Secret could not be read to say why (%s)", base, apierror.OneLine(err.Error()))
 	case !found:
-		return fmt.Errorf("%s: no such token (no Secret %s/%s); create one with kubectl bootstrap create", base, Namespace, SecretName(id))
+		return fmt.Errorf("%s: no such token (no Secret %s/%s): list them with %s", base, Namespace, SecretName(id), listHint(o.f))
 	}
 	t, err := FromSecret(s)
 	if err != nil {
