@@ -50,7 +50,7 @@ type CreateOptions struct {
 
 // NewCmdCreate builds `kubectl regtoken create`.
 func NewCmdCreate(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &CreateOptions{IOStreams: streams, f: f, install: installFlags{mode: writeValues}, print: printer.NewFlags(false)}
+	o := &CreateOptions{IOStreams: streams, f: f, install: installFlags{mode: writeValues}, print: printer.NewFlags(noTableOutput)}
 	cmd := &cobra.Command{
 		Use:   "create [NAME | --generate-name PREFIX] [-n NAMESPACE] [--ttl DURATION] [flags]",
 		Short: "Create a registration token, write values.yaml and print the helm install",
@@ -327,7 +327,7 @@ func (o *CreateOptions) newToken() *unstructured.Unstructured {
 
 func (o *CreateOptions) printDryRun(obj *unstructured.Unstructured) error {
 	if o.print.Output() != "" {
-		return o.print.Print(obj, false, o.Out)
+		return o.print.Print(obj, oneNamespace, o.Out)
 	}
 	name := obj.GetName()
 	if name == "" {
@@ -345,7 +345,7 @@ func (o *CreateOptions) printNoWait(tok *Token, headline string) error {
 		}
 		res.SecretName = tok.Status.SecretName
 		res.Warnings = append(res.Warnings, o.install.labelWarnings...)
-		return o.print.Print(res, false, o.Out)
+		return o.print.Print(res, oneNamespace, o.Out)
 	}
 	for _, w := range o.install.labelWarnings {
 		fmt.Fprintf(o.ErrOut, "warning: %s\n", w)

@@ -27,7 +27,7 @@ type GetOptions struct {
 
 // NewCmdGet builds `kubectl regtoken get`.
 func NewCmdGet(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &GetOptions{IOStreams: streams, f: f, print: printer.NewFlags(true)}
+	o := &GetOptions{IOStreams: streams, f: f, print: printer.NewFlags(tableOutput)}
 	cmd := &cobra.Command{
 		Use:   "get NAME [-o wide|json|yaml|name]",
 		Short: "Show one registration token",
@@ -80,11 +80,11 @@ func (o *GetOptions) Run(ctx context.Context) error {
 		return err
 	}
 	if !o.print.IsTable() {
-		return o.print.Print(obj, false, o.Out)
+		return o.print.Print(obj, oneNamespace, o.Out)
 	}
 	table, err := tokenTable([]unstructured.Unstructured{*obj}, now())
 	if err != nil {
 		return err
 	}
-	return o.print.Print(table, false, o.Out)
+	return o.print.Print(table, oneNamespace, o.Out)
 }

@@ -29,7 +29,7 @@ type HelmOptions struct {
 
 // NewCmdHelm builds `kubectl regtoken helm`.
 func NewCmdHelm(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &HelmOptions{IOStreams: streams, f: f, install: installFlags{mode: nameValues}, print: printer.NewFlags(false)}
+	o := &HelmOptions{IOStreams: streams, f: f, install: installFlags{mode: nameValues}, print: printer.NewFlags(noTableOutput)}
 	cmd := &cobra.Command{
 		Use:   "helm NAME [--values-file PATH] [--label KEY=VALUE]... [flags]",
 		Short: "Print the helm commands that install the fleet-agent for an existing token",
@@ -105,7 +105,7 @@ func (o *HelmOptions) Run(ctx context.Context) error {
 	}
 	printNotes(o.IOStreams, res)
 	if o.print.Output() != "" {
-		return o.print.Print(res, false, o.Out)
+		return o.print.Print(res, oneNamespace, o.Out)
 	}
 	fmt.Fprintln(o.Out, shellquote.Join(res.HelmRepoAdd))
 	fmt.Fprintln(o.Out, shellquote.Join(res.Helm))

@@ -29,7 +29,7 @@ type ListOptions struct {
 
 // NewCmdList builds `kubectl regtoken list`.
 func NewCmdList(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &ListOptions{IOStreams: streams, f: f, print: printer.NewFlags(true)}
+	o := &ListOptions{IOStreams: streams, f: f, print: printer.NewFlags(tableOutput)}
 	cmd := &cobra.Command{
 		Use:     "list [-A] [-o wide|json|yaml|name]",
 		Aliases: []string{"ls"},

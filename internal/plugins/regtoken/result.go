@@ -67,6 +67,15 @@ func resultOutputUsage(cmd *cobra.Command) {
 	cmd.Flags().Lookup("output").Usage = "Output format: json or yaml print one result object (token, expiry, values file, helm argv, warnings) and nothing else on stdout; jsonpath and go-template apply to it."
 }
 
+// Named arguments of the shared printer: whether -o "" and wide print a
+// table (list, get) or the command prints its own lines, and whether a
+// table or list carries the namespace.
+const (
+	tableOutput   = true
+	noTableOutput = false
+	oneNamespace  = false
+)
+
 // validateResultOutput allows the formats a Result prints with.
 func validateResultOutput(pf *printer.Flags) error {
 	switch out := pf.Output(); out {
@@ -97,7 +106,7 @@ func printNotes(streams genericiooptions.IOStreams, res *Result) {
 func printRegistration(streams genericiooptions.IOStreams, pf *printer.Flags, res *Result, headline string) error {
 	printNotes(streams, res)
 	if pf.Output() != "" {
-		return pf.Print(res, false, streams.Out)
+		return pf.Print(res, oneNamespace, streams.Out)
 	}
 	human := streams.Out
 	if res.ValuesFile == "-" {

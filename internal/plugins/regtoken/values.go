@@ -32,7 +32,7 @@ type ValuesOptions struct {
 
 // NewCmdValues builds `kubectl regtoken values`.
 func NewCmdValues(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &ValuesOptions{IOStreams: streams, f: f, install: installFlags{mode: writeValues}, print: printer.NewFlags(false)}
+	o := &ValuesOptions{IOStreams: streams, f: f, install: installFlags{mode: writeValues}, print: printer.NewFlags(noTableOutput)}
 	cmd := &cobra.Command{
 		Use:   "values NAME [--values-file PATH] [flags]",
 		Short: "Write values.yaml of an existing token and print the helm install",
