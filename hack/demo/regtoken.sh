@@ -65,7 +65,7 @@ run kubectl regtoken values edge-1 -n "$NS" --values-file edge-1-values.yaml
 run stat -c '%a %n' edge-1-values.yaml
 
 section "bad input is refused before anything is sent"
-expect_failure kubectl regtoken create edge-2 -n "$NS" --ttl 7d12h
+expect_failure kubectl regtoken create edge-2 -n "$NS" --client-id 'edge "2"'
 expect_failure kubectl regtoken create import-token-edge -n "$NS"
 expect_failure kubectl regtoken create edge-1 -n "$NS" --values-file fresh.yaml
 

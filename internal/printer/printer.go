@@ -35,6 +35,14 @@ const (
 	NoTable   Table = false // the command's default output is its own
 )
 
+// Namespaces says whether printed tables carry a NAMESPACE column.
+type Namespaces bool
+
+const (
+	WithNamespace    Namespaces = true  // lists across namespaces (-A)
+	WithoutNamespace Namespaces = false // one namespace, or cluster-scoped objects
+)
+
 // NewFlags returns -o flags for a command; extra names formats the
 // command prints itself.
 func NewFlags(table Table, extra ...string) *Flags {
@@ -105,19 +113,19 @@ func (f *Flags) Validate() error {
 }
 
 // ToPrinter returns the printer for -o. Tables need metav1.Table objects.
-func (f *Flags) ToPrinter(withNamespace bool) (printers.ResourcePrinter, error) {
+func (f *Flags) ToPrinter(withNamespace Namespaces) (printers.ResourcePrinter, error) {
 	if f.IsTable() {
 		return printers.NewTablePrinter(printers.PrintOptions{
 			Wide:          f.Wide(),
 			NoHeaders:     f.NoHeaders,
-			WithNamespace: withNamespace,
+			WithNamespace: bool(withNamespace),
 		}), nil
 	}
 	return f.PrintFlags.ToPrinter()
 }
 
 // Print prints obj with the printer for -o.
-func (f *Flags) Print(obj runtime.Object, withNamespace bool, w io.Writer) error {
+func (f *Flags) Print(obj runtime.Object, withNamespace Namespaces, w io.Writer) error {
 	p, err := f.ToPrinter(withNamespace)
 	if err != nil {
 		return err

@@ -79,7 +79,7 @@ func NewCmdCreate(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Comm
 	cmd := &cobra.Command{
 		Use:   "create [TOKEN | -]",
 		Short: "Create a bootstrap token, exactly as kubeadm token create does",
-		Long: templates.LongDesc(`
+		Long: cli.LongDesc(`
 			Create a bootstrap token: a Secret bootstrap-token-{id} of type
 			bootstrap.kubernetes.io/token in kube-system, written exactly as
 			kubeadm's own code writes it, so kubeadm, k3s and rke2 see it as
@@ -435,7 +435,7 @@ func (o *CreateOptions) render(ctx context.Context, t *Token, flavor Flavor) ([]
 		return []byte(SecureToken(hash, t.String()) + "\n"), nil, nil
 	default:
 		var buf bytes.Buffer
-		if err := o.Print.Print(NewOutputToken(t, showSecret), false, &buf); err != nil {
+		if err := o.Print.Print(NewOutputToken(t, showSecret), printer.WithoutNamespace, &buf); err != nil {
 			return nil, nil, err
 		}
 		return buf.Bytes(), nil, nil
@@ -451,7 +451,7 @@ func (o *CreateOptions) joinCommand(ctx context.Context, t *Token, flavor Flavor
 	}
 	if out := o.Print.Output(); out != "" && out != outputToken {
 		var buf bytes.Buffer
-		if err := o.Print.Print(m, false, &buf); err != nil {
+		if err := o.Print.Print(m, printer.WithoutNamespace, &buf); err != nil {
 			return nil, nil, err
 		}
 		return buf.Bytes(), warnings, nil

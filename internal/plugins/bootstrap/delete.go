@@ -37,7 +37,7 @@ func NewCmdDelete(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Comm
 	cmd := &cobra.Command{
 		Use:   "delete (ID | TOKEN)... | --expired",
 		Short: "Delete bootstrap tokens by ID or whole token, or all expired ones",
-		Long: templates.LongDesc(`
+		Long: cli.LongDesc(`
 			Delete bootstrap tokens, named by ID (abcdef), by the whole token
 			(abcdef.0123456789abcdef) or by a secure K10 token, as kubeadm token
 			delete accepts them. Every argument is checked before anything is

@@ -43,7 +43,7 @@ func NewCmdExtend(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Comm
 	cmd := &cobra.Command{
 		Use:   "extend (ID | TOKEN) (--ttl DURATION | --expires TIME)",
 		Short: "Change when a bootstrap token expires",
-		Long: templates.LongDesc(`
+		Long: cli.LongDesc(`
 			Set a bootstrap token's expiration, as Cluster API refreshes the
 			tokens of machines still joining: --ttl counts from now (0 or never:
 			the token never expires), --expires names the time (RFC3339, e.g.

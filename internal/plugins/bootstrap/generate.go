@@ -34,7 +34,7 @@ func NewCmdGenerate(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Co
 	cmd := &cobra.Command{
 		Use:   "generate",
 		Short: "Print a random bootstrap token without creating it",
-		Long: templates.LongDesc(`
+		Long: cli.LongDesc(`
 			Print a random bootstrap token of the form [a-z0-9]{6}.[a-z0-9]{16}
 			from a cryptographic random source, as kubeadm token generate does.
 			Nothing is sent to a cluster.
@@ -110,7 +110,7 @@ func (o *GenerateOptions) Run(context.Context) error {
 			return err
 		}
 		var buf bytes.Buffer
-		if err := o.Print.Print(NewOutputToken(&Token{ID: p.ID, Secret: p.Secret}, showSecret), false, &buf); err != nil {
+		if err := o.Print.Print(NewOutputToken(&Token{ID: p.ID, Secret: p.Secret}, showSecret), printer.WithoutNamespace, &buf); err != nil {
 			return err
 		}
 		return o.File.write(o.Out, buf.Bytes())

@@ -41,7 +41,7 @@ func NewCmdInspect(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Com
 	cmd := &cobra.Command{
 		Use:   "inspect TOKEN | ID | -",
 		Short: "Check a token against the cluster: existence, expiry, CA hash, cluster-info signature",
-		Long: templates.LongDesc(`
+		Long: cli.LongDesc(`
 			Parse a token in short (id.secret) or secure (K10{hash}::id.secret)
 			form, or only its ID ("-" reads it from standard input), and check it
 			against the cluster: whether its Secret exists and holds the same
@@ -118,7 +118,7 @@ func (o *InspectOptions) Run(ctx context.Context) error {
 		return err
 	}
 	if o.Print.Output() != "" {
-		if err := o.Print.Print(in, false, o.Out); err != nil {
+		if err := o.Print.Print(in, printer.WithoutNamespace, o.Out); err != nil {
 			return err
 		}
 	} else if err := in.write(o.Out); err != nil {

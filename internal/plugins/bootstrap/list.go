@@ -32,7 +32,7 @@ func NewCmdList(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Comman
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List bootstrap tokens, including expired and malformed ones",
-		Long: templates.LongDesc(`
+		Long: cli.LongDesc(`
 			List the bootstrap tokens in kube-system with kubeadm's columns: TOKEN
 			(the ID only, unless --show-secrets), TTL ("forever", or "invalid" once
 			expired, in angle brackets as kubeadm prints them), EXPIRES (UTC),
@@ -113,13 +113,13 @@ func (o *ListOptions) Run(ctx context.Context) error {
 		view = showSecret
 	}
 	if o.Print.IsTable() {
-		return o.Print.Print(ListTable(entries, view, now()), false, o.Out)
+		return o.Print.Print(ListTable(entries, view, now()), printer.WithoutNamespace, o.Out)
 	}
 	// One printer for all objects, so YAML gets kubeadm's "---" between
 	// them and JSON is kubeadm's concatenated objects.
 	var p printers.ResourcePrinter
 	if o.Print.Output() != "name" {
-		if p, err = o.Print.ToPrinter(false); err != nil {
+		if p, err = o.Print.ToPrinter(printer.WithoutNamespace); err != nil {
 			return err
 		}
 	}

@@ -40,7 +40,7 @@ func TestOutputTokenHasKubeadmsShapeAndRedacts(t *testing.T) {
 	f := printer.NewFlags(printer.NoTable)
 	*f.PrintFlags.OutputFormat = "json"
 	var buf bytes.Buffer
-	if err := f.Print(NewOutputToken(tok, redactSecret), false, &buf); err != nil {
+	if err := f.Print(NewOutputToken(tok, redactSecret), printer.WithoutNamespace, &buf); err != nil {
 		t.Fatal(err)
 	}
 	out := buf.String()

@@ -43,7 +43,7 @@ func NewCmdVerify(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Comm
 	cmd := &cobra.Command{
 		Use:   "verify TOKEN | -",
 		Short: "Authenticate to the API server with a token and show who it is",
-		Long: templates.LongDesc(`
+		Long: cli.LongDesc(`
 			Really authenticate to the API server with a bootstrap token (short or
 			secure form; "-" reads it from standard input): a SelfSubjectReview
 			sent with the token as the only credential. Prints the user and groups
@@ -118,7 +118,7 @@ func (o *VerifyOptions) Run(ctx context.Context) error {
 	}
 	if o.Print.Output() != "" {
 		review.SetGroupVersionKind(authenticationv1.SchemeGroupVersion.WithKind("SelfSubjectReview"))
-		return o.Print.Print(review, false, o.Out)
+		return o.Print.Print(review, printer.WithoutNamespace, o.Out)
 	}
 	return writeReview(o.Out, o.token.ID, review.Status.UserInfo)
 }

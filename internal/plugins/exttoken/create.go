@@ -45,7 +45,7 @@ type CreateOptions struct {
 
 // NewCmdCreate builds `kubectl exttoken create`.
 func NewCmdCreate(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &CreateOptions{IOStreams: streams, f: f, print: printer.NewFlags(withoutTable, "bearer", "value", "kubeconfig")}
+	o := &CreateOptions{IOStreams: streams, f: f, print: printer.NewFlags(printer.NoTable, "bearer", "value", "kubeconfig")}
 	cmd := &cobra.Command{
 		Use:   "create [--description D] [--ttl DURATION] [--kind K] [--cluster-name ID] [-o bearer|value|json|yaml|kubeconfig]",
 		Short: "Create a Rancher API token and print it once, ready to use",
@@ -257,7 +257,7 @@ func (o *CreateOptions) checkScope(created *unstructured.Unstructured) error {
 
 func (o *CreateOptions) printDryRun(obj *unstructured.Unstructured) error {
 	if !o.print.IsExtra() {
-		return o.print.Print(obj, clusterScoped, o.Out)
+		return o.print.Print(obj, printer.WithoutNamespace, o.Out)
 	}
 	name := obj.GetName()
 	if name == "" {
@@ -303,7 +303,7 @@ func (o *CreateOptions) printCreated(ctx context.Context, created *unstructured.
 		// Rendered first: a template that leaves the value out would
 		// throw the only copy away.
 		var buf bytes.Buffer
-		if err := o.print.Print(created, clusterScoped, &buf); err != nil {
+		if err := o.print.Print(created, printer.WithoutNamespace, &buf); err != nil {
 			return o.undo(ctx, name, err)
 		}
 		if !bytes.Contains(buf.Bytes(), []byte(value)) {

@@ -28,7 +28,7 @@ type GetOptions struct {
 
 // NewCmdGet builds `kubectl exttoken get NAME`.
 func NewCmdGet(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &GetOptions{IOStreams: streams, f: f, print: printer.NewFlags(withTable)}
+	o := &GetOptions{IOStreams: streams, f: f, print: printer.NewFlags(printer.WithTable)}
 	cmd := &cobra.Command{
 		Use:   "get NAME [-o wide|json|yaml|name]",
 		Short: "Show one Rancher token (never its value)",
@@ -87,11 +87,11 @@ func (o *GetOptions) Run(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		return o.print.Print(t, clusterScoped, o.Out)
+		return o.print.Print(t, printer.WithoutNamespace, o.Out)
 	}
 	u, err := o.tokens.get(ctx, o.Name)
 	if err != nil {
 		return err
 	}
-	return o.print.Print(u, clusterScoped, o.Out)
+	return o.print.Print(u, printer.WithoutNamespace, o.Out)
 }

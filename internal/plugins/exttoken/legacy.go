@@ -63,7 +63,7 @@ type LegacyListOptions struct {
 
 // NewCmdLegacyList builds `kubectl exttoken legacy list`.
 func NewCmdLegacyList(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &LegacyListOptions{IOStreams: streams, f: f, print: printer.NewFlags(withTable)}
+	o := &LegacyListOptions{IOStreams: streams, f: f, print: printer.NewFlags(printer.WithTable)}
 	cmd := &cobra.Command{
 		Use:     "list [--never-expiring] [--expired] [--kind K] [-o wide|json|yaml|name]",
 		Aliases: []string{"ls"},
@@ -124,7 +124,7 @@ func (o *LegacyListOptions) Run(ctx context.Context) error {
 		for _, t := range tokens {
 			list.Items = append(list.Items, *t.obj)
 		}
-		return o.print.Print(list, clusterScoped, o.Out)
+		return o.print.Print(list, printer.WithoutNamespace, o.Out)
 	}
 	if len(tokens) == 0 {
 		fmt.Fprintln(o.ErrOut, "No v3 tokens found.")
@@ -144,7 +144,7 @@ func (o *LegacyListOptions) Run(ctx context.Context) error {
 			humanAgo(t.LastUsed, now), escape(t.Description), humanAge(t.Created, now), escape(t.Cluster)})
 		objs = append(objs, t.obj)
 	}
-	if err := o.print.Print(printer.NewTable(cols, rows, objs), clusterScoped, o.Out); err != nil {
+	if err := o.print.Print(printer.NewTable(cols, rows, objs), printer.WithoutNamespace, o.Out); err != nil {
 		return err
 	}
 	if !o.print.NoHeaders {

@@ -37,7 +37,7 @@ type ListOptions struct {
 
 // NewCmdList builds `kubectl exttoken list`.
 func NewCmdList(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &ListOptions{IOStreams: streams, f: f, print: printer.NewFlags(withTable)}
+	o := &ListOptions{IOStreams: streams, f: f, print: printer.NewFlags(printer.WithTable)}
 	cmd := &cobra.Command{
 		Use:     "list [-o wide|json|yaml|name] [--user-id ID] [--kind K] [--expired] [--expiring-within D] [-l SELECTOR] [--show-expiry]",
 		Aliases: []string{"ls"},
@@ -132,12 +132,12 @@ func (o *ListOptions) Run(ctx context.Context) error {
 	}
 	if !o.print.IsTable() {
 		list := &unstructured.UnstructuredList{Object: map[string]any{"apiVersion": "v1", "kind": "List", "metadata": map[string]any{"resourceVersion": ""}}, Items: items}
-		return o.print.Print(list, clusterScoped, o.Out)
+		return o.print.Print(list, printer.WithoutNamespace, o.Out)
 	}
 	if len(items) == 0 {
 		return o.none()
 	}
-	return o.print.Print(expiryTable(items, o.now), clusterScoped, o.Out)
+	return o.print.Print(expiryTable(items, o.now), printer.WithoutNamespace, o.Out)
 }
 
 func (o *ListOptions) none() error {
@@ -163,7 +163,7 @@ func (o *ListOptions) serverTable(ctx context.Context, selector string) error {
 	if len(t.Rows) == 0 {
 		return o.none()
 	}
-	return o.print.Print(t, clusterScoped, o.Out)
+	return o.print.Print(t, printer.WithoutNamespace, o.Out)
 }
 
 // expiryTable is the --show-expiry view, computed from the tokens.

@@ -40,15 +40,6 @@ const (
 	legacyResource   = "token.management.cattle.io"
 )
 
-// Arguments of the shared printer, named: whether -o has a human table,
-// and whether printed objects carry a namespace (every resource here is
-// cluster-scoped, docs/rancher-tokens.md §2, §7).
-const (
-	withTable     = true
-	withoutTable  = false
-	clusterScoped = false
-)
-
 // lastApplied is the annotation kubectl apply keeps a copy of the applied
 // object in: a token applied with its value carries the value there too.
 const lastApplied = "kubectl.kubernetes.io/last-applied-configuration"

@@ -33,7 +33,7 @@ type SettingsOptions struct {
 
 // NewCmdSettings builds `kubectl exttoken settings` and `settings set`.
 func NewCmdSettings(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &SettingsOptions{IOStreams: streams, f: f, print: printer.NewFlags(withTable)}
+	o := &SettingsOptions{IOStreams: streams, f: f, print: printer.NewFlags(printer.WithTable)}
 	cmd := &cobra.Command{
 		Use:   "settings [-o wide|json|yaml]",
 		Short: "Show Rancher's token TTL settings and the token-hashing feature",
@@ -103,7 +103,7 @@ func (o *SettingsOptions) Run(ctx context.Context) error {
 		if hashing.obj != nil {
 			list.Items = append(list.Items, *hashing.obj)
 		}
-		return o.print.Print(list, clusterScoped, o.Out)
+		return o.print.Print(list, printer.WithoutNamespace, o.Out)
 	}
 	var rows [][]any
 	var objs []runtime.Object
@@ -120,7 +120,7 @@ func (o *SettingsOptions) Run(ctx context.Context) error {
 		objs = append(objs, nil)
 	}
 	t := printer.NewTable([]printer.Column{{Name: "NAME"}, {Name: "VALUE"}, {Name: "DEFAULT"}, {Name: "SOURCE"}, {Name: "DURATION"}}, rows, objs)
-	if err := o.print.Print(t, clusterScoped, o.Out); err != nil {
+	if err := o.print.Print(t, printer.WithoutNamespace, o.Out); err != nil {
 		return err
 	}
 	if !o.print.NoHeaders {

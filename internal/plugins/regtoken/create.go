@@ -54,7 +54,7 @@ func NewCmdCreate(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Comm
 	cmd := &cobra.Command{
 		Use:   "create [NAME | --generate-name PREFIX] [-n NAMESPACE] [--ttl DURATION] [flags]",
 		Short: "Create a registration token, write values.yaml and print the helm install",
-		Long: templates.LongDesc(`
+		Long: cli.LongDesc(`
 			Create a Fleet ClusterRegistrationToken, wait (by watch) until the Fleet
 			controller has written its values Secret, write values.yaml (mode 0600)
 			and print the helm commands that install the fleet-agent on the
@@ -327,7 +327,7 @@ func (o *CreateOptions) newToken() *unstructured.Unstructured {
 
 func (o *CreateOptions) printDryRun(obj *unstructured.Unstructured) error {
 	if o.print.Output() != "" {
-		return o.print.Print(obj, false, o.Out)
+		return o.print.Print(obj, printer.WithoutNamespace, o.Out)
 	}
 	name := obj.GetName()
 	if name == "" {
@@ -345,7 +345,7 @@ func (o *CreateOptions) printNoWait(tok *Token, headline string) error {
 		}
 		res.SecretName = tok.Status.SecretName
 		res.Warnings = append(res.Warnings, o.install.labelWarnings...)
-		return o.print.Print(res, false, o.Out)
+		return o.print.Print(res, printer.WithoutNamespace, o.Out)
 	}
 	for _, w := range o.install.labelWarnings {
 		fmt.Fprintf(o.ErrOut, "warning: %s\n", w)

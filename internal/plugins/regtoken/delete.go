@@ -28,6 +28,7 @@ type DeleteOptions struct {
 	Expired       bool
 	AllNamespaces bool
 	DryRun        string
+	ChunkSize     int64
 
 	namespace string
 	client    dynamic.NamespaceableResourceInterface
@@ -39,7 +40,7 @@ func NewCmdDelete(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Comm
 	cmd := &cobra.Command{
 		Use:   "delete (NAME... | --expired [-A]) [--dry-run]",
 		Short: "Delete registration tokens by name, or all expired ones",
-		Long: templates.LongDesc(`
+		Long: cli.LongDesc(`
 			Delete Fleet ClusterRegistrationTokens. The Fleet controller then removes
 			what it made for each (ServiceAccount, Role, RoleBinding, values Secret),
 			so the token can no longer register clusters; clusters already
@@ -65,6 +66,7 @@ func NewCmdDelete(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Comm
 	cmd.Flags().BoolVar(&o.Expired, "expired", false, "Delete every token past its expiry.")
 	cmd.Flags().BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "With --expired: look in all namespaces.")
 	dryrun.AddFlag(cmd, &o.DryRun, "deleted")
+	cli.AddChunkSizeFlag(cmd, &o.ChunkSize)
 	return cmd
 }
 
@@ -96,6 +98,9 @@ func (o *DeleteOptions) Validate() error {
 		if n == "" {
 			return errNoName
 		}
+	}
+	if o.ChunkSize < 0 {
+		return fmt.Errorf("--chunk-size %d is negative: pass 0 for one request, or a page size", o.ChunkSize)
 	}
 	return dryrun.Validate(o.DryRun)
 }
@@ -131,7 +136,7 @@ func (o *DeleteOptions) targets(ctx context.Context) ([]deleter.Target, error) {
 		}
 		return targets, nil
 	}
-	list, err := o.client.Namespace(o.namespace).List(ctx, metav1.ListOptions{})
+	list, err := listTokens(ctx, o.client.Namespace(o.namespace), o.ChunkSize)
 	if err != nil {
 		return nil, apierror.Wrap(err, tokenOp("list", o.namespace, ""))
 	}

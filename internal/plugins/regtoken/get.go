@@ -31,7 +31,7 @@ func NewCmdGet(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Command
 	cmd := &cobra.Command{
 		Use:   "get NAME [-o wide|json|yaml|name]",
 		Short: "Show one registration token",
-		Long: templates.LongDesc(`
+		Long: cli.LongDesc(`
 			Show one Fleet ClusterRegistrationToken with the columns of
 			kubectl regtoken list, or the whole object with -o yaml/json. The token
 			value itself is never shown: it is in the values Secret, which
@@ -80,11 +80,11 @@ func (o *GetOptions) Run(ctx context.Context) error {
 		return err
 	}
 	if !o.print.IsTable() {
-		return o.print.Print(obj, false, o.Out)
+		return o.print.Print(obj, printer.WithoutNamespace, o.Out)
 	}
 	table, err := tokenTable([]unstructured.Unstructured{*obj}, now())
 	if err != nil {
 		return err
 	}
-	return o.print.Print(table, false, o.Out)
+	return o.print.Print(table, printer.WithoutNamespace, o.Out)
 }

@@ -33,7 +33,7 @@ func NewCmdHelm(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Comman
 	cmd := &cobra.Command{
 		Use:   "helm NAME [--values-file PATH] [--label KEY=VALUE]... [flags]",
 		Short: "Print the helm commands that install the fleet-agent for an existing token",
-		Long: templates.LongDesc(`
+		Long: cli.LongDesc(`
 			Print the two helm commands (repo add, install) for an existing token,
 			one per line on stdout, every value shell-quoted. The token's values
 			Secret is read to see whether apiServerURL/apiServerCA must be set on
@@ -105,7 +105,7 @@ func (o *HelmOptions) Run(ctx context.Context) error {
 	}
 	printNotes(o.IOStreams, res)
 	if o.print.Output() != "" {
-		return o.print.Print(res, false, o.Out)
+		return o.print.Print(res, printer.WithoutNamespace, o.Out)
 	}
 	fmt.Fprintln(o.Out, shellquote.Join(res.HelmRepoAdd))
 	fmt.Fprintln(o.Out, shellquote.Join(res.Helm))

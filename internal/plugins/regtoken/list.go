@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/kubectl/pkg/util/templates"
@@ -22,6 +21,7 @@ type ListOptions struct {
 	print *printer.Flags
 
 	AllNamespaces bool
+	ChunkSize     int64
 
 	namespace string
 	tokens    dynamic.ResourceInterface
@@ -34,7 +34,7 @@ func NewCmdList(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Comman
 		Use:     "list [-A] [-o wide|json|yaml|name]",
 		Aliases: []string{"ls"},
 		Short:   "List registration tokens with their expiry and whether their values are ready",
-		Long: templates.LongDesc(`
+		Long: cli.LongDesc(`
 			List the Fleet ClusterRegistrationTokens of a namespace (or all with -A).
 
 			Columns: NAME, TTL (spec.ttl), EXPIRES (relative, "never" or "expired"),
@@ -50,6 +50,7 @@ func NewCmdList(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Comman
 		RunE: cli.RunE(o),
 	}
 	cmd.Flags().BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "List tokens in all namespaces.")
+	cli.AddChunkSizeFlag(cmd, &o.ChunkSize)
 	o.print.AddFlags(cmd)
 	return cmd
 }
@@ -70,17 +71,22 @@ func (o *ListOptions) Complete(_ *cobra.Command, _ []string) error {
 	return nil
 }
 
-// Validate checks -o.
-func (o *ListOptions) Validate() error { return o.print.Validate() }
+// Validate checks -o and --chunk-size.
+func (o *ListOptions) Validate() error {
+	if o.ChunkSize < 0 {
+		return fmt.Errorf("--chunk-size %d is negative: pass 0 for one request, or a page size", o.ChunkSize)
+	}
+	return o.print.Validate()
+}
 
 // Run lists and prints.
 func (o *ListOptions) Run(ctx context.Context) error {
-	list, err := o.tokens.List(ctx, metav1.ListOptions{})
+	list, err := listTokens(ctx, o.tokens, o.ChunkSize)
 	if err != nil {
 		return apierror.Wrap(err, tokenOp("list", o.namespace, ""))
 	}
 	if !o.print.IsTable() {
-		return o.print.Print(list, o.AllNamespaces, o.Out)
+		return o.print.Print(list, printer.Namespaces(o.AllNamespaces), o.Out)
 	}
 	if len(list.Items) == 0 {
 		if o.AllNamespaces {
@@ -94,5 +100,5 @@ func (o *ListOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return o.print.Print(table, o.AllNamespaces, o.Out)
+	return o.print.Print(table, printer.Namespaces(o.AllNamespaces), o.Out)
 }

@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/tools/pager"
 
 	"github.com/kubectl-tokens/kubectl-tokens/internal/apierror"
 	"github.com/kubectl-tokens/kubectl-tokens/internal/cli"
@@ -72,6 +73,26 @@ func getToken(ctx context.Context, ri dynamic.ResourceInterface, f cli.Clients, 
 	}
 	tok, err := toToken(u)
 	return tok, u, err
+}
+
+// listTokens lists the tokens ri holds in pages of chunk (0 = all at
+// once) with client-go's pager, which also starts over when a continue
+// token expires mid-list.
+func listTokens(ctx context.Context, ri dynamic.ResourceInterface, chunk int64) (*unstructured.UnstructuredList, error) {
+	list := &unstructured.UnstructuredList{Object: map[string]any{"apiVersion": tokenGVR.GroupVersion().String(), "kind": kind + "List", "metadata": map[string]any{}}}
+	p := pager.New(pager.SimplePageFunc(func(opts metav1.ListOptions) (runtime.Object, error) {
+		return ri.List(ctx, opts)
+	}))
+	p.PageSize = chunk
+	err := p.EachListItem(ctx, metav1.ListOptions{}, func(obj runtime.Object) error {
+		u, ok := obj.(*unstructured.Unstructured)
+		if !ok {
+			return fmt.Errorf("unexpected %T in a list of %ss", obj, kind)
+		}
+		list.Items = append(list.Items, *u)
+		return nil
+	})
+	return list, err
 }
 
 // hint is a kubectl regtoken command line for a follow-up, with the

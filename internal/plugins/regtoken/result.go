@@ -97,7 +97,7 @@ func printNotes(streams genericiooptions.IOStreams, res *Result) {
 func printRegistration(streams genericiooptions.IOStreams, pf *printer.Flags, res *Result, headline string) error {
 	printNotes(streams, res)
 	if pf.Output() != "" {
-		return pf.Print(res, false, streams.Out)
+		return pf.Print(res, printer.WithoutNamespace, streams.Out)
 	}
 	human := streams.Out
 	if res.ValuesFile == "-" {

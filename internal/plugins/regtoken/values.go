@@ -36,7 +36,7 @@ func NewCmdValues(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Comm
 	cmd := &cobra.Command{
 		Use:   "values NAME [--values-file PATH] [flags]",
 		Short: "Write values.yaml of an existing token and print the helm install",
-		Long: templates.LongDesc(`
+		Long: cli.LongDesc(`
 			Fetch the values of an existing Fleet ClusterRegistrationToken into
 			values.yaml (mode 0600; - for stdout, with apiServerURL and apiServerCA
 			filled in) and print the helm commands, as create does. If the

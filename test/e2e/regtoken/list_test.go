@@ -115,6 +115,13 @@ func TestListGetDelete(t *testing.T) {
 		t.Errorf("list -A lacks the NAMESPACE column:\n%s", all.Stdout)
 	}
 
+	// --chunk-size pages the list (client-go's pager): four tokens in
+	// pages of one are four requests with continue tokens, one table.
+	paged := kubectl(r, "list", "-n", ns, "--chunk-size", "1", "-o", "name", "-v=6")
+	mustSucceed(t, paged, "list --chunk-size 1")
+	if n := strings.Count(paged.Stderr, "limit=1"); n < 4 || !strings.Contains(paged.Stderr, "continue=") || strings.Count(paged.Stdout, "\n") != 4 {
+		t.Errorf("list --chunk-size 1: %d paged requests, stdout:\n%s", n, paged.Stdout)
+	}
 	names := kubectl(r, "list", "-n", ns, "-o", "name")
 	mustSucceed(t, names, "list -o name")
 	for _, n := range []string{"never", "zero", "old", "day"} {
