@@ -26,20 +26,20 @@ func helmSet(arg string) (path []string, value string, err error) {
 	i := 0
 	var seg []rune
 	for ; i < len(r); i++ {
-		switch c := r[i]; {
-		case c == '\\':
+		switch c := r[i]; c {
+		case '\\':
 			i++
 			if i == len(r) {
 				return nil, "", errors.New("trailing backslash in key")
 			}
 			seg = append(seg, r[i])
-		case c == '.':
+		case '.':
 			path = append(path, string(seg))
 			seg = nil
-		case c == '=':
+		case '=':
 			path = append(path, string(seg))
 			goto value
-		case c == '[' || c == ',':
+		case '[', ',':
 			return nil, "", errors.New("unescaped " + string(c) + " in key")
 		default:
 			seg = append(seg, c)
@@ -53,14 +53,14 @@ value:
 	}
 	var v []rune
 	for ; i < len(r); i++ {
-		switch c := r[i]; {
-		case c == '\\':
+		switch c := r[i]; c {
+		case '\\':
 			i++
 			if i == len(r) {
 				return nil, "", errors.New("trailing backslash in value")
 			}
 			v = append(v, r[i])
-		case c == ',':
+		case ',':
 			return nil, "", errors.New("unescaped ',' in value: helm would start another key")
 		default:
 			v = append(v, c)
