@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"sort"
-	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -106,7 +105,7 @@ var now = time.Now
 // listHint is the follow-up that lists the tokens, with the connection
 // flags the user passed so it asks the same cluster.
 func listHint(f cli.Clients) string {
-	return strings.Join(append([]string{"kubectl", "bootstrap", "list"}, cli.ConnectionArgs(f.Flags())...), " ")
+	return cli.HintCommand(f, "kubectl", "bootstrap", "list")
 }
 
 // notFound is the one error for a token that has no Secret.

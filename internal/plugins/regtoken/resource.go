@@ -3,8 +3,6 @@ package regtoken
 import (
 	"context"
 	"fmt"
-	"slices"
-	"strings"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -17,7 +15,6 @@ import (
 
 	"github.com/kubectl-tokens/kubectl-tokens/internal/apierror"
 	"github.com/kubectl-tokens/kubectl-tokens/internal/cli"
-	"github.com/kubectl-tokens/kubectl-tokens/internal/shellquote"
 )
 
 // Fleet facts (docs/fleet-registration.md §1–§2). The resource is known,
@@ -99,14 +96,7 @@ func listTokens(ctx context.Context, ri dynamic.ResourceInterface, chunk int64) 
 // connection flags the user passed (a hint without them would talk to
 // another cluster); -n given in args replaces the user's.
 func hint(f cli.Clients, args ...string) string {
-	argv := append([]string{"kubectl", "regtoken"}, args...)
-	for _, a := range cli.ConnectionArgs(f.Flags()) {
-		if strings.HasPrefix(a, "--namespace=") && slices.Contains(args, "-n") {
-			continue
-		}
-		argv = append(argv, a)
-	}
-	return shellquote.Join(argv)
+	return cli.HintCommand(f, append([]string{"kubectl", "regtoken"}, args...)...)
 }
 
 // Token is the part of a ClusterRegistrationToken the plugin reads,
