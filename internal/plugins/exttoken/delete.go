@@ -35,13 +35,17 @@ type DeleteOptions struct {
 func NewCmdDelete(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Command {
 	o := &DeleteOptions{IOStreams: streams, f: f}
 	cmd := &cobra.Command{
-		Use:     "delete NAME... | --expired [--dry-run]",
+		Use:     "delete NAME... | [--expired] [--never-expiring] [--older-than D] [--unused-for D] [--kind K] [--user-id ID] [-l SELECTOR] [--dry-run]",
 		Aliases: []string{"rm", "revoke"},
-		Short:   "Revoke Rancher tokens by name, or prune the expired ones",
+		Short:   "Revoke Rancher tokens by name, or prune a selection",
 		Long: templates.LongDesc(`
-			Delete (revoke) tokens by name, or with --expired every token whose
-			creation time plus TTL has passed. Rancher up to 2.14 never deletes
-			expired tokens, so they pile up.
+			Delete (revoke) tokens by name, or every token a selection picks:
+			--expired (creation time plus TTL has passed; Rancher up to 2.14 never
+			deletes them, so they pile up), --never-expiring, --older-than D
+			(creation), --unused-for D (last use; never-used tokens count from
+			creation), --kind, --user-id and -l. Selection flags combine: a token
+			must match all of them. "kubectl exttoken list" with the same flags
+			shows exactly what would go.
 
 			Tokens are deleted one by one: Rancher's user role has no
 			deletecollection, and one failure does not stop the others. A pruned
@@ -59,7 +63,10 @@ func NewCmdDelete(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Comm
 			kubectl exttoken delete --expired --dry-run
 
 			# Prune expired tokens
-			kubectl exttoken delete --expired`),
+			kubectl exttoken delete --expired
+
+			# Kubeconfig tokens nobody used for 90 days
+			kubectl exttoken delete --kind kubeconfig --unused-for 90d --dry-run`),
 		ValidArgsFunction: completeTokens(f, cli.ManyNames, anyToken),
 		RunE:              cli.RunE(o),
 	}
@@ -86,7 +93,7 @@ func (o *DeleteOptions) Validate() error {
 	if err := o.Selection.validate(); err != nil {
 		return err
 	}
-	return validateDelete(o.Names, o.Selection.selects(), "--expired", o.DryRun, o.ChunkSize, validateTokenName)
+	return validateDelete(o.Names, o.Selection.selects(), selectionFlags, o.DryRun, o.ChunkSize, validateTokenName)
 }
 
 func validateDelete(names []string, selected bool, flag, dryRun string, chunk int64, valid func(string) error) error {

@@ -269,7 +269,7 @@ func runCases(t *testing.T, cases []cmdCase) {
 					t.Errorf("stderr lacks %q:\n%s", s, res)
 				}
 			}
-			if c.exit != 0 && strings.Count(res.Stderr, "error: ") != 1 {
+			if c.exit == 1 && strings.Count(res.Stderr, "error: ") != 1 {
 				t.Errorf("want exactly one error line:\n%s", res)
 			}
 			if c.requests != nil {

@@ -59,7 +59,7 @@ func TestBadInput(t *testing.T) {
 		{"broken selector", "", []string{"list", "-l", "a=("}, []string{"invalid label selector"}},
 		{"user-id selector", "", []string{"list", "-l", "cattle.io/user-id=u-other"}, []string{"--user-id"}},
 		{"bad expiring-within", "", []string{"list", "--expiring-within", "xyz"}, []string{"invalid --expiring-within", "7d"}},
-		{"expired and expiring", "", []string{"list", "--expired", "--expiring-within", "1d"}, []string{"exclude each other"}},
+		{"never-expiring and expiring", "", []string{"list", "--never-expiring", "--expiring-within", "1d"}, []string{"--never-expiring excludes"}},
 		{"show-expiry with yaml", "", []string{"list", "--show-expiry", "-o", "yaml"}, []string{"--show-expiry is a table"}},
 		{"delete nothing", "", []string{"delete"}, []string{"nothing to delete", "--expired"}},
 		{"delete names and expired", "", []string{"delete", tok, "--expired"}, []string{"not both"}},
