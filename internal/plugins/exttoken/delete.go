@@ -26,6 +26,7 @@ type DeleteOptions struct {
 	Selection tokenSelection
 	DryRun    string
 	ChunkSize int64
+	Parallel  int
 
 	tokens tokenClient
 	now    time.Time
@@ -50,7 +51,8 @@ func NewCmdDelete(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Comm
 			Tokens are deleted one by one: Rancher's user role has no
 			deletecollection, and one failure does not stop the others. A pruned
 			token is deleted only if it is still the one that was listed (UID
-			precondition). Deleting the token this request authenticates with
+			precondition). --parallel deletes run at once (16 by default);
+			outcomes print in order. Deleting the token this request authenticates with
 			logs your kubeconfig out: a named one gets a warning first, a
 			selected one is skipped. --dry-run (or --dry-run=client) only prints
 			what would be deleted; --dry-run=server lets the server check each
@@ -73,6 +75,7 @@ func NewCmdDelete(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Comm
 	o.Selection.addFlags(cmd, deleteSelection)
 	dryrun.AddFlag(cmd, &o.DryRun, "deleted")
 	cli.AddChunkSizeFlag(cmd, &o.ChunkSize)
+	addParallelFlag(cmd, &o.Parallel)
 	return cmd
 }
 
@@ -92,6 +95,9 @@ func (o *DeleteOptions) Complete(cmd *cobra.Command, args []string) error {
 func (o *DeleteOptions) Validate() error {
 	if err := o.Selection.validate(); err != nil {
 		return err
+	}
+	if o.Parallel < 1 {
+		return fmt.Errorf("invalid --parallel %d: use 1 or more", o.Parallel)
 	}
 	return validateDelete(o.Names, o.Selection.selects(), selectionFlags, o.DryRun, o.ChunkSize, validateTokenName)
 }
@@ -146,8 +152,13 @@ func (o *DeleteOptions) Run(ctx context.Context) error {
 		Do: func(ctx context.Context, t deleter.Target, opts metav1.DeleteOptions) error {
 			return o.tokens.delete(ctx, t.Key, opts)
 		}}
-	_, err := d.Run(ctx, targets)
+	_, err := d.RunParallel(ctx, targets, o.Parallel)
 	return err
+}
+
+// addParallelFlag binds --parallel: how many deletes are in flight.
+func addParallelFlag(cmd *cobra.Command, p *int) {
+	cmd.Flags().IntVar(p, "parallel", deleter.DefaultParallel, "Delete this many tokens at a time (client-side rate limits and the server's 429s still pace them).")
 }
 
 // objectName is how kubectl names an object it deleted: token.ext.cattle.io "x".

@@ -175,6 +175,7 @@ type LegacyDeleteOptions struct {
 
 	Selection legacySelection
 	DryRun    string
+	Parallel  int
 	Names     []string
 
 	tokens legacyClient
@@ -194,7 +195,7 @@ func NewCmdLegacyDelete(f cli.Clients, streams genericiooptions.IOStreams) *cobr
 			--kind, --user-id and -l. Selection flags combine: a token must match
 			all of them, and "kubectl exttoken legacy list" with the same flags
 			shows exactly what would go. Deletion is item by
-			item with a UID precondition, so a token recreated meanwhile under the
+			item (--parallel at once, 16 by default) with a UID precondition, so a token recreated meanwhile under the
 			same name is left alone. Deleting a session token logs its user out;
 			deleting an agent token can disconnect a cluster: review with --dry-run
 			first.`),
@@ -215,6 +216,7 @@ func NewCmdLegacyDelete(f cli.Clients, streams genericiooptions.IOStreams) *cobr
 	}
 	o.Selection.addFlags(cmd, deleteSelection)
 	dryrun.AddFlag(cmd, &o.DryRun, "deleted")
+	addParallelFlag(cmd, &o.Parallel)
 	return cmd
 }
 
@@ -234,6 +236,9 @@ func (o *LegacyDeleteOptions) Complete(_ *cobra.Command, args []string) error {
 func (o *LegacyDeleteOptions) Validate() error {
 	if err := o.Selection.validate(); err != nil {
 		return err
+	}
+	if o.Parallel < 1 {
+		return fmt.Errorf("invalid --parallel %d: use 1 or more", o.Parallel)
 	}
 	return validateDelete(o.Names, o.Selection.selects(), selectionFlags, o.DryRun, o.Selection.ChunkSize, func(n string) error {
 		if errs := validation.IsDNS1123Subdomain(n); len(errs) > 0 {
@@ -266,6 +271,6 @@ func (o *LegacyDeleteOptions) Run(ctx context.Context) error {
 		Do: func(ctx context.Context, t deleter.Target, opts metav1.DeleteOptions) error {
 			return o.tokens.delete(ctx, t.Key, opts)
 		}}
-	_, err := d.Run(ctx, targets)
+	_, err := d.RunParallel(ctx, targets, o.Parallel)
 	return err
 }
