@@ -46,7 +46,7 @@ func TestDelete(t *testing.T) {
 	del := func(n string) string { return "delete tokens.ext.cattle.io " + n }
 	runCases(t, []cmdCase{
 		{name: "by name", args: []string{"delete", "token-live", "token-old"}, objs: someTokens(), golden: "delete-names",
-			requests: []string{get("token-live"), get("token-old"), del("token-live"), del("token-old")},
+			requests: []string{get("token-live"), get("token-old"), del("token-live"), del("token-old")}, unordered: true,
 			check:    stored(map[string]bool{"token-live": false, "token-old": false, "token-bob": true})},
 		{name: "carries on past a failure and counts", args: []string{"delete", "token-live", "token-nope", "token-old"}, objs: someTokens(), exit: 1,
 			setup: failDelete("token-old"), golden: "delete-partial",
