@@ -49,7 +49,7 @@ func NewCmdCreate(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Comm
 	cmd := &cobra.Command{
 		Use:   "create [--description D] [--ttl DURATION] [--kind K] [--cluster-name ID] [-o bearer|value|json|yaml|kubeconfig]",
 		Short: "Create a Rancher API token and print it once, ready to use",
-		Long: templates.LongDesc(`
+		Long: cli.LongDesc(`
 			Create a Rancher token (tokens.ext.cattle.io) for yourself and print it
 			exactly once. Rancher never shows a token value again: store it now.
 

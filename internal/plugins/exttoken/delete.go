@@ -26,6 +26,7 @@ type DeleteOptions struct {
 	Selection tokenSelection
 	DryRun    string
 	ChunkSize int64
+	Parallel  int
 
 	tokens tokenClient
 	now    time.Time
@@ -35,18 +36,23 @@ type DeleteOptions struct {
 func NewCmdDelete(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Command {
 	o := &DeleteOptions{IOStreams: streams, f: f}
 	cmd := &cobra.Command{
-		Use:     "delete NAME... | --expired [--dry-run]",
+		Use:     "delete NAME... | [--expired] [--never-expiring] [--older-than D] [--unused-for D] [--kind K] [--user-id ID] [-l SELECTOR] [--dry-run]",
 		Aliases: []string{"rm", "revoke"},
-		Short:   "Revoke Rancher tokens by name, or prune the expired ones",
-		Long: templates.LongDesc(`
-			Delete (revoke) tokens by name, or with --expired every token whose
-			creation time plus TTL has passed. Rancher up to 2.14 never deletes
-			expired tokens, so they pile up.
+		Short:   "Revoke Rancher tokens by name, or prune a selection",
+		Long: cli.LongDesc(`
+			Delete (revoke) tokens by name, or every token a selection picks:
+			--expired (creation time plus TTL has passed; Rancher up to 2.14 never
+			deletes them, so they pile up), --never-expiring, --older-than D
+			(creation), --unused-for D (last use; never-used tokens count from
+			creation), --kind, --user-id and -l. Selection flags combine: a token
+			must match all of them. "kubectl exttoken list" with the same flags
+			shows exactly what would go.
 
 			Tokens are deleted one by one: Rancher's user role has no
 			deletecollection, and one failure does not stop the others. A pruned
 			token is deleted only if it is still the one that was listed (UID
-			precondition). Deleting the token this request authenticates with
+			precondition). --parallel deletes run at once (16 by default);
+			outcomes print in order. Deleting the token this request authenticates with
 			logs your kubeconfig out: a named one gets a warning first, a
 			selected one is skipped. --dry-run (or --dry-run=client) only prints
 			what would be deleted; --dry-run=server lets the server check each
@@ -59,13 +65,17 @@ func NewCmdDelete(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Comm
 			kubectl exttoken delete --expired --dry-run
 
 			# Prune expired tokens
-			kubectl exttoken delete --expired`),
+			kubectl exttoken delete --expired
+
+			# Kubeconfig tokens nobody used for 90 days
+			kubectl exttoken delete --kind kubeconfig --unused-for 90d --dry-run`),
 		ValidArgsFunction: completeTokens(f, cli.ManyNames, anyToken),
 		RunE:              cli.RunE(o),
 	}
 	o.Selection.addFlags(cmd, deleteSelection)
 	dryrun.AddFlag(cmd, &o.DryRun, "deleted")
 	cli.AddChunkSizeFlag(cmd, &o.ChunkSize)
+	addParallelFlag(cmd, &o.Parallel)
 	return cmd
 }
 
@@ -86,7 +96,10 @@ func (o *DeleteOptions) Validate() error {
 	if err := o.Selection.validate(); err != nil {
 		return err
 	}
-	return validateDelete(o.Names, o.Selection.selects(), "--expired", o.DryRun, o.ChunkSize, validateTokenName)
+	if o.Parallel < 1 {
+		return fmt.Errorf("invalid --parallel %d: use 1 or more", o.Parallel)
+	}
+	return validateDelete(o.Names, o.Selection.selects(), selectionFlags, o.DryRun, o.ChunkSize, validateTokenName)
 }
 
 func validateDelete(names []string, selected bool, flag, dryRun string, chunk int64, valid func(string) error) error {
@@ -139,8 +152,13 @@ func (o *DeleteOptions) Run(ctx context.Context) error {
 		Do: func(ctx context.Context, t deleter.Target, opts metav1.DeleteOptions) error {
 			return o.tokens.delete(ctx, t.Key, opts)
 		}}
-	_, err := d.Run(ctx, targets)
+	_, err := d.RunParallel(ctx, targets, o.Parallel)
 	return err
+}
+
+// addParallelFlag binds --parallel: how many deletes are in flight.
+func addParallelFlag(cmd *cobra.Command, p *int) {
+	cmd.Flags().IntVar(p, "parallel", deleter.DefaultParallel, "Delete this many tokens at a time (client-side rate limits and the server's 429s still pace them).")
 }
 
 // objectName is how kubectl names an object it deleted: token.ext.cattle.io "x".

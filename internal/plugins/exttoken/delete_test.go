@@ -46,8 +46,8 @@ func TestDelete(t *testing.T) {
 	del := func(n string) string { return "delete tokens.ext.cattle.io " + n }
 	runCases(t, []cmdCase{
 		{name: "by name", args: []string{"delete", "token-live", "token-old"}, objs: someTokens(), golden: "delete-names",
-			requests: []string{get("token-live"), get("token-old"), del("token-live"), del("token-old")},
-			check:    stored(map[string]bool{"token-live": false, "token-old": false, "token-bob": true})},
+			requests: []string{get("token-live"), get("token-old"), del("token-live"), del("token-old")}, unordered: true,
+			check: stored(map[string]bool{"token-live": false, "token-old": false, "token-bob": true})},
 		{name: "carries on past a failure and counts", args: []string{"delete", "token-live", "token-nope", "token-old"}, objs: someTokens(), exit: 1,
 			setup: failDelete("token-old"), golden: "delete-partial",
 			check: stored(map[string]bool{"token-live": false, "token-old": true})},
@@ -62,6 +62,11 @@ func TestDelete(t *testing.T) {
 		{name: "--dry-run=server asks the server", args: []string{"delete", "token-old", "--dry-run=server"}, objs: someTokens(),
 			stdout: []string{`token.ext.cattle.io "token-old" deleted (server dry run)`}},
 		{name: "nothing expired", args: []string{"delete", "--expired"}, objs: someTokens()[:1], stderr: []string{"No matching tokens found."}},
+		{name: "--unused-for and --kind combine", args: []string{"delete", "--unused-for", "1d", "--user-id", "u-alice"}, objs: someTokens(),
+			golden: "delete-unused", requests: []string{"create selfsubjectaccessreviews.authorization.k8s.io", "list tokens.ext.cattle.io", del("token-old")},
+			check: stored(map[string]bool{"token-old": false, "token-live": true, "token-bob": true})},
+		{name: "--older-than with -l sends the selector", args: []string{"delete", "--older-than", "1d", "-l", "authn.management.cattle.io/kind=kubeconfig", "--dry-run"}, objs: someTokens(),
+			stdout: []string{`"token-live" deleted (dry run)`}, check: absent("token-old")},
 		{name: "names and --expired", args: []string{"delete", "token-live", "--expired"}, exit: 1, stderr: []string{"not both"}, requests: none},
 		{name: "nothing to delete", args: []string{"delete"}, exit: 1, stderr: []string{"nothing to delete"}, requests: none},
 	})

@@ -34,7 +34,7 @@ func NewCmdDescribe(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Co
 	cmd := &cobra.Command{
 		Use:   "describe NAME",
 		Short: "Describe a Rancher token: owner, expiry, use, scope",
-		Long: templates.LongDesc(`
+		Long: cli.LongDesc(`
 			Describe one token: owner and auth provider principal, kind, scope
 			(cluster), whether it is enabled, its TTL and when it expires (computed
 			from creation time and TTL), when it was last used and updated, and

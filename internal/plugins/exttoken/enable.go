@@ -46,7 +46,7 @@ func NewCmdDisable(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Com
 	return &cobra.Command{
 		Use:   "disable NAME...",
 		Short: "Disable Rancher tokens without deleting them (spec.enabled=false)",
-		Long: templates.LongDesc(`
+		Long: cli.LongDesc(`
 			Disable tokens: Rancher rejects a disabled token until it is enabled
 			again, and keeps it (with its owner, TTL and last use) for review.
 			Every named token is tried; a failure does not stop the others.
@@ -67,7 +67,7 @@ func NewCmdEnable(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Comm
 	return &cobra.Command{
 		Use:   "enable NAME...",
 		Short: "Enable disabled Rancher tokens again (spec.enabled=true)",
-		Long: templates.LongDesc(`
+		Long: cli.LongDesc(`
 			Enable tokens that were disabled. An expired token stays expired:
 			enabling does not extend its TTL. Every named token is tried; a
 			failure does not stop the others.`),

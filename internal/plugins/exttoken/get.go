@@ -32,7 +32,7 @@ func NewCmdGet(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Command
 	cmd := &cobra.Command{
 		Use:   "get NAME [-o wide|json|yaml|name]",
 		Short: "Show one Rancher token (never its value)",
-		Long: templates.LongDesc(`
+		Long: cli.LongDesc(`
 			Show one token (tokens.ext.cattle.io) with the server's columns, or as an
 			object with -o json|yaml. The value is never shown: Rancher returns it
 			only when the token is created. Other users' tokens are "not found"

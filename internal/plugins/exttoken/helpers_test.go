@@ -239,6 +239,7 @@ type cmdCase struct {
 	golden         string
 	stdout, stderr []string
 	requests       []string // nil: not checked; use none for "no request"
+	unordered      bool     // requests made in parallel: compare as a set
 	check          func(*testing.T, *fakeRancher, clitest.Result)
 }
 
@@ -269,11 +270,18 @@ func runCases(t *testing.T, cases []cmdCase) {
 					t.Errorf("stderr lacks %q:\n%s", s, res)
 				}
 			}
-			if c.exit != 0 && strings.Count(res.Stderr, "error: ") != 1 {
+			if c.exit == 1 && strings.Count(res.Stderr, "error: ") != 1 {
 				t.Errorf("want exactly one error line:\n%s", res)
 			}
 			if c.requests != nil {
-				wantRequests(t, f, c.requests...)
+				got, want := f.Requests(), slices.Clone(c.requests)
+				if c.unordered {
+					slices.Sort(got)
+					slices.Sort(want)
+				}
+				if !slices.Equal(got, want) {
+					t.Errorf("requests:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
+				}
 			}
 			leaks(t, strings.ReplaceAll(res.Stdout, "s3cr3tvalue", "")+res.Stderr)
 			if c.check != nil {

@@ -27,7 +27,7 @@ func NewCmdLegacy(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Comm
 	cmd := &cobra.Command{
 		Use:   "legacy",
 		Short: "Audit and clean up legacy v3 tokens (tokens.management.cattle.io)",
-		Long: templates.LongDesc(`
+		Long: cli.LongDesc(`
 			Work with Rancher's legacy v3 tokens (tokens.management.cattle.io),
 			deprecated since 2.14. Old installs keep never-expiring ones (ttl 0)
 			created by Rancher up to 2.5 for kubectl shells, agents, Helm and
@@ -56,6 +56,7 @@ type LegacyListOptions struct {
 	print *printer.Flags
 
 	Selection legacySelection
+	FailIfAny bool
 
 	tokens legacyClient
 	now    time.Time
@@ -65,16 +66,21 @@ type LegacyListOptions struct {
 func NewCmdLegacyList(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Command {
 	o := &LegacyListOptions{IOStreams: streams, f: f, print: printer.NewFlags(printer.WithTable)}
 	cmd := &cobra.Command{
-		Use:     "list [--never-expiring] [--expired] [--kind K] [-o wide|json|yaml|name]",
+		Use:     "list [--never-expiring] [--expired] [--kind K] [--user-id ID] [--older-than D] [--unused-for D] [--expiring-within D [--fail-if-any]] [-l SELECTOR] [-o wide|json|yaml|name]",
 		Aliases: []string{"ls"},
 		Short:   "List legacy v3 tokens with computed expiry, never their secret",
-		Long: templates.LongDesc(`
+		Long: cli.LongDesc(`
 			List v3 tokens: NAME, USER, KIND (the authn.management.cattle.io/kind
 			label, else the name prefix: kubectl-shell, agent, compose-token,
 			helm-token, telemetry, drain-node, kubeconfig, ...), TTL ("never" for 0),
 			EXPIRES, EXPIRED (computed from creation time and ttl, because Rancher
 			does not keep the stored field current), LAST-USED and DESCRIPTION;
 			-o wide adds AGE and CLUSTER.
+
+			The selection flags are legacy delete's and combine (a token must
+			match all). --expiring-within D shows tokens that expire within D or
+			have expired; for monitoring, --fail-if-any makes the exit code 3 when
+			any token is shown (0 when none is, 1 on errors).
 
 			After the table, never-expiring tokens are counted by kind. The secret
 			"token" field (and providerInfo) is removed before any output, JSON and
@@ -91,14 +97,18 @@ func NewCmdLegacyList(f cli.Clients, streams genericiooptions.IOStreams) *cobra.
 		Args: cobra.NoArgs,
 		RunE: cli.RunE(o),
 	}
-	o.Selection.addFlags(cmd)
+	o.Selection.addFlags(cmd, listSelection)
+	cmd.Flags().BoolVar(&o.FailIfAny, "fail-if-any", false, "Exit with code 3 when any token is shown (for monitoring; errors exit 1).")
 	o.print.AddFlags(cmd)
 	return cmd
 }
 
-// Complete builds the client.
+// Complete parses the selection and builds the client.
 func (o *LegacyListOptions) Complete(_ *cobra.Command, _ []string) error {
 	o.now = now()
+	if err := o.Selection.complete(); err != nil {
+		return err
+	}
 	var err error
 	o.tokens, err = newLegacyClient(o.f)
 	return err
@@ -124,7 +134,10 @@ func (o *LegacyListOptions) Run(ctx context.Context) error {
 		for _, t := range tokens {
 			list.Items = append(list.Items, *t.obj)
 		}
-		return o.print.Print(list, printer.WithoutNamespace, o.Out)
+		if err := o.print.Print(list, printer.WithoutNamespace, o.Out); err != nil {
+			return err
+		}
+		return failIfAny(o.FailIfAny, len(tokens), "v3 tokens")
 	}
 	if len(tokens) == 0 {
 		fmt.Fprintln(o.ErrOut, "No v3 tokens found.")
@@ -148,10 +161,11 @@ func (o *LegacyListOptions) Run(ctx context.Context) error {
 		return err
 	}
 	if !o.print.NoHeaders {
-		_, err := io.WriteString(o.Out, neverSummary(tokens, o.tokens.conn))
-		return err
+		if _, err := io.WriteString(o.Out, neverSummary(tokens, o.tokens.conn)); err != nil {
+			return err
+		}
 	}
-	return nil
+	return failIfAny(o.FailIfAny, len(tokens), "v3 tokens")
 }
 
 // LegacyDeleteOptions is `kubectl exttoken legacy delete`.
@@ -161,6 +175,7 @@ type LegacyDeleteOptions struct {
 
 	Selection legacySelection
 	DryRun    string
+	Parallel  int
 	Names     []string
 
 	tokens legacyClient
@@ -171,12 +186,16 @@ type LegacyDeleteOptions struct {
 func NewCmdLegacyDelete(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Command {
 	o := &LegacyDeleteOptions{IOStreams: streams, f: f}
 	cmd := &cobra.Command{
-		Use:   "delete NAME... | --never-expiring | --expired [--kind K] [--dry-run]",
-		Short: "Delete legacy v3 tokens by name, or all never-expiring or expired ones",
-		Long: templates.LongDesc(`
-			Delete v3 tokens by name, or every never-expiring (ttl 0) or expired
-			token, optionally only of one --kind or --user-id. Deletion is item by
-			item with a UID precondition, so a token recreated meanwhile under the
+		Use:   "delete NAME... | [--never-expiring] [--expired] [--kind K] [--user-id ID] [--older-than D] [--unused-for D] [-l SELECTOR] [--dry-run]",
+		Short: "Delete legacy v3 tokens by name, or a selection of them",
+		Long: cli.LongDesc(`
+			Delete v3 tokens by name, or every token a selection picks:
+			--never-expiring (ttl 0), --expired, --older-than D (creation),
+			--unused-for D (last use; never-used tokens count from creation),
+			--kind, --user-id and -l. Selection flags combine: a token must match
+			all of them, and "kubectl exttoken legacy list" with the same flags
+			shows exactly what would go. Deletion is item by
+			item (--parallel at once, 16 by default) with a UID precondition, so a token recreated meanwhile under the
 			same name is left alone. Deleting a session token logs its user out;
 			deleting an agent token can disconnect a cluster: review with --dry-run
 			first.`),
@@ -187,20 +206,27 @@ func NewCmdLegacyDelete(f cli.Clients, streams genericiooptions.IOStreams) *cobr
 			# Only the old kubectl-shell tokens
 			kubectl exttoken legacy delete --never-expiring --kind kubectl-shell
 
+			# Tokens nobody used for a year
+			kubectl exttoken legacy delete --unused-for 365d --dry-run
+
 			# One token by name
 			kubectl exttoken legacy delete kubectl-shell-u-abcde`),
 		ValidArgsFunction: completeLegacyTokens(f),
 		RunE:              cli.RunE(o),
 	}
-	o.Selection.addFlags(cmd)
+	o.Selection.addFlags(cmd, deleteSelection)
 	dryrun.AddFlag(cmd, &o.DryRun, "deleted")
+	addParallelFlag(cmd, &o.Parallel)
 	return cmd
 }
 
-// Complete takes the names and builds the client.
+// Complete takes the names, parses the selection and builds the client.
 func (o *LegacyDeleteOptions) Complete(_ *cobra.Command, args []string) error {
 	o.Names = args
 	o.now = now()
+	if err := o.Selection.complete(); err != nil {
+		return err
+	}
 	var err error
 	o.tokens, err = newLegacyClient(o.f)
 	return err
@@ -211,11 +237,10 @@ func (o *LegacyDeleteOptions) Validate() error {
 	if err := o.Selection.validate(); err != nil {
 		return err
 	}
-	selected := o.Selection.NeverExpiring || o.Selection.Expired
-	if !selected && (o.Selection.Kind != "" || o.Selection.User != "") {
-		return fmt.Errorf("--kind and --user-id narrow --never-expiring or --expired: pass one of those too")
+	if o.Parallel < 1 {
+		return fmt.Errorf("invalid --parallel %d: use 1 or more", o.Parallel)
 	}
-	return validateDelete(o.Names, selected, "--never-expiring or --expired", o.DryRun, o.Selection.ChunkSize, func(n string) error {
+	return validateDelete(o.Names, o.Selection.selects(), selectionFlags, o.DryRun, o.Selection.ChunkSize, func(n string) error {
 		if errs := validation.IsDNS1123Subdomain(n); len(errs) > 0 {
 			return fmt.Errorf("invalid v3 token name %q (%s); list them with kubectl exttoken legacy list", n, errs[0])
 		}
@@ -246,6 +271,6 @@ func (o *LegacyDeleteOptions) Run(ctx context.Context) error {
 		Do: func(ctx context.Context, t deleter.Target, opts metav1.DeleteOptions) error {
 			return o.tokens.delete(ctx, t.Key, opts)
 		}}
-	_, err := d.Run(ctx, targets)
+	_, err := d.RunParallel(ctx, targets, o.Parallel)
 	return err
 }

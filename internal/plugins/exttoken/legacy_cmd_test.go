@@ -40,7 +40,15 @@ func TestLegacyList(t *testing.T) {
 		{name: "go-template of the annotations too", args: []string{"legacy", "list", "-o", "go-template={{range .items}}{{.metadata.annotations}}{{end}}"}, objs: someV3Tokens(),
 			stdout: []string{"userId"}},
 		{name: "none", args: []string{"legacy", "list"}, stderr: []string{"No v3 tokens found."}},
-		{name: "exclusive", args: []string{"legacy", "list", "--expired", "--never-expiring"}, exit: 1, stderr: []string{"exclude each other"}, requests: none},
+		{name: "exclusive", args: []string{"legacy", "list", "--expired", "--never-expiring"}, exit: 1, stderr: []string{"--never-expiring excludes"}, requests: none},
+		{name: "--unused-for counts never-used tokens from creation", args: []string{"legacy", "list", "--unused-for", "365d", "-o", "name"}, objs: someV3Tokens(),
+			stdout: []string{"kubectl-shell-u-1", "agent-u-2"}, check: absent("token-live", "token-applied", "token-expired")},
+		{name: "-l is sent to the server", args: []string{"legacy", "list", "-l", labelV3UserID + "=u-alice", "--older-than", "1d", "-o", "name"}, objs: someV3Tokens(),
+			stdout: []string{"kubectl-shell-u-1", "token-expired"}, check: absent("agent-u-2", "token-live", "token-applied")},
+		{name: "--expiring-within --fail-if-any exits 3", args: []string{"legacy", "list", "--expiring-within", "30d", "--fail-if-any"}, objs: someV3Tokens(), exit: 3,
+			golden: "legacy-list-fail-if-any"},
+		{name: "--fail-if-any exits 0 when none is shown", args: []string{"legacy", "list", "--expiring-within", "30d", "--user-id", "u-bob", "--fail-if-any"}, objs: someV3Tokens(),
+			stderr: []string{"No v3 tokens found."}},
 	})
 }
 
@@ -70,7 +78,11 @@ func TestLegacyDelete(t *testing.T) {
 			stdout: []string{`token.management.cattle.io "token-expired" deleted (dry run)`}, requests: []string{"list tokens.management.cattle.io"}},
 		{name: "by name, one missing", args: []string{"legacy", "delete", "agent-u-2", "nope", "--context", "rancher"}, objs: someV3Tokens(), exit: 1,
 			golden: "legacy-delete-partial", check: v3stored(map[string]bool{"agent-u-2": false})},
-		{name: "--kind alone", args: []string{"legacy", "delete", "--kind", "agent"}, exit: 1, stderr: []string{"narrow --never-expiring or --expired"}, requests: none},
+		{name: "--kind alone is a selection", args: []string{"legacy", "delete", "--kind", "agent", "--dry-run"}, objs: someV3Tokens(),
+			stdout: []string{`token.management.cattle.io "agent-u-2" deleted (dry run)`}, check: absent("kubectl-shell-u-1", "token-live")},
+		{name: "--older-than and --user-id combine", args: []string{"legacy", "delete", "--older-than", "100d", "--user-id", "u-bob"}, objs: someV3Tokens(),
+			stdout: []string{`"agent-u-2" deleted`}, check: v3stored(map[string]bool{"agent-u-2": false, "token-applied": true, "kubectl-shell-u-1": true})},
+		{name: "nothing selected", args: []string{"legacy", "delete"}, exit: 1, stderr: []string{"nothing to delete"}, requests: none},
 	})
 }
 

@@ -9,7 +9,9 @@ import (
 
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
 
+	"github.com/kubectl-tokens/kubectl-tokens/internal/apierror"
 	"github.com/kubectl-tokens/kubectl-tokens/internal/cli"
 )
 
@@ -78,37 +80,82 @@ func (t legacyToken) expired(now time.Time) bool {
 	return ok && !now.Before(at)
 }
 
-// legacySelection is the filter both legacy commands share.
+// legacySelection is the filter both legacy commands share: every flag
+// given must hold (AND), so legacy list shows exactly what legacy delete
+// with the same flags removes.
 type legacySelection struct {
-	NeverExpiring bool
-	Expired       bool
-	Kind          string
-	User          string
-	ChunkSize     int64
+	NeverExpiring  bool
+	Expired        bool
+	Kind           string
+	User           string
+	OlderThan      string
+	UnusedFor      string
+	ExpiringWithin string
+	Selector       string
+	ChunkSize      int64
+
+	olderThan, unusedFor, within time.Duration
 }
 
-func (s *legacySelection) addFlags(cmd *cobra.Command) {
-	cmd.Flags().BoolVar(&s.NeverExpiring, "never-expiring", false, "Only tokens with ttl 0, which never expire.")
-	cmd.Flags().BoolVar(&s.Expired, "expired", false, "Only expired tokens (creation time + ttl has passed; the stored expired field is stale).")
-	cmd.Flags().StringVar(&s.Kind, "kind", "", "Only tokens of this kind (label authn.management.cattle.io/kind or name prefix), e.g. kubectl-shell.")
-	cmd.Flags().StringVar(&s.User, "user-id", "", "Only tokens of this Rancher user ID.")
+func (s *legacySelection) addFlags(cmd *cobra.Command, use selectionUse) {
+	fl := cmd.Flags()
+	only := "Only"
+	if use == deleteSelection {
+		only = "Delete"
+	}
+	fl.BoolVar(&s.NeverExpiring, "never-expiring", false, only+" tokens with ttl 0, which never expire.")
+	fl.BoolVar(&s.Expired, "expired", false, only+" expired tokens (creation time + ttl has passed; the stored expired field is stale).")
+	fl.StringVar(&s.Kind, "kind", "", only+" tokens of this kind (label authn.management.cattle.io/kind or name prefix), e.g. kubectl-shell.")
+	fl.StringVar(&s.User, "user-id", "", only+" tokens of this Rancher user ID.")
+	fl.StringVar(&s.OlderThan, "older-than", "", only+" tokens created longer ago than this duration, e.g. 90d.")
+	fl.StringVar(&s.UnusedFor, "unused-for", "", only+" tokens not used for this duration, e.g. 30d (never-used tokens count from their creation).")
+	fl.StringVarP(&s.Selector, "selector", "l", "", only+" tokens matching this label selector (sent to the server).")
+	if use == listSelection {
+		fl.StringVar(&s.ExpiringWithin, "expiring-within", "", "Only tokens that expire within this duration (e.g. 7d) or have expired.")
+	}
 	cli.AddChunkSizeFlag(cmd, &s.ChunkSize)
 }
 
+// selects tells whether any selection flag was given.
+func (s *legacySelection) selects() bool {
+	return s.NeverExpiring || s.Expired || s.Kind != "" || s.User != "" || s.OlderThan != "" || s.UnusedFor != "" ||
+		s.ExpiringWithin != "" || s.Selector != ""
+}
+
+// complete parses the durations.
+func (s *legacySelection) complete() error {
+	var err error
+	if s.olderThan, err = parseAge("--older-than", s.OlderThan); err != nil {
+		return err
+	}
+	if s.unusedFor, err = parseAge("--unused-for", s.UnusedFor); err != nil {
+		return err
+	}
+	s.within, err = parseAge("--expiring-within", s.ExpiringWithin)
+	return err
+}
+
 func (s *legacySelection) validate() error {
-	if s.NeverExpiring && s.Expired {
-		return fmt.Errorf("--never-expiring and --expired exclude each other: a ttl-0 token never expires")
+	if s.NeverExpiring && (s.Expired || s.ExpiringWithin != "") {
+		return fmt.Errorf("--never-expiring excludes --expired and --expiring-within: a ttl-0 token never expires")
 	}
 	if s.ChunkSize < 0 {
 		return fmt.Errorf("invalid --chunk-size %d: use a positive number, or 0 to fetch everything at once", s.ChunkSize)
+	}
+	if _, err := labels.Parse(s.Selector); err != nil {
+		return fmt.Errorf("invalid label selector %q: %s", s.Selector, apierror.OneLine(err.Error()))
 	}
 	return nil
 }
 
 func (s *legacySelection) keep(t legacyToken, now time.Time) bool {
+	at, ok := t.expiresAt()
 	switch {
 	case s.NeverExpiring && !t.never(),
 		s.Expired && !t.expired(now),
+		s.within > 0 && !(ok && !at.After(now.Add(s.within))),
+		s.olderThan > 0 && !t.Created.Before(now.Add(-s.olderThan)),
+		s.unusedFor > 0 && !lastUse(t.LastUsed, t.Created).Before(now.Add(-s.unusedFor)),
 		s.Kind != "" && t.Kind != s.Kind,
 		s.User != "" && t.User != s.User:
 		return false
@@ -119,9 +166,9 @@ func (s *legacySelection) keep(t legacyToken, now time.Time) bool {
 // list fetches the selected v3 tokens page by page, secrets stripped as
 // each page arrives.
 func (s *legacySelection) list(ctx context.Context, c legacyClient, now time.Time) ([]legacyToken, error) {
-	selector := ""
+	selector := s.Selector
 	if s.User != "" {
-		selector = labelV3UserID + "=" + s.User
+		selector = joinSelector(selector, labelV3UserID+"="+s.User)
 	}
 	var out []legacyToken
 	err := c.each(ctx, selector, s.ChunkSize, func(u *unstructured.Unstructured) error {

@@ -29,6 +29,7 @@ type ListOptions struct {
 	Selection  tokenSelection
 	ChunkSize  int64
 	ShowExpiry bool
+	FailIfAny  bool
 
 	tokens tokenClient
 	rest   rest.Interface // the server's tables
@@ -39,10 +40,10 @@ type ListOptions struct {
 func NewCmdList(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Command {
 	o := &ListOptions{IOStreams: streams, f: f, print: printer.NewFlags(printer.WithTable)}
 	cmd := &cobra.Command{
-		Use:     "list [-o wide|json|yaml|name] [--user-id ID] [--kind K] [--expired] [--expiring-within D] [-l SELECTOR] [--show-expiry]",
+		Use:     "list [-o wide|json|yaml|name] [--user-id ID] [--kind K] [--expired] [--never-expiring] [--older-than D] [--unused-for D] [--expiring-within D [--fail-if-any]] [-l SELECTOR] [--show-expiry]",
 		Aliases: []string{"ls"},
 		Short:   "List Rancher tokens with the server's own columns",
-		Long: templates.LongDesc(`
+		Long: cli.LongDesc(`
 			List Rancher tokens (tokens.ext.cattle.io). Administrators see every
 			user's tokens, everyone else only their own: Rancher filters on the
 			server, and this command never asks for another user's tokens by label.
@@ -53,10 +54,18 @@ func NewCmdList(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Comman
 			--show-expiry prints a table computed from the tokens instead, adding
 			EXPIRES, EXPIRED, ENABLED and LAST-USED, which the server's table lacks.
 
-			--expired and --expiring-within filter on the expiry computed from
-			creation time and TTL. --user-id filters by owner: on the server for
-			administrators, otherwise on what the server returned. Large lists are
-			fetched in pages of --chunk-size, as kubectl does.`),
+			--expired, --never-expiring and --expiring-within filter on the expiry
+			computed from creation time and TTL, --older-than on creation,
+			--unused-for on last use (never-used tokens count from creation).
+			--user-id filters by owner: on the server for administrators, otherwise
+			on what the server returned. The flags combine (a token must match
+			all) and are the same as delete's, so a list shows exactly what a
+			delete with the same flags would remove. Large lists are fetched in
+			pages of --chunk-size, as kubectl does.
+
+			For monitoring, --fail-if-any makes the exit code 3 when any token is
+			shown (0 when none is, 1 on errors), e.g. with --expiring-within 7d in
+			a cron job or a CI step.`),
 		Example: templates.Examples(`
 			# Your tokens (all tokens for an administrator)
 			kubectl exttoken list
@@ -71,12 +80,16 @@ func NewCmdList(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Comman
 			kubectl exttoken list --expired
 
 			# Kubeconfig tokens that expire within a week, as YAML
-			kubectl exttoken list --kind kubeconfig --expiring-within 7d -o yaml`),
+			kubectl exttoken list --kind kubeconfig --expiring-within 7d -o yaml
+
+			# Alert (exit 3) when a token expires within 7 days or has expired
+			kubectl exttoken list --expiring-within 7d --fail-if-any`),
 		Args: cobra.NoArgs,
 		RunE: cli.RunE(o),
 	}
 	o.Selection.addFlags(cmd, listSelection)
 	cli.AddChunkSizeFlag(cmd, &o.ChunkSize)
+	cmd.Flags().BoolVar(&o.FailIfAny, "fail-if-any", false, "Exit with code 3 when any token is shown (for monitoring; errors exit 1).")
 	cmd.Flags().BoolVar(&o.ShowExpiry, "show-expiry", false, "Print EXPIRES, EXPIRED, ENABLED and LAST-USED computed from the tokens instead of the server's table.")
 	o.print.AddFlags(cmd)
 	return cmd
@@ -132,17 +145,31 @@ func (o *ListOptions) Run(ctx context.Context) error {
 	}
 	if !o.print.IsTable() {
 		list := &unstructured.UnstructuredList{Object: map[string]any{"apiVersion": "v1", "kind": "List", "metadata": map[string]any{"resourceVersion": ""}}, Items: items}
-		return o.print.Print(list, printer.WithoutNamespace, o.Out)
+		if err := o.print.Print(list, printer.WithoutNamespace, o.Out); err != nil {
+			return err
+		}
+		return failIfAny(o.FailIfAny, len(items), "tokens")
 	}
 	if len(items) == 0 {
 		return o.none()
 	}
-	return o.print.Print(expiryTable(items, o.now), printer.WithoutNamespace, o.Out)
+	if err := o.print.Print(expiryTable(items, o.now), printer.WithoutNamespace, o.Out); err != nil {
+		return err
+	}
+	return failIfAny(o.FailIfAny, len(items), "tokens")
 }
 
 func (o *ListOptions) none() error {
 	fmt.Fprintln(o.ErrOut, "No tokens found.")
 	return nil
+}
+
+// failIfAny is --fail-if-any's outcome: exit 3 when n > 0.
+func failIfAny(set bool, n int, what string) error {
+	if !set || n == 0 {
+		return nil
+	}
+	return &cli.Exit{Code: 3, Message: fmt.Sprintf("%s shown: %d; exit 3 (--fail-if-any)", what, n)}
 }
 
 func (o *ListOptions) serverTable(ctx context.Context, selector string) error {
@@ -163,7 +190,10 @@ func (o *ListOptions) serverTable(ctx context.Context, selector string) error {
 	if len(t.Rows) == 0 {
 		return o.none()
 	}
-	return o.print.Print(t, printer.WithoutNamespace, o.Out)
+	if err := o.print.Print(t, printer.WithoutNamespace, o.Out); err != nil {
+		return err
+	}
+	return failIfAny(o.FailIfAny, len(t.Rows), "tokens")
 }
 
 // expiryTable is the --show-expiry view, computed from the tokens.

@@ -22,50 +22,80 @@ const (
 	deleteSelection                     // delete: what a prune selects by
 )
 
-// tokenSelection is which ext tokens a list shows or a delete removes.
+// tokenSelection is which ext tokens a list shows or a delete removes:
+// every flag given must hold (AND), so list shows exactly what the same
+// flags on delete would remove.
 type tokenSelection struct {
 	UserID         string
 	Kind           string
 	Expired        bool
+	NeverExpiring  bool
+	OlderThan      string
+	UnusedFor      string
 	ExpiringWithin string
 	Selector       string
 
-	kindSet  bool
-	within   time.Duration
-	selector string // what is sent: -l plus --kind (never a user ID)
+	kindSet   bool
+	olderThan time.Duration
+	unusedFor time.Duration
+	within    time.Duration
+	selector  string // what is sent: -l plus --kind (never a user ID)
 }
+
+// selectionFlags names the flags of a selection, for messages.
+const selectionFlags = "--expired, --never-expiring, --older-than, --unused-for, --kind, --user-id or -l"
 
 func (s *tokenSelection) addFlags(cmd *cobra.Command, use selectionUse) {
 	fl := cmd.Flags()
-	switch use {
-	case listSelection:
-		fl.BoolVar(&s.Expired, "expired", false, "Only expired tokens.")
-		fl.StringVar(&s.UserID, "user-id", "", "Only tokens of this Rancher user ID (spec.userID).")
-		fl.StringVar(&s.Kind, "kind", "", "Only tokens of this kind (spec.kind, e.g. session, kubeconfig).")
-		fl.StringVar(&s.ExpiringWithin, "expiring-within", "", "Only tokens that are not expired yet but expire within this duration (e.g. 7d).")
-		fl.StringVarP(&s.Selector, "selector", "l", "", "Label selector, e.g. -l team=ci (non-admins on Rancher up to 2.15.0: key=value terms only).")
-		_ = cmd.RegisterFlagCompletionFunc("kind", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
-			return []string{"session", "kubeconfig"}, cobra.ShellCompDirectiveNoFileComp
-		})
-	case deleteSelection:
-		fl.BoolVar(&s.Expired, "expired", false, "Delete every expired token you can see (all users' for administrators).")
+	only := "Only"
+	if use == deleteSelection {
+		only = "Delete"
 	}
+	fl.BoolVar(&s.Expired, "expired", false, only+" expired tokens (creation time + TTL has passed).")
+	fl.BoolVar(&s.NeverExpiring, "never-expiring", false, only+" tokens that never expire.")
+	fl.StringVar(&s.OlderThan, "older-than", "", only+" tokens created longer ago than this duration, e.g. 90d.")
+	fl.StringVar(&s.UnusedFor, "unused-for", "", only+" tokens not used for this duration, e.g. 30d (never-used tokens count from their creation).")
+	fl.StringVar(&s.UserID, "user-id", "", only+" tokens of this Rancher user ID (spec.userID).")
+	fl.StringVar(&s.Kind, "kind", "", only+" tokens of this kind (spec.kind, e.g. session, kubeconfig).")
+	fl.StringVarP(&s.Selector, "selector", "l", "", only+" tokens matching this label selector, e.g. -l team=ci (non-admins on Rancher up to 2.15.0: key=value terms only).")
+	if use == listSelection {
+		fl.StringVar(&s.ExpiringWithin, "expiring-within", "", "Only tokens that expire within this duration (e.g. 7d) or have expired.")
+	}
+	_ = cmd.RegisterFlagCompletionFunc("kind", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		return []string{"session", "kubeconfig"}, cobra.ShellCompDirectiveNoFileComp
+	})
 }
 
 // selects tells whether any selection flag was given.
 func (s *tokenSelection) selects() bool {
-	return s.Expired || s.ExpiringWithin != "" || s.UserID != "" || s.kindSet || s.Selector != ""
+	return s.Expired || s.NeverExpiring || s.OlderThan != "" || s.UnusedFor != "" || s.ExpiringWithin != "" ||
+		s.UserID != "" || s.kindSet || s.Selector != ""
+}
+
+// parseAge reads a positive duration flag ("" is 0).
+func parseAge(flag, v string) (time.Duration, error) {
+	if v == "" {
+		return 0, nil
+	}
+	d, err := ttl.Parse(flag, v)
+	if err != nil || d.Never || d.Duration <= 0 {
+		return 0, fmt.Errorf("invalid %s %q: use a duration such as 12h, 7d or 90d", flag, v)
+	}
+	return d.Duration, nil
 }
 
 // complete parses durations and builds the selector that is sent.
 func (s *tokenSelection) complete(cmd *cobra.Command) error {
 	s.kindSet = cmd.Flags().Changed("kind")
-	if s.ExpiringWithin != "" {
-		v, err := ttl.Parse("--expiring-within", s.ExpiringWithin)
-		if err != nil || v.Never || v.Duration <= 0 {
-			return fmt.Errorf("invalid --expiring-within %q: use a duration such as 12h or 7d", s.ExpiringWithin)
-		}
-		s.within = v.Duration
+	var err error
+	if s.within, err = parseAge("--expiring-within", s.ExpiringWithin); err != nil {
+		return err
+	}
+	if s.olderThan, err = parseAge("--older-than", s.OlderThan); err != nil {
+		return err
+	}
+	if s.unusedFor, err = parseAge("--unused-for", s.UnusedFor); err != nil {
+		return err
 	}
 	sel, err := userSelector(s.Selector)
 	if err != nil {
@@ -79,8 +109,8 @@ func (s *tokenSelection) complete(cmd *cobra.Command) error {
 }
 
 func (s *tokenSelection) validate() error {
-	if s.Expired && s.ExpiringWithin != "" {
-		return fmt.Errorf("--expired and --expiring-within exclude each other: expiring tokens are not expired yet")
+	if s.NeverExpiring && (s.Expired || s.ExpiringWithin != "") {
+		return fmt.Errorf("--never-expiring excludes --expired and --expiring-within: such a token never expires")
 	}
 	if s.kindSet {
 		if errs := validation.IsValidLabelValue(s.Kind); len(errs) > 0 {
@@ -112,17 +142,31 @@ func (s *tokenSelection) keep(t extToken, now time.Time) bool {
 		return false
 	}
 	at, ok := t.expiresAt()
-	if s.Expired && !(ok && !now.Before(at)) {
-		return false
-	}
-	if s.within > 0 && !(ok && at.After(now) && !at.After(now.Add(s.within))) {
+	switch {
+	case s.Expired && !(ok && !now.Before(at)),
+		s.NeverExpiring && ok,
+		s.within > 0 && !(ok && !at.After(now.Add(s.within))),
+		s.olderThan > 0 && !t.Created.Before(now.Add(-s.olderThan)),
+		s.unusedFor > 0 && !lastUse(t.LastUsed, t.Created).Before(now.Add(-s.unusedFor)):
 		return false
 	}
 	return true
 }
 
-// needsObjects: filters that need the spec rather than row metadata.
-func (s *tokenSelection) needsObjects() bool { return s.Expired || s.within > 0 || s.UserID != "" }
+// lastUse is when a token was last used; a never-used one counts from
+// its creation.
+func lastUse(used, created time.Time) time.Time {
+	if used.IsZero() {
+		return created
+	}
+	return used
+}
+
+// needsObjects: filters that need the spec or status rather than the
+// row's metadata.
+func (s *tokenSelection) needsObjects() bool {
+	return s.Expired || s.NeverExpiring || s.within > 0 || s.unusedFor > 0 || s.olderThan > 0 || s.UserID != ""
+}
 
 // userSelector parses -l and refuses cattle.io/user-id terms: Rancher up to
 // 2.15.0 passes another user's ID through and returns their tokens to a

@@ -28,7 +28,7 @@ func NewCmdSetDescription(f cli.Clients, streams genericiooptions.IOStreams) *co
 	cmd := &cobra.Command{
 		Use:   "set-description NAME TEXT",
 		Short: "Change a Rancher token's description",
-		Long: templates.LongDesc(`
+		Long: cli.LongDesc(`
 			Replace a token's description (spec.description), shown by
 			list -o wide. An empty TEXT ("") clears it.`),
 		Example: templates.Examples(`

@@ -37,7 +37,7 @@ func NewCmdSettings(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Co
 	cmd := &cobra.Command{
 		Use:   "settings [-o wide|json|yaml]",
 		Short: "Show Rancher's token TTL settings and the token-hashing feature",
-		Long: templates.LongDesc(`
+		Long: cli.LongDesc(`
 			Show the Rancher settings that govern token lifetimes
 			(settings.management.cattle.io): auth-token-max-ttl-minutes,
 			kubeconfig-default-token-ttl-minutes, auth-user-session-ttl-minutes,
@@ -147,7 +147,7 @@ func NewCmdSettingsSet(f cli.Clients, streams genericiooptions.IOStreams) *cobra
 	cmd := &cobra.Command{
 		Use:   "set NAME VALUE",
 		Short: "Change a token TTL setting, with the checks Rancher's UI makes",
-		Long: templates.LongDesc(`
+		Long: cli.LongDesc(`
 			Set one of the token settings. Minutes settings take a whole number of
 			minutes (0 and up) or a duration such as 30d or 16h; kubeconfig-generate-token
 			takes true or false.

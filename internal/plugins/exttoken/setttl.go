@@ -29,7 +29,7 @@ func NewCmdSetTTL(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Comm
 	cmd := &cobra.Command{
 		Use:   "set-ttl NAME DURATION",
 		Short: "Shorten a Rancher token's time to live (Rancher never lets it grow)",
-		Long: templates.LongDesc(`
+		Long: cli.LongDesc(`
 			Reduce a token's TTL. The TTL counts from the token's creation, and
 			Rancher only lets it shrink: every API caller, administrators included,
 			gets "forbidden to extend time-to-live" for a longer one. This command

@@ -149,10 +149,13 @@ func TestListFiltersAndExpiryView(t *testing.T) {
 		in, out []string
 	}{
 		{[]string{"--expired"}, []string{expired}, []string{soon, later, never}},
-		{[]string{"--expiring-within", "1d"}, []string{soon}, []string{expired, later, never}},
+		// --expiring-within includes what has already expired (monitoring).
+		{[]string{"--expiring-within", "1d"}, []string{soon, expired}, []string{later, never}},
 		{[]string{"--kind", "kubeconfig"}, []string{soon}, []string{expired, later, never}},
 		{[]string{"--expired", "-o", "name"}, []string{expired}, []string{soon}},
-		{[]string{"--expiring-within", "31d", "-o", "yaml"}, []string{soon, later}, []string{expired, never}},
+		{[]string{"--expiring-within", "31d", "-o", "yaml"}, []string{soon, later, expired}, []string{never}},
+		{[]string{"--older-than", "1h", "-o", "name"}, nil, []string{expired, soon, later, never}},
+		{[]string{"--unused-for", "1h", "-o", "name"}, nil, []string{expired, soon, later, never}},
 	}
 	for _, c := range cases {
 		out := mustRun(t, u.Kubeconfig, append([]string{"exttoken", "list"}, c.args...)...).Stdout
@@ -190,5 +193,22 @@ func TestListFiltersAndExpiryView(t *testing.T) {
 	res = mustRun(t, u.Kubeconfig, "exttoken", "get", later, "-o", "jsonpath={.spec.enabled} {.spec.description}")
 	if res.Stdout != "true renamed: it's new" {
 		t.Errorf("after enable and set-description: %q", res.Stdout)
+	}
+}
+
+// TestListFailIfAnyExitsThreeThroughKubectl: the monitoring exit code
+// reaches the caller through the real kubectl's plugin dispatch.
+func TestListFailIfAnyExitsThreeThroughKubectl(t *testing.T) {
+	u := newUser(t, "monitor", rancher.UserOptions{})
+	name, _ := create(t, u, "--ttl", "1h")
+	res := kubectl(u.Kubeconfig, "exttoken", "list", "--expiring-within", "2h", "--fail-if-any")
+	if res.Code != 3 || !strings.Contains(res.Stdout, name) || !strings.Contains(res.Stderr, "exit 3 (--fail-if-any)") {
+		t.Errorf("expiring within 2h: %s", res)
+	}
+	if res := kubectl(u.Kubeconfig, "exttoken", "list", "--expiring-within", "30m", "--fail-if-any", "-o", "name"); res.Code != 0 || res.Stdout != "" {
+		t.Errorf("nothing expiring within 30m: %s", res)
+	}
+	if res := kubectl(env.Kubeconfig, "exttoken", "legacy", "list", "--user-id", "u-nobody", "--expiring-within", "30d", "--fail-if-any"); res.Code != 0 {
+		t.Errorf("legacy, nothing shown: %s", res)
 	}
 }
