@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -22,8 +24,10 @@ func TestRunParallelBoundsInFlightAndPrintsInOrder(t *testing.T) {
 		for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
 		}
 		// Later targets finish first.
-		var i int
-		fmt.Sscanf(tg.Name, "t%d", &i)
+		i, err := strconv.Atoi(strings.TrimPrefix(tg.Name, "t"))
+		if err != nil {
+			return err
+		}
 		time.Sleep(time.Duration(10-i) * 3 * time.Millisecond)
 		if tg.Name == "t3" {
 			return errors.New("boom")

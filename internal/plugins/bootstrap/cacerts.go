@@ -12,9 +12,10 @@ import (
 	"strings"
 	"time"
 
+	certutil "k8s.io/client-go/util/cert"
+
 	"github.com/kubectl-tokens/kubectl-tokens/internal/apierror"
 	"github.com/kubectl-tokens/kubectl-tokens/internal/kubeconfig"
-	certutil "k8s.io/client-go/util/cert"
 )
 
 // CACertsURL turns --cacerts-url into the URL to fetch: https only, and a

@@ -6,8 +6,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/kubectl-tokens/kubectl-tokens/internal/atomicfile"
 	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/kubectl-tokens/kubectl-tokens/internal/atomicfile"
 )
 
 func TestRancherServer(t *testing.T) {
