@@ -6,7 +6,6 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
-	"k8s.io/client-go/dynamic"
 	"k8s.io/kubectl/pkg/util/templates"
 
 	"github.com/kubectl-tokens/kubectl-tokens/internal/cli"
@@ -19,10 +18,7 @@ type GetOptions struct {
 	f     cli.Clients
 	print *printer.Flags
 
-	Name string
-
-	namespace string
-	tokens    dynamic.ResourceInterface
+	tokenRef
 }
 
 // NewCmdGet builds `kubectl regtoken get`.
@@ -52,17 +48,7 @@ func NewCmdGet(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Command
 
 // Complete resolves the name, namespace and client.
 func (o *GetOptions) Complete(_ *cobra.Command, args []string) error {
-	o.Name = args[0]
-	var err error
-	if o.namespace, _, err = o.f.Namespace(); err != nil {
-		return err
-	}
-	client, err := tokenClient(o.f)
-	if err != nil {
-		return err
-	}
-	o.tokens = client.Namespace(o.namespace)
-	return nil
+	return o.tokenRef.complete(o.f, args)
 }
 
 // Validate checks the name and -o.

@@ -6,7 +6,6 @@ import (
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
-	"k8s.io/client-go/dynamic"
 	"k8s.io/kubectl/pkg/util/templates"
 
 	"github.com/kubectl-tokens/kubectl-tokens/internal/cli"
@@ -21,10 +20,7 @@ type HelmOptions struct {
 	install installFlags
 	print   *printer.Flags
 
-	Name string
-
-	namespace string
-	tokens    dynamic.ResourceInterface
+	tokenRef
 }
 
 // NewCmdHelm builds `kubectl regtoken helm`.
@@ -59,16 +55,9 @@ func NewCmdHelm(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Comman
 
 // Complete resolves the name, namespace and clients.
 func (o *HelmOptions) Complete(_ *cobra.Command, args []string) error {
-	o.Name = args[0]
-	var err error
-	if o.namespace, _, err = o.f.Namespace(); err != nil {
+	if err := o.tokenRef.complete(o.f, args); err != nil {
 		return err
 	}
-	client, err := tokenClient(o.f)
-	if err != nil {
-		return err
-	}
-	o.tokens = client.Namespace(o.namespace)
 	return o.install.complete(o.f)
 }
 

@@ -171,3 +171,27 @@ func refuseExpired(f cli.Clients, t *Token, now time.Time) error {
 		kind, t.Name, t.Namespace, at.UTC().Format(time.RFC3339), *t.Spec.TTL,
 		hint(f, "create", "NEW-NAME", "-n", t.Namespace, "--ttl", "24h"), hint(f, "delete", t.Name, "-n", t.Namespace))
 }
+
+// tokenRef is what get, values and helm resolve in Complete: one token
+// named by the argument, in the namespace -n (or the kubeconfig) selects,
+// and the client that reaches it.
+type tokenRef struct {
+	Name string
+
+	namespace string
+	tokens    dynamic.ResourceInterface
+}
+
+func (r *tokenRef) complete(f cli.Clients, args []string) error {
+	r.Name = args[0]
+	var err error
+	if r.namespace, _, err = f.Namespace(); err != nil {
+		return err
+	}
+	client, err := tokenClient(f)
+	if err != nil {
+		return err
+	}
+	r.tokens = client.Namespace(r.namespace)
+	return nil
+}

@@ -8,7 +8,6 @@ import (
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
-	"k8s.io/client-go/dynamic"
 	"k8s.io/kubectl/pkg/util/templates"
 
 	"github.com/kubectl-tokens/kubectl-tokens/internal/cli"
@@ -23,11 +22,8 @@ type ValuesOptions struct {
 	install installFlags
 	print   *printer.Flags
 
-	Name    string
+	tokenRef
 	Timeout time.Duration
-
-	namespace string
-	tokens    dynamic.ResourceInterface
 }
 
 // NewCmdValues builds `kubectl regtoken values`.
@@ -62,16 +58,9 @@ func NewCmdValues(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Comm
 
 // Complete resolves the name, namespace and clients.
 func (o *ValuesOptions) Complete(_ *cobra.Command, args []string) error {
-	o.Name = args[0]
-	var err error
-	if o.namespace, _, err = o.f.Namespace(); err != nil {
+	if err := o.tokenRef.complete(o.f, args); err != nil {
 		return err
 	}
-	client, err := tokenClient(o.f)
-	if err != nil {
-		return err
-	}
-	o.tokens = client.Namespace(o.namespace)
 	return o.install.complete(o.f)
 }
 
