@@ -9,6 +9,9 @@ import (
 )
 
 func TestRestartKeepsDataAndCredentials(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a control plane (make test)")
+	}
 	env, err := Start(Options{})
 	if err != nil {
 		t.Fatal(err)
