@@ -48,7 +48,7 @@ func NewCmdGet(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Command
 
 // Complete resolves the name, namespace and client.
 func (o *GetOptions) Complete(_ *cobra.Command, args []string) error {
-	return o.tokenRef.complete(o.f, args)
+	return o.complete(o.f, args)
 }
 
 // Validate checks the name and -o.

@@ -55,7 +55,7 @@ func NewCmdHelm(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Comman
 
 // Complete resolves the name, namespace and clients.
 func (o *HelmOptions) Complete(_ *cobra.Command, args []string) error {
-	if err := o.tokenRef.complete(o.f, args); err != nil {
+	if err := o.complete(o.f, args); err != nil {
 		return err
 	}
 	return o.install.complete(o.f)

@@ -58,7 +58,7 @@ func NewCmdValues(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Comm
 
 // Complete resolves the name, namespace and clients.
 func (o *ValuesOptions) Complete(_ *cobra.Command, args []string) error {
-	if err := o.tokenRef.complete(o.f, args); err != nil {
+	if err := o.complete(o.f, args); err != nil {
 		return err
 	}
 	return o.install.complete(o.f)
