@@ -226,7 +226,7 @@ func (o *CreateOptions) Validate() error {
 		if !o.PrintJoinCommand {
 			return errors.New("--join-server is the address in the join command: add --print-join-command or drop --join-server")
 		}
-		if _, err := JoinAddress(o.JoinServer, joinServerGiven, FlavorKubeadm); err != nil {
+		if _, err := JoinAddress(o.JoinServer, "--join-server", FlavorKubeadm); err != nil {
 			return err
 		}
 	}
@@ -263,10 +263,6 @@ func (o *CreateOptions) Validate() error {
 	}
 	return o.File.check()
 }
-
-// joinServerGiven marks an address that is --join-server rather than
-// the kubeconfig's server.
-const joinServerGiven = true
 
 // Run creates the token and prints it (or the join command).
 func (o *CreateOptions) Run(ctx context.Context) error {
@@ -472,14 +468,15 @@ func (o *CreateOptions) joinCommand(ctx context.Context, t *Token, flavor Flavor
 // joinMaterial is what a node of flavor needs to join with t, and
 // warnings about its address.
 func (o *CreateOptions) joinMaterial(ctx context.Context, t *Token, flavor Flavor) (*JoinMaterial, []string, error) {
-	server, given := o.JoinServer, o.JoinServer != ""
-	if !given {
+	server, flag := o.JoinServer, "--join-server"
+	if server == "" {
 		var err error
 		if server, err = joinAPIServer(o.f); err != nil {
 			return nil, nil, err
 		}
+		flag = ""
 	}
-	address, err := JoinAddress(server, given, flavor)
+	address, err := JoinAddress(server, flag, flavor)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -161,7 +161,8 @@ func (f Flavor) JoinPort() string {
 
 // JoinAddress is the address a flavor's join material names, as printed:
 // host:port for kubeadm join, https://host:port for k3s and rke2. server
-// is --join-server when given, else the kubeconfig's server.
+// is the value of flag (--join-server, --supervisor-url), or the
+// kubeconfig's server when flag is "".
 //
 // A trailing "/" is dropped (kubeadm join refuses it); a path is refused:
 // a server URL with a path is a proxy (such as Rancher's
@@ -169,11 +170,12 @@ func (f Flavor) JoinPort() string {
 // without a port gets the flavor's port; the kubeconfig's server keeps
 // the port kubectl reaches it on (443 when it names none), except for
 // rke2, whose agents join the supervisor on 9345 of the same host.
-func JoinAddress(server string, given bool, f Flavor) (string, error) {
+func JoinAddress(server, flag string, f Flavor) (string, error) {
+	given := flag != ""
 	what := fmt.Sprintf("the kubeconfig server %q", server)
 	fix := "pass --join-server https://HOST:PORT"
 	if given {
-		what, fix = fmt.Sprintf("--join-server %q", server), "pass https://HOST:PORT"
+		what, fix = fmt.Sprintf("%s %q", flag, server), "pass https://HOST:PORT"
 	}
 	u, err := url.Parse(server)
 	if err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {

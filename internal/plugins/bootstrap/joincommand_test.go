@@ -49,36 +49,36 @@ func TestK3sJoinLineAndRKE2Config(t *testing.T) {
 func TestJoinAddressStripsTrailingSlashRefusesProxiesAndFillsPorts(t *testing.T) {
 	for _, tc := range []struct {
 		server string
-		given  bool
+		flag   string // "" for the kubeconfig's server
 		f      Flavor
 		want   string // the printed address, or the error it must say
 		err    bool
 	}{
 		// The kubeconfig's server: a trailing slash dropped, its port kept.
-		{"https://10.0.0.1:6443/", false, FlavorKubeadm, "10.0.0.1:6443", false},
-		{"https://10.0.0.1:6443", false, FlavorK3s, "https://10.0.0.1:6443", false},
-		{"https://k3s.example.com", false, FlavorK3s, "https://k3s.example.com:443", false},
-		{"https://10.0.0.1:6443/", false, FlavorRKE2, "https://10.0.0.1:9345", false},
-		{"https://[fd00::1]:6443", false, FlavorRKE2, "https://[fd00::1]:9345", false},
+		{"https://10.0.0.1:6443/", "", FlavorKubeadm, "10.0.0.1:6443", false},
+		{"https://10.0.0.1:6443", "", FlavorK3s, "https://10.0.0.1:6443", false},
+		{"https://k3s.example.com", "", FlavorK3s, "https://k3s.example.com:443", false},
+		{"https://10.0.0.1:6443/", "", FlavorRKE2, "https://10.0.0.1:9345", false},
+		{"https://[fd00::1]:6443", "", FlavorRKE2, "https://[fd00::1]:9345", false},
 		// A path is a proxy: refused, pointing at --join-server.
-		{"https://rancher.example.com/k8s/clusters/c-m-abc", false, FlavorKubeadm, "has a path (/k8s/clusters/c-m-abc): it is a proxy, which nodes cannot join through; pass --join-server https://HOST:PORT", true},
-		{"https://rancher.example.com/k8s/clusters/c-m-abc/", false, FlavorK3s, "pass --join-server", true},
+		{"https://rancher.example.com/k8s/clusters/c-m-abc", "", FlavorKubeadm, "has a path (/k8s/clusters/c-m-abc): it is a proxy, which nodes cannot join through; pass --join-server https://HOST:PORT", true},
+		{"https://rancher.example.com/k8s/clusters/c-m-abc/", "", FlavorK3s, "pass --join-server", true},
 		// --join-server: a missing port is the flavor's.
-		{"https://lb.example.com", true, FlavorKubeadm, "lb.example.com:6443", false},
-		{"https://lb.example.com", true, FlavorK3s, "https://lb.example.com:6443", false},
-		{"https://lb.example.com/", true, FlavorRKE2, "https://lb.example.com:9345", false},
-		{"https://lb.example.com:7443", true, FlavorRKE2, "https://lb.example.com:7443", false},
-		{"https://lb.example.com/proxy", true, FlavorKubeadm, `--join-server "https://lb.example.com/proxy" has a path (/proxy)`, true},
-		{"lb.example.com:6443", true, FlavorKubeadm, "is not a URL like https://HOST:6443", true},
-		{"http://lb.example.com:6443", true, FlavorKubeadm, "is not a URL like https://HOST:6443", true},
-		{"::", false, FlavorK3s, "is not a URL", true},
+		{"https://lb.example.com", "--join-server", FlavorKubeadm, "lb.example.com:6443", false},
+		{"https://lb.example.com", "--join-server", FlavorK3s, "https://lb.example.com:6443", false},
+		{"https://lb.example.com/", "--join-server", FlavorRKE2, "https://lb.example.com:9345", false},
+		{"https://lb.example.com:7443", "--join-server", FlavorRKE2, "https://lb.example.com:7443", false},
+		{"https://lb.example.com/proxy", "--join-server", FlavorKubeadm, `--join-server "https://lb.example.com/proxy" has a path (/proxy)`, true},
+		{"lb.example.com:6443", "--join-server", FlavorKubeadm, "is not a URL like https://HOST:6443", true},
+		{"http://lb.example.com:6443", "--join-server", FlavorKubeadm, "is not a URL like https://HOST:6443", true},
+		{"::", "", FlavorK3s, "is not a URL", true},
 	} {
-		got, err := JoinAddress(tc.server, tc.given, tc.f)
+		got, err := JoinAddress(tc.server, tc.flag, tc.f)
 		switch {
 		case tc.err && (err == nil || !strings.Contains(err.Error(), tc.want)):
-			t.Errorf("%s (given %v) %s: %q, %v; want an error saying %q", tc.server, tc.given, tc.f, got, err, tc.want)
+			t.Errorf("%s (flag %q) %s: %q, %v; want an error saying %q", tc.server, tc.flag, tc.f, got, err, tc.want)
 		case !tc.err && (err != nil || got != tc.want):
-			t.Errorf("%s (given %v) %s: %q, %v; want %q", tc.server, tc.given, tc.f, got, err, tc.want)
+			t.Errorf("%s (flag %q) %s: %q, %v; want %q", tc.server, tc.flag, tc.f, got, err, tc.want)
 		}
 	}
 }

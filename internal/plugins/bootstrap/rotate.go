@@ -152,15 +152,13 @@ func (o *RotateOptions) Complete(cmd *cobra.Command, _ []string) error {
 		return err
 	}
 	if o.SupervisorURL != "" {
-		u, err := SupervisorEndpoint(o.SupervisorURL, o.flavor)
-		if err != nil {
+		if o.endpoint, err = JoinAddress(o.SupervisorURL, "--supervisor-url", o.flavor); err != nil {
 			return err
 		}
-		o.endpoint = u.String()
 	} else if o.flavor != FlavorKubeadm {
 		// The kubeconfig server for k3s, the same host on 9345 for rke2:
 		// where its nodes join, proxies refused alike.
-		s, err := JoinAddress(cluster.Server, false, o.flavor)
+		s, err := JoinAddress(cluster.Server, "", o.flavor)
 		if err != nil {
 			return fmt.Errorf("%w (or pass --supervisor-url)", err)
 		}
@@ -199,11 +197,7 @@ func (o *RotateOptions) Validate() error {
 
 // Run rotates and prints the new token once.
 func (o *RotateOptions) Run(ctx context.Context) error {
-	u, err := SupervisorEndpoint(o.endpoint, o.flavor)
-	if err != nil {
-		return err
-	}
-	r, err := RotateServerToken(ctx, u, o.flavor, o.old, o.kubeconfigCA, o.newToken, o.DryRun == dryrun.Client)
+	r, err := RotateServerToken(ctx, o.endpoint, o.flavor, o.old, o.kubeconfigCA, o.newToken, o.DryRun == dryrun.Client)
 	if err != nil {
 		return err
 	}

@@ -138,8 +138,8 @@ func TestRotateRefusesAProxyOrKubeadm(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"--flavor", "k3s", "--supervisor-url", "https://rancher.example.com/k8s/clusters/c-1"}, "has a path: that is a proxy"},
-		{[]string{"--flavor", "k3s", "--supervisor-url", "http://10.0.0.1:6443"}, "is not https://SERVER:PORT"},
+		{[]string{"--flavor", "k3s", "--supervisor-url", "https://rancher.example.com/k8s/clusters/c-1"}, "has a path (/k8s/clusters/c-1): it is a proxy"},
+		{[]string{"--flavor", "k3s", "--supervisor-url", "http://10.0.0.1:6443"}, "is not a URL like https://HOST:6443"},
 		{[]string{"--flavor", "kubeadm"}, "kubeadm clusters have no server token to rotate"},
 	} {
 		res := clitest.Run(t, NewRoot, clitest.NewFactory(clitest.Options{Cluster: kubeconfig.Cluster{Server: "https://10.0.0.1:6443"}}), "", append([]string{"rotate", "--server-token", "pw"}, tc.args...)...)

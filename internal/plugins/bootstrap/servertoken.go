@@ -10,7 +10,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -99,22 +98,6 @@ func GenerateServerToken() (string, error) {
 	return hex.EncodeToString(b), nil
 }
 
-// SupervisorEndpoint is --supervisor-url: https, host and port only (a
-// path means a proxy, which cannot carry the token API).
-func SupervisorEndpoint(raw string, f Flavor) (*url.URL, error) {
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" || u.Scheme != "https" {
-		return nil, fmt.Errorf("--supervisor-url %q is not https://SERVER:PORT: pass one server's supervisor address (k3s: port 6443, rke2: 9345)", raw)
-	}
-	if p := strings.TrimSuffix(u.Path, "/"); p != "" || u.RawQuery != "" {
-		return nil, fmt.Errorf("--supervisor-url %q has a path: that is a proxy (e.g. Rancher's /k8s/clusters/…), and the token API is reached on one server directly; pass https://SERVER:PORT", raw)
-	}
-	if u.Port() == "" {
-		u.Host = net.JoinHostPort(u.Hostname(), f.JoinPort())
-	}
-	return &url.URL{Scheme: "https", Host: u.Host}, nil
-}
-
 // Rotation is what rotate did, for people and for -o.
 type Rotation struct {
 	Flavor   Flavor `json:"flavor"`
@@ -128,10 +111,15 @@ type Rotation struct {
 // rotateTimeout bounds the PUT: rotation re-encrypts the bootstrap data.
 const rotateTimeout = 30 * time.Second
 
-// RotateServerToken rotates old into newToken on the supervisor at u.
+// RotateServerToken rotates old into newToken on the supervisor at
+// endpoint (https://host:port, as JoinAddress returns it).
 // kubeconfigCA (may be empty) pins the supervisor when old carries no
 // hash. With dryRun everything is checked and nothing is sent.
-func RotateServerToken(ctx context.Context, u *url.URL, f Flavor, old ServerToken, kubeconfigCA kubeconfig.CABundle, newToken string, dryRun bool) (Rotation, error) {
+func RotateServerToken(ctx context.Context, endpoint string, f Flavor, old ServerToken, kubeconfigCA kubeconfig.CABundle, newToken string, dryRun bool) (Rotation, error) {
+	u, err := url.Parse(endpoint)
+	if err != nil {
+		return Rotation{}, fmt.Errorf("supervisor address %q: %w", endpoint, err)
+	}
 	served, err := FetchCACerts(ctx, u.String()+"/cacerts")
 	if err != nil {
 		return Rotation{}, err
