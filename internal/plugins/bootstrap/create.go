@@ -46,6 +46,7 @@ type CreateOptions struct {
 	CAFile           string
 	CACertsURL       string
 	CertificateKey   string
+	ControlPlane     bool
 	DryRun           string
 	Reuse            bool
 	File             outputFile
@@ -57,6 +58,7 @@ type CreateOptions struct {
 	given     bool           // the token was an argument
 	ttl       ttl.Value
 	flavor    Flavor // "" until detected
+	certKey   []byte // --certificate-key, decoded
 	groupsSet bool
 }
 
@@ -152,7 +154,8 @@ func (o *CreateOptions) AddFlags(cmd *cobra.Command) {
 	fl.StringVar(&o.JoinServer, "join-server", "", "With --print-join-command, the address nodes join, e.g. https://lb.example.com:6443 (default: the kubeconfig's server; port 9345 for rke2).")
 	fl.StringVar(&o.CAFile, "ca-file", "", "The cluster CA (PEM) for the K10 hash and kubeadm's discovery hash (default: the kubeconfig's CA).")
 	fl.StringVar(&o.CACertsURL, "cacerts-url", "", "Take the CA for the K10 hash from a k3s/rke2 server's /cacerts, e.g. https://server:6443/cacerts (k3s) or :9345 (rke2); it must validate that server's certificate.")
-	fl.StringVar(&o.CertificateKey, "certificate-key", "", "With --print-join-command (kubeadm), print a control-plane join with this key from 'kubeadm init phase upload-certs --upload-certs'.")
+	fl.StringVar(&o.CertificateKey, "certificate-key", "", "With --print-join-command (kubeadm), print a control-plane join with this key from 'kubeadm init phase upload-certs --upload-certs'; it is checked against kube-system/kubeadm-certs.")
+	fl.BoolVar(&o.ControlPlane, "control-plane", false, "With --print-join-command and --certificate-key, print a join for a new control-plane node (--certificate-key alone implies it, as in kubeadm).")
 	fl.BoolVar(&o.Reuse, "reuse", false, "Print an existing valid token with the same usages, groups and description instead of creating one (a new one when there is none); stderr says which.")
 	dryrun.AddFlag(cmd, &o.DryRun, "created")
 	o.File.addFlags(cmd)
@@ -234,12 +237,22 @@ func (o *CreateOptions) Validate() error {
 		if !o.PrintJoinCommand {
 			return errors.New("cannot use --certificate-key without --print-join-command: add --print-join-command")
 		}
-		if !isLowerHex(strings.ToLower(o.CertificateKey), 64) {
-			return errors.New("--certificate-key must be 64 hex digits: take it from 'kubeadm init phase upload-certs --upload-certs'")
+		var err error
+		if o.certKey, err = ParseCertificateKey(o.CertificateKey); err != nil {
+			return err
 		}
 		if o.flavor != "" && o.flavor != FlavorKubeadm {
 			return fmt.Errorf("--certificate-key is for kubeadm control-plane joins, not --flavor %s: drop it", o.flavor)
 		}
+	}
+	if o.ControlPlane && o.CertificateKey == "" {
+		return fmt.Errorf("--control-plane needs --certificate-key: a new control-plane node decrypts the uploaded certificates with it; run '%s' on a control-plane node for one", UploadCertsCommand)
+	}
+	if o.CertificateKey != "" && !slices.Contains(o.Usages, UsageAuthentication) {
+		return errors.New("a control-plane join authenticates with the token: add authentication to --usages")
+	}
+	if o.CertificateKey != "" && o.groupsSet && !slices.Contains(o.Groups, KubeadmCertsGroup) {
+		return fmt.Errorf("a control-plane join needs group %s, which may read kube-system/%s (Role kubeadm:kubeadm-certs): add it to --groups", KubeadmCertsGroup, CertsSecretName)
 	}
 	if o.CAFile != "" && o.CACertsURL != "" {
 		return errors.New("--ca-file and --cacerts-url both name the CA: pass only one")
@@ -269,6 +282,9 @@ func (o *CreateOptions) Run(ctx context.Context) error {
 	flavor, note, err := o.resolveFlavor(ctx)
 	if err != nil {
 		return err
+	}
+	if o.CertificateKey != "" && flavor != FlavorKubeadm {
+		return fmt.Errorf("--certificate-key is for kubeadm control-plane joins, and this cluster is %s: drop it", flavor)
 	}
 	t := o.newToken(flavor)
 	var reused bool
@@ -468,21 +484,26 @@ func (o *CreateOptions) joinCommand(ctx context.Context, t *Token, flavor Flavor
 // joinMaterial is what a node of flavor needs to join with t, and
 // warnings about its address.
 func (o *CreateOptions) joinMaterial(ctx context.Context, t *Token, flavor Flavor) (*JoinMaterial, []string, error) {
-	server, flag := o.JoinServer, "--join-server"
-	if server == "" {
-		var err error
-		if server, err = joinAPIServer(o.f); err != nil {
-			return nil, nil, err
-		}
-		flag = ""
-	}
-	address, err := JoinAddress(server, flag, flavor)
+	lookup := o.DryRun != dryrun.Client // a client dry run sends nothing
+	address, note, err := joinEndpoint(ctx, o.f, o.core, o.JoinServer, flavor, lookup)
 	if err != nil {
 		return nil, nil, err
 	}
 	var warnings []string
+	if note != "" {
+		warnings = append(warnings, note)
+	}
 	if w := LoopbackWarning(address); w != "" {
 		warnings = append(warnings, w)
+	}
+	if o.CertificateKey != "" && lookup {
+		certs, err := checkControlPlaneCerts(ctx, o.core, o.certKey, now())
+		if err != nil {
+			return nil, nil, err
+		}
+		if n := certs.note(o.f); n != "" {
+			warnings = append(warnings, n)
+		}
 	}
 	ca, err := loadCA(ctx, o.f, o.CAFile, o.CACertsURL)
 	if err != nil {

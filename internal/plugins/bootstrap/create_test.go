@@ -67,7 +67,7 @@ func TestCreateReuseHandsOutAMatchingValidToken(t *testing.T) {
 		{name: "a join command for the reused token", args: []string{"create", "--reuse", "--description", "rack 7", "--flavor", "kubeadm", "--print-join-command"}, objects: objs,
 			stdout:   "kubeadm join 10.0.0.1:6443 --token " + tok + " --discovery-token-ca-cert-hash " + spkiRoot + "\n",
 			stderr:   `bootstrap token "abcdef" reused: it is valid until 2026-11-23T04:59:59Z and has the same usages, groups and description (nothing was created)` + "\n",
-			requests: []string{listReq}},
+			requests: []string{listReq, cpeReq, clusterInfoReq}},
 		{name: "--reuse with a TOKEN", args: []string{"create", tok, "--reuse", "--flavor", "kubeadm"}, exit: 1,
 			stderr: "error: --reuse hands out an existing token, not the TOKEN given: drop one of them\n"},
 	})
@@ -127,10 +127,11 @@ func TestCreateJoinCommands(t *testing.T) {
 		{name: "kubeadm join drops the server's trailing slash", args: []string{"create", tok, "--print-join-command"},
 			version: kubeadmV, server: "https://10.0.0.1:6443/",
 			stdout: "kubeadm join 10.0.0.1:6443 --token " + tok + " --discovery-token-ca-cert-hash " + spkiRoot + "\n",
-			stderr: kubeadmNote, requests: []string{createReq}},
+			stderr: kubeadmNote, requests: []string{cpeReq, clusterInfoReq, createReq}},
 		{name: "a proxy server is refused before anything is created", args: []string{"create", tok, "--print-join-command"},
 			version: kubeadmV, server: "https://rancher.example.com/k8s/clusters/c-m-1", exit: 1,
-			stderr: `error: the kubeconfig server "https://rancher.example.com/k8s/clusters/c-m-1" has a path (/k8s/clusters/c-m-1): it is a proxy, which nodes cannot join through; pass --join-server https://HOST:PORT, the address of the API server or its load balancer` + "\n"},
+			stderr:   `error: the kubeconfig server "https://rancher.example.com/k8s/clusters/c-m-1" has a path (/k8s/clusters/c-m-1): it is a proxy, which nodes cannot join through; pass --join-server https://HOST:PORT, the address of the API server or its load balancer` + "\n",
+			requests: []string{cpeReq, clusterInfoReq}},
 		{name: "a proxy server with --join-server", args: []string{"create", tok, "--print-join-command", "--join-server", "https://lb.example.com"},
 			version: kubeadmV, server: "https://rancher.example.com/k8s/clusters/c-m-1",
 			stdout: "kubeadm join lb.example.com:6443 --token " + tok + " --discovery-token-ca-cert-hash " + spkiRoot + "\n",
@@ -144,7 +145,7 @@ func TestCreateJoinCommands(t *testing.T) {
 			stderr:   "warning: the join address https://127.0.0.1:9345 is a loopback address that other machines cannot reach: pass --join-server https://ADDRESS:PORT\n",
 			requests: []string{createReq}},
 		{name: "kubeadm join material as JSON", args: []string{"create", tok, "--print-join-command", "-o", "json", "--flavor", "kubeadm"},
-			golden: "create-join-kubeadm-json", requests: []string{createReq}},
+			golden: "create-join-kubeadm-json", requests: []string{cpeReq, clusterInfoReq, createReq}},
 		{name: "k3s join material as YAML", args: []string{"create", tok, "--print-join-command", "-o", "yaml", "--flavor", "k3s"},
 			golden: "create-join-k3s-yaml", requests: []string{createReq}},
 		{name: "the join material is not a secure token", args: []string{"create", tok, "--print-join-command", "-o", "secure", "--flavor", "k3s"}, exit: 1,
@@ -154,3 +155,9 @@ func TestCreateJoinCommands(t *testing.T) {
 			stderr:  `error: --join-server "https://lb/x" has a path (/x): it is a proxy, which nodes cannot join through; pass https://HOST:PORT, the address of the API server or its load balancer` + "\n"},
 	})
 }
+
+// What a kubeadm join command reads to find the cluster's join address.
+const (
+	cpeReq         = "get configmaps kube-system/kubeadm-config"
+	clusterInfoReq = "get configmaps kube-public/cluster-info"
+)
