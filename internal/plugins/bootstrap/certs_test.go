@@ -50,6 +50,7 @@ func certsSecret(t *testing.T, key, owner string) *corev1.Secret {
 	t.Helper()
 	s := &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{Name: CertsSecretName, Namespace: Namespace},
+		Type:       corev1.SecretTypeOpaque,
 		Data: map[string][]byte{
 			"ca.crt": seal(t, key, []byte("-----BEGIN CERTIFICATE-----\n")), "ca.key": seal(t, key, []byte("k")),
 			"etcd-ca.crt": {}, "etcd-ca.key": {},

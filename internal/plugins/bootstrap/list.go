@@ -2,9 +2,14 @@ package bootstrap
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
+	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/cli-runtime/pkg/printers"
 	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
@@ -12,6 +17,7 @@ import (
 
 	"github.com/kubectl-tokens/kubectl-tokens/internal/cli"
 	"github.com/kubectl-tokens/kubectl-tokens/internal/printer"
+	"github.com/kubectl-tokens/kubectl-tokens/internal/ttl"
 )
 
 // ListOptions is kubectl bootstrap list.
@@ -19,18 +25,21 @@ type ListOptions struct {
 	genericiooptions.IOStreams
 	f cli.Clients
 
-	Print       *printer.Flags
-	ShowSecrets bool
-	ChunkSize   int64
+	Print          *printer.Flags
+	ShowSecrets    bool
+	ChunkSize      int64
+	ExpiringWithin string
+	FailIfAny      bool
 
-	core corev1client.CoreV1Interface
+	core   corev1client.CoreV1Interface
+	within *time.Duration // --expiring-within, when given
 }
 
 // NewCmdList builds kubectl bootstrap list.
 func NewCmdList(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Command {
 	o := &ListOptions{IOStreams: streams, f: f, Print: printer.NewFlags(printer.WithTable)}
 	cmd := &cobra.Command{
-		Use:   "list",
+		Use:   "list [--expiring-within D [--fail-if-any]]",
 		Short: "List bootstrap tokens, including expired and malformed ones",
 		Long: cli.LongDesc(`
 			List the bootstrap tokens in kube-system with kubeadm's columns: TOKEN
@@ -43,6 +52,15 @@ func NewCmdList(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Comman
 			Expired tokens are listed, not hidden (nothing removes them unless the
 			token cleaner runs). A Secret of the bootstrap token type that is not a
 			well-formed token is listed as invalid, with the reason in STATUS.
+
+			The proxy token of kubeadm's uploaded control-plane certificates (the
+			owner of kube-system/kubeadm-certs) is marked in STATUS and named on
+			stderr: when it expires or is deleted, the certificates go with it.
+
+			--expiring-within D shows only the tokens that expire within D or have
+			expired (never-expiring and malformed ones are left out). For
+			monitoring, --fail-if-any makes the exit code 3 when any token is
+			shown (0 when none is, 1 on errors).
 
 			-o json|yaml prints kubeadm's output.kubeadm.k8s.io/v1alpha3
 			BootstrapToken objects, one per token as kubeadm token list does, plus
@@ -60,19 +78,35 @@ func NewCmdList(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Comman
 			kubectl bootstrap list -o json --show-secrets
 
 			# Only the IDs, one per line
-			kubectl bootstrap list -o jsonpath='{.id}{"\n"}'`),
+			kubectl bootstrap list -o jsonpath='{.id}{"\n"}'
+
+			# For a cron job: exit 3 when a token expires within a week
+			kubectl bootstrap list --expiring-within 7d --fail-if-any`),
 		Args:              cobra.NoArgs,
 		ValidArgsFunction: cobra.NoFileCompletions,
 		RunE:              cli.RunE(o),
 	}
 	cmd.Flags().BoolVar(&o.ShowSecrets, "show-secrets", false, "Show whole tokens (id.secret) instead of IDs only.")
+	cmd.Flags().StringVar(&o.ExpiringWithin, "expiring-within", "", "Only tokens that expire within this duration (e.g. 7d) or have expired.")
+	cmd.Flags().BoolVar(&o.FailIfAny, "fail-if-any", false, "Exit with code 3 when any token is shown (for monitoring; errors exit 1).")
+	_ = cmd.RegisterFlagCompletionFunc("expiring-within", flagValues("1h", "24h", "7d", "30d"))
 	cli.AddChunkSizeFlag(cmd, &o.ChunkSize)
 	o.Print.AddFlags(cmd)
 	return cmd
 }
 
-// Complete resolves the client.
+// Complete resolves the client and parses --expiring-within.
 func (o *ListOptions) Complete(*cobra.Command, []string) error {
+	if o.ExpiringWithin != "" {
+		v, err := ttl.Parse("--expiring-within", o.ExpiringWithin)
+		if err != nil {
+			return err
+		}
+		if v.Never {
+			return errors.New("--expiring-within never would show every token that expires: pass a duration such as 7d, or drop it")
+		}
+		o.within = &v.Duration
+	}
 	var err error
 	o.core, err = o.f.CoreV1()
 	return err
@@ -94,26 +128,43 @@ func (o *ListOptions) Validate() error {
 
 // Run lists and prints.
 func (o *ListOptions) Run(ctx context.Context) error {
-	secrets, err := listTokenSecrets(ctx, o.core, o.ChunkSize)
+	t0 := now()
+	wide := o.Print.Wide()
+	var entries []listEntry
+	err := eachTokenSecret(ctx, o.core, o.ChunkSize, func(s *corev1.Secret) error {
+		e := newListEntry(s, t0, wide)
+		if o.within == nil || e.expiresWithin(t0.Add(*o.within)) {
+			entries = append(entries, e)
+		}
+		return nil
+	})
 	if err != nil {
 		return err
 	}
-	entries := make([]listEntry, 0, len(secrets))
-	for i := range secrets {
-		e := listEntry{secret: &secrets[i]}
-		e.token, e.invalid = FromSecret(&secrets[i])
-		entries = append(entries, e)
-	}
 	if len(entries) == 0 {
-		fmt.Fprintf(o.ErrOut, "No bootstrap tokens found in %s.\n", Namespace)
+		if o.within != nil {
+			fmt.Fprintf(o.ErrOut, "No bootstrap tokens expiring within %s found in %s.\n", o.ExpiringWithin, Namespace)
+		} else {
+			fmt.Fprintf(o.ErrOut, "No bootstrap tokens found in %s.\n", Namespace)
+		}
 		return nil
 	}
+	// The server's order is the name order; sorting again is cheap and
+	// keeps the output stable whatever the server does.
+	slices.SortStableFunc(entries, func(a, b listEntry) int { return strings.Compare(a.name, b.name) })
 	view := redactSecret
 	if o.ShowSecrets {
 		view = showSecret
 	}
 	if o.Print.IsTable() {
-		return o.Print.Print(ListTable(entries, view, now()), printer.WithoutNamespace, o.Out)
+		proxy := o.markProxy(ctx, entries)
+		if err := o.Print.Print(ListTable(entries, view, t0), printer.WithoutNamespace, o.Out); err != nil {
+			return err
+		}
+		if proxy != "" {
+			fmt.Fprintf(o.ErrOut, "bootstrap token %q is the proxy of %s/%s: the control-plane certificates are deleted when it expires or is deleted\n", proxy, Namespace, CertsSecretName)
+		}
+		return cli.FailIfAny(o.FailIfAny, len(entries), "bootstrap tokens")
 	}
 	// One printer for all objects, so YAML gets kubeadm's "---" between
 	// them and JSON is kubeadm's concatenated objects.
@@ -123,12 +174,14 @@ func (o *ListOptions) Run(ctx context.Context) error {
 			return err
 		}
 	}
+	shown := 0
 	for _, e := range entries {
 		if e.invalid != nil {
 			// Machine formats keep kubeadm's shape: the reason goes to stderr.
-			fmt.Fprintf(o.ErrOut, "warning: skipped invalid bootstrap token Secret %s/%s: %s\n", Namespace, printers.EscapeTerminal(e.secret.Name), e.invalid)
+			fmt.Fprintf(o.ErrOut, "warning: skipped invalid bootstrap token Secret %s/%s: %s\n", Namespace, printers.EscapeTerminal(e.name), e.invalid)
 			continue
 		}
+		shown++
 		if p == nil {
 			fmt.Fprintln(o.Out, NameString(e.token.ID))
 			continue
@@ -137,5 +190,23 @@ func (o *ListOptions) Run(ctx context.Context) error {
 			return err
 		}
 	}
-	return nil
+	return cli.FailIfAny(o.FailIfAny, shown, "bootstrap tokens")
+}
+
+// markProxy marks the entry of the token that owns kube-system/kubeadm-certs
+// and returns its ID ("" when none is listed). Not being able to read
+// kubeadm-certs only means nothing is marked.
+func (o *ListOptions) markProxy(ctx context.Context, entries []listEntry) string {
+	certs, err := getCertsSecret(ctx, o.core)
+	id := CertsProxyID(certs)
+	if err != nil || id == "" {
+		return ""
+	}
+	for i := range entries {
+		if entries[i].token != nil && entries[i].token.ID == id {
+			entries[i].proxy = true
+			return id
+		}
+	}
+	return ""
 }

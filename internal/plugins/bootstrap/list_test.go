@@ -23,9 +23,9 @@ const listReq = "list secrets kube-system"
 
 func TestList(t *testing.T) {
 	runTable(t, []cmdCase{
-		{name: "the table", args: []string{"list"}, objects: listObjects(), golden: "list", requests: []string{listReq}},
-		{name: "wide: status and Secret", args: []string{"list", "-o", "wide"}, objects: listObjects(), golden: "list-wide", requests: []string{listReq}},
-		{name: "--show-secrets", args: []string{"list", "--show-secrets", "--no-headers"}, objects: listObjects()[:1], requests: []string{listReq},
+		{name: "the table", args: []string{"list"}, objects: listObjects(), golden: "list", requests: []string{listReq, certsReq}},
+		{name: "wide: status and Secret", args: []string{"list", "-o", "wide"}, objects: listObjects(), golden: "list-wide", requests: []string{listReq, certsReq}},
+		{name: "--show-secrets", args: []string{"list", "--show-secrets", "--no-headers"}, objects: listObjects()[:1], requests: []string{listReq, certsReq},
 			stdout: "abcdef.0123456789abcdef   23h   2026-11-23T04:59:59Z   authentication,signing   rack 7   system:bootstrappers:kubeadm:default-node-token\n"},
 		{name: "json: kubeadm's objects with an id each", args: []string{"list", "-o", "json"}, objects: listObjects(), golden: "list-json", requests: []string{listReq},
 			stderr: "warning: skipped invalid bootstrap token Secret kube-system/bootstrap-token-qqqqqq: Secret bootstrap-token-qqqqqq has no token-secret\n"},
@@ -42,5 +42,42 @@ func TestList(t *testing.T) {
 			stderr: "error: bootstrap tokens live only in kube-system, where the API server reads them: drop -n default\n"},
 		{name: "a negative chunk size", args: []string{"list", "--chunk-size", "-1"}, exit: 1,
 			stderr: "error: --chunk-size -1 is negative: pass 0 (no chunks) or a positive number\n"},
+	})
+}
+
+func TestListMarksTheKubeadmCertsProxy(t *testing.T) {
+	objs := append(listObjects()[:1], proxyToken("2026-11-22T06:00:00Z"), certsSecret(t, certKey, proxyID))
+	note := `bootstrap token "proxy1" is the proxy of kube-system/kubeadm-certs: the control-plane certificates are deleted when it expires or is deleted` + "\n"
+	runTable(t, []cmdCase{
+		{name: "named on stderr", args: []string{"list"}, objects: objs, golden: "list-proxy", stderr: note, requests: []string{listReq, certsReq}},
+		{name: "marked in STATUS", args: []string{"list", "-o", "wide"}, objects: objs, golden: "list-proxy-wide", stderr: note, requests: []string{listReq, certsReq}},
+		{name: "machine output is kubeadm's, no lookup", args: []string{"list", "-o", "name"}, objects: objs, requests: []string{listReq},
+			stdout: "bootstrap-token/abcdef\nbootstrap-token/proxy1\n"},
+	})
+}
+
+func TestListExpiringWithin(t *testing.T) {
+	// abcdef expires in 23h59m59s, expird has expired, offset in 9 days;
+	// zzzzzz never does, qqqqqq is malformed.
+	runTable(t, []cmdCase{
+		{name: "within a day: the expired one too", args: []string{"list", "--expiring-within", "1d"}, objects: listObjects(), golden: "list-expiring", requests: []string{listReq, certsReq}},
+		{name: "0: only the expired", args: []string{"list", "--expiring-within", "0", "-o", "name"}, objects: listObjects(), requests: []string{listReq},
+			stdout: "bootstrap-token/expird\n"},
+		{name: "--fail-if-any exits 3 when any is shown", args: []string{"list", "--expiring-within", "10d", "--fail-if-any", "-o", "name"}, objects: listObjects(), exit: 3,
+			stdout:   "bootstrap-token/abcdef\nbootstrap-token/expird\nbootstrap-token/offset\n",
+			stderr:   "bootstrap tokens shown: 3; exit 3 (--fail-if-any)\n",
+			requests: []string{listReq}},
+		{name: "--fail-if-any in the table", args: []string{"list", "--expiring-within", "1h", "--fail-if-any", "--no-headers"}, objects: listObjects(), exit: 3,
+			stdout:   "expird   <invalid>   2026-11-20T00:00:00Z   authentication   <none>   <none>\n",
+			stderr:   "bootstrap tokens shown: 1; exit 3 (--fail-if-any)\n",
+			requests: []string{listReq, certsReq}},
+		{name: "--fail-if-any exits 0 when none is", args: []string{"list", "--expiring-within", "1h", "--fail-if-any"}, objects: listObjects()[:2],
+			stderr: "No bootstrap tokens expiring within 1h found in kube-system.\n", requests: []string{listReq}},
+		{name: "--fail-if-any alone counts every token", args: []string{"list", "--fail-if-any", "-o", "name"}, objects: listObjects()[:2], exit: 3,
+			stdout: "bootstrap-token/abcdef\nbootstrap-token/zzzzzz\n", stderr: "bootstrap tokens shown: 2; exit 3 (--fail-if-any)\n", requests: []string{listReq}},
+		{name: "never is refused", args: []string{"list", "--expiring-within", "never"}, exit: 1,
+			stderr: "error: --expiring-within never would show every token that expires: pass a duration such as 7d, or drop it\n"},
+		{name: "a bad duration", args: []string{"list", "--expiring-within", "soon"}, exit: 1,
+			stderr: `error: --expiring-within "soon" is not a duration: pass a duration such as 90m, 12h, 30d or 1d12h, or never` + "\n"},
 	})
 }

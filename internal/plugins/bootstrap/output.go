@@ -122,12 +122,45 @@ var listColumns = []printer.Column{
 	{Name: "STATUS", Wide: true}, {Name: "SECRET", Wide: true},
 }
 
-// listEntry is one listed Secret: a token, or why it is not one.
+// listEntry is one listed Secret, reduced to what list prints: a
+// token, or why the Secret is not one. The Secret itself is not kept, so
+// a long list holds rows, not objects.
 type listEntry struct {
-	secret  *corev1.Secret
+	name    string // the Secret's
 	token   *Token
 	invalid error
+	desc    string // an invalid Secret's description
+	status  string // -o wide's STATUS; "" unless asked for
+	proxy   bool   // owns kube-system/kubeadm-certs
 }
+
+// newListEntry reads s; STATUS is worked out only when wide.
+func newListEntry(s *corev1.Secret, now time.Time, wide bool) listEntry {
+	e := listEntry{name: s.Name}
+	e.token, e.invalid = FromSecret(s)
+	switch {
+	case e.invalid != nil:
+		e.desc = bootstrapsecretutil.GetData(s, bootstrapapi.BootstrapTokenDescriptionKey)
+	case wide:
+		e.status = "valid"
+		if problems := AuthProblems(s, e.token, now); len(problems) > 0 {
+			e.status = "unusable for authentication: " + strings.Join(problems, "; ")
+			if e.token.Expired(now) {
+				e.status = "expired"
+			}
+		}
+	}
+	return e
+}
+
+// expiresWithin: a token that expires by deadline (expired included);
+// never-expiring tokens and malformed Secrets do not.
+func (e listEntry) expiresWithin(deadline time.Time) bool {
+	return e.token != nil && e.token.Expires != nil && !e.token.Expires.After(deadline)
+}
+
+// proxyStatus marks the kubeadm-certs proxy in STATUS.
+const proxyStatus = "kubeadm-certs proxy (deleting it deletes the control-plane certificates); "
 
 // tokenRow is the table row for a valid token.
 func tokenRow(e listEntry, view SecretView, now time.Time) []any {
@@ -140,28 +173,25 @@ func tokenRow(e listEntry, view SecretView, now time.Time) []any {
 	if desc == "" {
 		desc = "<none>"
 	}
-	status := "valid"
-	if problems := AuthProblems(e.secret, t, now); len(problems) > 0 {
-		status = "unusable for authentication: " + strings.Join(problems, "; ")
-		if t.Expired(now) {
-			status = "expired"
-		}
+	status := e.status
+	if e.proxy {
+		status = proxyStatus + status
 	}
-	return []any{name, TTLString(t, now), ExpiresString(t), orNone(t.Usages), desc, orNone(t.Groups), status, e.secret.Name}
+	return []any{name, TTLString(t, now), ExpiresString(t), orNone(t.Usages), desc, orNone(t.Groups), status, e.name}
 }
 
 // invalidRow lists a Secret that is not a well-formed token: why goes to
 // STATUS (-o wide), DESCRIPTION stays the Secret's own field.
 func invalidRow(e listEntry) []any {
-	name := IDFromSecretName(e.secret.Name)
+	name := IDFromSecretName(e.name)
 	if name == "" {
-		name = e.secret.Name
+		name = e.name
 	}
-	desc := bootstrapsecretutil.GetData(e.secret, bootstrapapi.BootstrapTokenDescriptionKey)
+	desc := e.desc
 	if desc == "" {
 		desc = "<none>"
 	}
-	return []any{name, "<invalid>", "<invalid>", "<none>", desc, "<none>", "invalid: " + e.invalid.Error(), e.secret.Name}
+	return []any{name, "<invalid>", "<invalid>", "<none>", desc, "<none>", "invalid: " + e.invalid.Error(), e.name}
 }
 
 // ListTable builds the list table with printer.NewTable.

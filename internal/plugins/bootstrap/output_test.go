@@ -80,11 +80,10 @@ func TestListTableRowsAndInvalidSecrets(t *testing.T) {
 	good := &Token{ID: "abcdef", Secret: "0123456789abcdef", Expires: at("2026-11-23T04:59:59Z"), Usages: []string{"authentication", "signing"}, Groups: []string{"system:bootstrappers:x"}}
 	forever := &Token{ID: "zzzzzz", Secret: "0123456789abcdef", Usages: []string{"signing"}}
 	bad := secretWith("bootstrap-token-qqqqqq", map[string]string{"token-id": "qqqqqq"})
-	_, badErr := FromSecret(bad)
 	table := ListTable([]listEntry{
-		{secret: ToSecret(good), token: good},
-		{secret: ToSecret(forever), token: forever},
-		{secret: bad, invalid: badErr},
+		newListEntry(ToSecret(good), now, true),
+		newListEntry(ToSecret(forever), now, true),
+		newListEntry(bad, now, true),
 	}, redactSecret, now)
 	var names []string
 	for _, c := range table.ColumnDefinitions {
@@ -109,7 +108,7 @@ func TestListTableRowsAndInvalidSecrets(t *testing.T) {
 			t.Errorf("row %d:\n got %s\nwant %s", i, got, want)
 		}
 	}
-	shown := ListTable([]listEntry{{secret: ToSecret(good), token: good}}, showSecret, now)
+	shown := ListTable([]listEntry{newListEntry(ToSecret(good), now, false)}, showSecret, now)
 	if shown.Rows[0].Cells[0] != "abcdef.0123456789abcdef" {
 		t.Errorf("--show-secrets TOKEN = %v", shown.Rows[0].Cells[0])
 	}

@@ -62,6 +62,31 @@ func listTokenSecrets(ctx context.Context, core corev1client.CoreV1Interface, ch
 	return items, nil
 }
 
+// eachTokenSecret calls fn with each bootstrap token Secret in
+// kube-system, in the server's (name) order, fetched in pages of
+// chunkSize (0: one request). The next page is fetched while fn works on
+// this one, and nothing is kept: memory holds a page or two, whatever
+// the count.
+func eachTokenSecret(ctx context.Context, core corev1client.CoreV1Interface, chunkSize int64, fn func(*corev1.Secret) error) error {
+	secrets := core.Secrets(Namespace)
+	p := pager.New(func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
+		return secrets.List(ctx, opts)
+	})
+	p.PageSize = chunkSize
+	p.PageBufferSize = 1
+	err := p.EachListItem(ctx, metav1.ListOptions{FieldSelector: tokenSelector}, func(o runtime.Object) error {
+		s, ok := o.(*corev1.Secret)
+		if !ok {
+			return fmt.Errorf("listing bootstrap token Secrets: unexpected %T in the list", o)
+		}
+		if s.Type != TokenSecretType {
+			return nil // the server filters by type; a server (or fake) that did not
+		}
+		return fn(s)
+	})
+	return apierror.Wrap(err, apierror.Op{Verb: "list", Resource: secretsResource, Namespace: Namespace})
+}
+
 // getTokenSecret fetches token id's Secret; found is false when there is
 // none (not an error).
 func getTokenSecret(ctx context.Context, core corev1client.CoreV1Interface, id string) (s *corev1.Secret, found bool, err error) {
