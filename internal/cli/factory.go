@@ -7,6 +7,7 @@ import (
 	"os"
 	"sync"
 
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/client-go/dynamic"
 	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
@@ -115,6 +116,11 @@ func (f *Factory) CoreV1() (corev1client.CoreV1Interface, error) {
 			f.coreErr = err
 			return
 		}
+		// Core types speak protobuf: a list of thousands of Secrets
+		// decodes several times faster, with less garbage, than JSON.
+		cfg = rest.CopyConfig(cfg)
+		cfg.ContentType = runtime.ContentTypeProtobuf
+		cfg.AcceptContentTypes = runtime.ContentTypeProtobuf + "," + runtime.ContentTypeJSON
 		f.core, f.coreErr = corev1client.NewForConfig(cfg)
 	})
 	return f.core, f.coreErr

@@ -111,6 +111,7 @@ func (o *DeleteOptions) Run(ctx context.Context) error {
 		fmt.Fprintf(o.ErrOut, "No expired bootstrap tokens found in %s.\n", Namespace)
 		return nil
 	}
+	o.warnProxy(ctx, targets)
 	var missing []deleter.Failure
 	if o.DryRun == dryrun.Client && !o.Expired {
 		// A client dry run still says whether each token exists.
@@ -162,6 +163,25 @@ func (o *DeleteOptions) targets(ctx context.Context) ([]deleter.Target, error) {
 		targets = append(targets, deleter.Target{Name: tokenName(id), Key: id, UID: s.UID})
 	}
 	return targets, nil
+}
+
+// warnProxy warns before the token that owns kube-system/kubeadm-certs
+// is deleted: the garbage collector deletes the control-plane
+// certificates with it. Not being able to read kubeadm-certs only means
+// no warning.
+func (o *DeleteOptions) warnProxy(ctx context.Context, targets []deleter.Target) {
+	certs, err := getCertsSecret(ctx, o.core)
+	id := CertsProxyID(certs)
+	if err != nil || id == "" {
+		return
+	}
+	for _, t := range targets {
+		if t.Key == id {
+			fmt.Fprintf(o.ErrOut, "warning: bootstrap token %q is the proxy of %s/%s: deleting it deletes the control-plane certificates with it; "+
+				"to join control-plane nodes afterwards, run '%s' on a control-plane node\n", id, Namespace, CertsSecretName, UploadCertsCommand)
+			return
+		}
+	}
 }
 
 // existing splits targets into those whose Secret exists and failures

@@ -1,6 +1,7 @@
 package bootstrap
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -156,9 +157,16 @@ func (o *ListOptions) Run(ctx context.Context) error {
 	if o.ShowSecrets {
 		view = showSecret
 	}
+	// The table writer sends every cell and pad as its own write: one
+	// buffer turns ~15 system calls a row into one per 64 KiB.
+	out := bufio.NewWriterSize(o.Out, 64<<10)
+	defer out.Flush()
 	if o.Print.IsTable() {
 		proxy := o.markProxy(ctx, entries)
-		if err := o.Print.Print(ListTable(entries, view, t0), printer.WithoutNamespace, o.Out); err != nil {
+		if err := o.Print.Print(ListTable(entries, view, t0), printer.WithoutNamespace, out); err != nil {
+			return err
+		}
+		if err := out.Flush(); err != nil {
 			return err
 		}
 		if proxy != "" {
@@ -183,12 +191,15 @@ func (o *ListOptions) Run(ctx context.Context) error {
 		}
 		shown++
 		if p == nil {
-			fmt.Fprintln(o.Out, NameString(e.token.ID))
+			fmt.Fprintln(out, NameString(e.token.ID))
 			continue
 		}
-		if err := p.PrintObj(NewOutputToken(e.token, view), o.Out); err != nil {
+		if err := p.PrintObj(NewOutputToken(e.token, view), out); err != nil {
 			return err
 		}
+	}
+	if err := out.Flush(); err != nil {
+		return err
 	}
 	return cli.FailIfAny(o.FailIfAny, shown, "bootstrap tokens")
 }
