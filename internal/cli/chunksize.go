@@ -8,6 +8,12 @@ const DefaultChunkSize int64 = 500
 
 // AddChunkSizeFlag binds --chunk-size as kubectl does.
 func AddChunkSizeFlag(cmd *cobra.Command, p *int64) {
-	*p = DefaultChunkSize
-	cmd.Flags().Int64Var(p, "chunk-size", DefaultChunkSize, "Return large lists in chunks rather than all at once. Pass 0 to disable.")
+	AddChunkSizeFlagDefault(cmd, p, DefaultChunkSize)
+}
+
+// AddChunkSizeFlagDefault binds --chunk-size with a default measured for
+// one list (small objects page well in larger chunks).
+func AddChunkSizeFlagDefault(cmd *cobra.Command, p *int64, def int64) {
+	*p = def
+	cmd.Flags().Int64Var(p, "chunk-size", def, "Return large lists in chunks rather than all at once. Pass 0 to disable.")
 }
