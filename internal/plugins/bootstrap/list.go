@@ -24,7 +24,7 @@ import (
 // listChunkSize is list's page size, measured rather than kubectl's 500:
 // at 10,000 tokens (about 1 KiB each) pages of 2,000 took the least CPU
 // of 250/500/1000/2000/5000/all-at-once, with peak RSS as low as with
-// 500; one request for all of them costs more of both (docs/bootstrap-tokens.md §11).
+// 500; one request for all of them costs more of both (docs/bootstrap-tokens.md §3).
 const listChunkSize int64 = 2000
 
 // ListOptions is kubectl bootstrap list.
