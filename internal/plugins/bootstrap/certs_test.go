@@ -76,11 +76,11 @@ func TestCreateControlPlaneJoin(t *testing.T) {
 	again := "run 'kubeadm init phase upload-certs --upload-certs' on a control-plane node and pass the key it prints"
 	runTable(t, []cmdCase{
 		{name: "the key opens kubeadm-certs", args: append(cp, certKey), objects: live(),
-			stdout: "kubeadm join 10.0.0.1:6443 --token " + tok + " --discovery-token-ca-cert-hash " + spkiRoot + " --control-plane --certificate-key " + certKey + "\n",
-			stderr: `the control-plane certificates in kube-system/kubeadm-certs are deleted at 2026-11-22T06:00:00Z, when their proxy token "proxy1" expires: join before then, or extend it with kubectl bootstrap extend proxy1 --ttl 2h` + "\n",
+			stdout:   "kubeadm join 10.0.0.1:6443 --token " + tok + " --discovery-token-ca-cert-hash " + spkiRoot + " --control-plane --certificate-key " + certKey + "\n",
+			stderr:   `the control-plane certificates in kube-system/kubeadm-certs are deleted at 2026-11-22T06:00:00Z, when their proxy token "proxy1" expires: join before then, or extend it with kubectl bootstrap extend proxy1 --ttl 2h` + "\n",
 			requests: []string{cpeReq, clusterInfoReq, certsReq, proxyReq, createReq}},
 		{name: "--certificate-key alone implies --control-plane, upper case accepted", args: []string{"create", tok, "--flavor", "kubeadm", "--print-join-command", "--certificate-key", "00112233445566778899AABBCCDDEEFF00112233445566778899AABBCCDDEEFF", "--groups", "system:bootstrappers:kubeadm:default-node-token,system:bootstrappers:extra"},
-			objects: []runtime.Object{certsSecret(t, certKey, "")},
+			objects:  []runtime.Object{certsSecret(t, certKey, "")},
 			stdout:   "kubeadm join 10.0.0.1:6443 --token " + tok + " --discovery-token-ca-cert-hash " + spkiRoot + " --control-plane --certificate-key " + certKey + "\n",
 			requests: []string{cpeReq, clusterInfoReq, certsReq, createReq}},
 		{name: "a wrong key is refused, nothing created", args: append(cp, otherKey), objects: live(), exit: 1,
