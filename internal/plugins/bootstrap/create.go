@@ -101,11 +101,20 @@ func NewCmdCreate(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Comm
 			runs: "kubeadm join" with the discovery hash of every CA certificate
 			(as kubeadm token create --print-join-command), the k3s install line,
 			or the rke2 agent config.yaml. The join address is --join-server (a
-			missing port is the flavor's: 6443, or 9345 for rke2), else the
-			kubeconfig's server (port 9345 for rke2), which must not be a proxy
-			(a URL with a path). With -o json|yaml it prints the join material for
-			automation instead: flavor, endpoint, token, CA hashes (kubeadm) or
-			secure token (k3s, rke2), and the join command as an argv.
+			missing port is the flavor's: 6443, or 9345 for rke2); else, for
+			kubeadm, the cluster's controlPlaneEndpoint (kube-system/kubeadm-config),
+			else the server in kube-public/cluster-info; else the kubeconfig's
+			server (port 9345 for rke2), which must not be a proxy (a URL with a
+			path). When these differ, stderr says which was used and why. With -o
+			json|yaml it prints the join material for automation instead: flavor,
+			endpoint, token, CA hashes (kubeadm) or secure token (k3s, rke2), and
+			the join command as an argv.
+
+			--control-plane --certificate-key KEY prints a kubeadm join for a new
+			control-plane node. The key is checked first by decrypting
+			kube-system/kubeadm-certs, which must still be there with its proxy
+			token unexpired; otherwise 'kubeadm init phase upload-certs
+			--upload-certs' has to run on a control-plane node again.
 
 			Extra groups default to the flavor's own
 			(system:bootstrappers:{flavor}:default-node-token) and are left out
@@ -122,6 +131,9 @@ func NewCmdCreate(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Comm
 
 			# The rke2 agent config.yaml, joining through a load balancer
 			kubectl bootstrap create --flavor rke2 --print-join-command --join-server https://rke2.example.com:9345
+
+			# A control-plane join, with the key from kubeadm init phase upload-certs --upload-certs
+			kubectl bootstrap create --print-join-command --control-plane --certificate-key "$KEY"
 
 			# The join material as JSON, for automation
 			kubectl bootstrap create --print-join-command -o json
