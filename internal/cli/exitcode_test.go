@@ -16,3 +16,24 @@ func TestRunExitsWithTheCodeOfAnExitWithoutAnErrorLine(t *testing.T) {
 		t.Errorf("code %d, stdout %q, stderr %q", code, out, errOut)
 	}
 }
+
+func TestFailIfAnyExits3OnlyWhenSetAndSomethingWasShown(t *testing.T) {
+	for _, tc := range []struct {
+		set  bool
+		n    int
+		want string // "" : nil
+	}{
+		{true, 2, "exit 3: bootstrap tokens shown: 2; exit 3 (--fail-if-any)"},
+		{true, 0, ""},
+		{false, 5, ""},
+	} {
+		err := FailIfAny(tc.set, tc.n, "bootstrap tokens")
+		got := ""
+		if err != nil {
+			got = err.Error()
+		}
+		if got != tc.want {
+			t.Errorf("FailIfAny(%v, %d) = %q, want %q", tc.set, tc.n, got, tc.want)
+		}
+	}
+}
