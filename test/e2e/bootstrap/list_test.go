@@ -205,3 +205,24 @@ func TestCreateDryRun(t *testing.T) {
 		t.Errorf("server dry run of an existing token: %s", r)
 	}
 }
+
+// --expiring-within shows what expires within D (through the real
+// kubectl, which passes the plugin's exit code on), and --fail-if-any
+// exits 3 then, 0 when nothing is shown.
+func TestListExpiringWithinFailsIfAny(t *testing.T) {
+	soon, soonID, _ := newToken(t)
+	never, neverID, _ := newToken(t)
+	mustOK(t, bs("create", soon, "--ttl", "1h"), "create --ttl 1h")
+	mustOK(t, bs("create", never, "--ttl", "never"), "create --ttl never")
+	r := bs("list", "--expiring-within", "2h", "--fail-if-any", "-o", "name")
+	if r.Code != 3 || !strings.Contains(r.Stdout, "bootstrap-token/"+soonID+"\n") || strings.Contains(r.Stdout, neverID) ||
+		!strings.Contains(r.Stderr, "; exit 3 (--fail-if-any)") {
+		t.Errorf("--expiring-within 2h --fail-if-any: %s", r)
+	}
+	// Nothing else in this cluster expires within a minute of now, unless
+	// it already has: what is shown is only expired tokens.
+	quiet := bs("list", "--expiring-within", "1m", "-o", "name")
+	if quiet.Code != 0 || strings.Contains(quiet.Stdout, soonID) {
+		t.Errorf("--expiring-within 1m: %s", quiet)
+	}
+}
