@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -95,6 +97,11 @@ func (p Pruner) Prune(ctx context.Context, list func(emit func(Target)) error) (
 			p.Progress.Done(1)
 		}
 	}
+	printf := func(format string, args ...any) {
+		mu.Lock()
+		defer mu.Unlock()
+		p.printf(format, args...)
+	}
 	suffix := dryrun.Suffix(p.DryRun)
 	for range p.Parallel {
 		wg.Add(1)
@@ -106,7 +113,7 @@ func (p Pruner) Prune(ctx context.Context, list func(emit func(Target)) error) (
 					return
 				}
 				if t.Skipped != "" {
-					p.printf("%s skipped: %s\n", t.Name, t.Skipped)
+					printf("%s skipped: %s\n", t.Name, t.Skipped)
 					finished(func() { s.Skipped++ })
 					continue
 				}
@@ -124,10 +131,10 @@ func (p Pruner) Prune(ctx context.Context, list func(emit func(Target)) error) (
 				case apierrors.IsNotFound(err):
 					finished(func() { s.Gone++ })
 				case t.UID != "" && apierrors.IsConflict(err):
-					p.printf("%s skipped: replaced since it was listed (another object has its name now)\n", t.Name)
+					printf("%s skipped: replaced since it was listed (another object has its name now)\n", t.Name)
 					finished(func() { s.Replaced++ })
 				default:
-					p.printf("%s failed: %s\n", t.Name, err)
+					printf("%s failed: %s\n", t.Name, err)
 					finished(func() { s.Failed = append(s.Failed, Failure{t, err}) })
 				}
 			}
@@ -216,7 +223,9 @@ func (s Summary) Line(verb string) string {
 
 // Err is Run's partial-failure line for the prune, nil without failures.
 func (s Summary) Err(verb string) error {
-	r := Result{Done: s.Done + s.Gone, Skipped: s.Skipped + s.Replaced, Failed: s.Failed}
+	// Deletes finish in any order; the line names failures by name.
+	failed := slices.SortedFunc(slices.Values(s.Failed), func(a, b Failure) int { return strings.Compare(a.Target.Name, b.Target.Name) })
+	r := Result{Done: s.Done + s.Gone, Skipped: s.Skipped + s.Replaced, Failed: failed}
 	return r.Err(verb, s.Listed)
 }
 

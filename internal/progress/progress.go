@@ -24,8 +24,8 @@ const (
 	// lineEvery is how often a line is written without a terminal even
 	// when less than lineStep of the work was done since the last one.
 	lineEvery = 10 * time.Second
-	// lineStep is the share of the total between two plain lines.
-	lineStep = 0.05
+	// lineSteps: a plain line per 1/lineSteps of the total (5 %).
+	lineSteps = 20
 	// redrawEvery bounds how often the bar is redrawn on a terminal.
 	redrawEvery = 100 * time.Millisecond
 	barWidth    = 24
@@ -131,7 +131,7 @@ func (r *Reporter) report(force bool) {
 	if r.total == 0 || r.done == 0 {
 		return
 	}
-	share := int(float64(r.done) / float64(r.total) / lineStep)
+	share := r.done * lineSteps / r.total
 	if !r.complete {
 		share = 0 // a share of a growing total means nothing
 	}
@@ -181,6 +181,9 @@ func (r *Reporter) rateAndETA(now time.Time) string {
 	}
 	rate := float64(r.done) / el.Seconds()
 	s := fmt.Sprintf(", %.0f/s", rate)
+	if rate < 10 {
+		s = fmt.Sprintf(", %.1f/s", rate)
+	}
 	if r.complete && r.done < r.total {
 		eta := time.Duration(float64(r.total-r.done) / rate * float64(time.Second))
 		s += ", ETA " + Round(eta).String()
