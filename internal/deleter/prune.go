@@ -158,7 +158,7 @@ func (p Pruner) Prune(ctx context.Context, list func(emit func(Target)) error) (
 	if f, ok := p.Progress.(interface{ Finish() }); ok {
 		f.Finish()
 	}
-	if p.Summary != nil {
+	if p.Summary != nil && (listed > 0 || ctx.Err() != nil || listErr != nil) {
 		fmt.Fprintln(p.Summary, s.Line(p.Verb+suffix))
 	}
 	switch {
