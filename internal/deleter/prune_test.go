@@ -114,7 +114,12 @@ func TestPruneWaitsOutThrottlingForEveryWorker(t *testing.T) {
 		}
 		return nil
 	}}, Parallel: 1, Retries: DefaultRetries, Summary: &bytes.Buffer{},
-		Sleep: func(_ context.Context, d time.Duration) error { mu.Lock(); slept = append(slept, d); mu.Unlock(); return nil }}
+		Sleep: func(_ context.Context, d time.Duration) error {
+			mu.Lock()
+			slept = append(slept, d)
+			mu.Unlock()
+			return nil
+		}}
 	s, err := pr.Prune(context.Background(), targets(3))
 	if err != nil || s.Done != 3 || calls["t0"] != 3 {
 		t.Fatalf("err %v, summary %+v, calls %v", err, s, calls)

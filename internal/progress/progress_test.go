@@ -15,7 +15,7 @@ var update = flag.Bool("update", false, "rewrite the golden files")
 // clock is a fake time that moves only when told.
 type clock struct{ t time.Time }
 
-func (c *clock) now() time.Time           { return c.t }
+func (c *clock) now() time.Time          { return c.t }
 func (c *clock) advance(d time.Duration) { c.t = c.t.Add(d) }
 
 func golden(t *testing.T, name, got string) {
