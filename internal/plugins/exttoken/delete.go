@@ -115,7 +115,7 @@ func (o *DeleteOptions) Validate() error {
 	if err := o.Selection.validate(); err != nil {
 		return err
 	}
-	if err := o.prune.validate(); err != nil {
+	if err := o.validate(); err != nil {
 		return err
 	}
 	return validateDelete(o.Names, o.Selection.selects(), selectionFlags, o.DryRun, o.ChunkSize, validateTokenName)
