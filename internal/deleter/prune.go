@@ -159,7 +159,7 @@ func (p Pruner) Prune(ctx context.Context, list func(emit func(Target)) error) (
 		f.Finish()
 	}
 	if p.Summary != nil && (listed > 0 || ctx.Err() != nil || listErr != nil) {
-		fmt.Fprintln(p.Summary, s.Line(p.Verb+suffix))
+		fmt.Fprintln(p.Summary, s.Line(p.Verb)+suffix)
 	}
 	switch {
 	case ctx.Err() != nil:

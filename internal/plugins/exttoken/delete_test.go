@@ -72,7 +72,7 @@ func TestDelete(t *testing.T) {
 			stdout: []string{"token.ext.cattle.io/token-old\n"}, stderr: []string{"deleted 1 of 1 listed in 0s; 0 already gone, 0 skipped, 0 failed"}},
 		{name: "-o other than name", args: []string{"delete", "--expired", "-o", "yaml"}, exit: 1, stderr: []string{`invalid -o "yaml"`}, requests: none},
 		{name: "--dry-run=server prunes through the server", args: []string{"delete", "--expired", "--dry-run=server"}, objs: someTokens(),
-			stdout: []string{"deleted (server dry run) 1 of 1 listed"}},
+			stdout: []string{"deleted 1 of 1 listed in 0s; 0 already gone, 0 skipped, 0 failed (server dry run)"}},
 		{name: "names and --expired", args: []string{"delete", "token-live", "--expired"}, exit: 1, stderr: []string{"not both"}, requests: none},
 		{name: "nothing to delete", args: []string{"delete"}, exit: 1, stderr: []string{"nothing to delete"}, requests: none},
 	})

@@ -77,7 +77,7 @@ func (p *prune) run(ctx context.Context, streams genericiooptions.IOStreams, lis
 	if p.Output == "name" {
 		names, summary = streams.Out, streams.ErrOut
 	}
-	rep := progress.New(streams.ErrOut, progress.IsTerminal(streams.ErrOut), now, "deleted"+dryrun.Suffix(p.DryRun))
+	rep := progress.New(streams.ErrOut, progress.IsTerminal(streams.ErrOut), now, "deleted")
 	stop := tick(ctx, rep)
 	defer stop()
 	pr := deleter.Pruner{

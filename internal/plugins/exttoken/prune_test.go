@@ -2,9 +2,11 @@ package exttoken
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/rest"
 	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/kubectl-tokens/kubectl-tokens/internal/cli/clitest"
@@ -51,4 +53,24 @@ func TestPrunePlanAndSummary(t *testing.T) {
 				}
 			}},
 	})
+}
+
+func TestLegacyPruneSkipsTheV3TokenOfThisKubeconfig(t *testing.T) {
+	f := &fakeRancher{}
+	f.Factory = clitest.NewFactory(clitest.Options{Dynamic: someV3Tokens(), ListKinds: listKinds,
+		REST: &rest.Config{Host: "https://rancher.example", BearerToken: "kubectl-shell-u-1:s3cr3t"}})
+	res := run(t, f, "legacy", "delete", "--never-expiring", "--kind", "kubectl-shell")
+	if res.Exit != 0 || !strings.Contains(res.Stderr, `token.management.cattle.io "kubectl-shell-u-1" skipped: it authenticates this request`) ||
+		!strings.Contains(res.Stdout, "deleted 0 of 1 listed in 0s; 0 already gone, 1 skipped, 0 failed") {
+		t.Fatalf("%s", res)
+	}
+	if _, err := f.Dyn.Tracker().Get(legacyGVR, "", "kubectl-shell-u-1"); err != nil {
+		t.Errorf("the current v3 token was deleted: %v", err)
+	}
+	for bearer, want := range map[string]string{"ext/token-abcde:v": "", "no-colon": "", "agent-u-2:x": "agent-u-2", "": ""} {
+		g := clitest.NewFactory(clitest.Options{REST: &rest.Config{BearerToken: bearer}})
+		if got := currentLegacyToken(g); got != want {
+			t.Errorf("currentLegacyToken(%q) = %q, want %q", bearer, got, want)
+		}
+	}
 }
