@@ -160,6 +160,10 @@ func (p Pruner) Prune(ctx context.Context, list func(emit func(Target)) error) (
 	}
 	if p.Summary != nil && (listed > 0 || ctx.Err() != nil || listErr != nil) {
 		fmt.Fprintln(p.Summary, s.Line(p.Verb)+suffix)
+		if ctx.Err() != nil {
+			// Said here: the command line stays quiet about a cancellation.
+			fmt.Fprintln(p.Summary, "interrupted: run the same command again to finish (it selects only what is left)")
+		}
 	}
 	switch {
 	case ctx.Err() != nil:

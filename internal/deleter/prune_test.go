@@ -158,7 +158,7 @@ func TestPruneStopsWhenInterruptedAndSaysHowToFinish(t *testing.T) {
 	if err == nil || !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "interrupted: deleted 4 of 100 listed; run the same command again") {
 		t.Fatalf("err = %v", err)
 	}
-	if s.Done != 4 || !strings.HasPrefix(summary.String(), "deleted 4 of 100 listed") {
+	if s.Done != 4 || !strings.HasPrefix(summary.String(), "deleted 4 of 100 listed") || !strings.Contains(summary.String(), "\ninterrupted: run the same command again") {
 		t.Errorf("summary %+v %q", s, summary.String())
 	}
 }

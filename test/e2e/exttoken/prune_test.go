@@ -220,7 +220,7 @@ func TestInterruptedPruneFinishesOnARerun(t *testing.T) {
 	if !signalled || cmd.ProcessState.ExitCode() != 130 {
 		t.Fatalf("want exit 130 after SIGINT (signalled %v): %v\n%s", signalled, err, out)
 	}
-	if !regexp.MustCompile(`deleted \d+ of \d+ listed in `).MatchString(stdout.String()) {
+	if !regexp.MustCompile(`deleted \d+ of \d+ listed in .*\ninterrupted: run the same command again`).MatchString(stdout.String()) {
 		t.Errorf("no summary after the interruption:\n%s", out)
 	}
 	mid := v3TokenNames(t, user)
