@@ -90,12 +90,19 @@ func (r Result) Err(verb string, total int) error {
 	case total == 1:
 		return r.Failed[0].Err
 	}
-	parts := make([]string, 0, len(r.Failed))
-	for _, f := range r.Failed {
+	parts := make([]string, 0, min(len(r.Failed), maxNamedFailures)+1)
+	for _, f := range r.Failed[:min(len(r.Failed), maxNamedFailures)] {
 		parts = append(parts, f.Target.Name+": "+f.Err.Error())
+	}
+	if more := len(r.Failed) - maxNamedFailures; more > 0 {
+		// A prune of 100,000 that fails everywhere must still be one line.
+		parts = append(parts, fmt.Sprintf("and %d more (each printed above)", more))
 	}
 	return &PartialError{msg: fmt.Sprintf("%s %d of %d; failed: %s", verb, r.Done, total, strings.Join(parts, "; ")), first: r.Failed[0].Err}
 }
+
+// maxNamedFailures is how many failures the partial-failure line names.
+const maxNamedFailures = 10
 
 // PartialError is a run where some targets failed; Unwrap gives the
 // first failure.

@@ -32,7 +32,7 @@ import (
 )
 
 // comparisons, in the order they run and are reported.
-var comparisons = []string{"startup", "requests", "enrollment", "scale"}
+var comparisons = []string{"startup", "requests", "enrollment", "scale", "prune"}
 
 type options struct {
 	rounds       int
@@ -195,6 +195,7 @@ func run(ctx context.Context) (err error) {
 		"requests":   b.requests,
 		"enrollment": b.enrollment,
 		"scale":      b.scale,
+		"prune":      b.prune,
 	}
 	for _, c := range comparisons {
 		if !b.enabled(c) {

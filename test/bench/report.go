@@ -336,7 +336,7 @@ func (r *report) render() string {
 	}
 
 	// The numbering, whatever order they ran in.
-	for _, key := range []string{"enrollment", "requests", "startup", "scale"} {
+	for _, key := range []string{"enrollment", "requests", "startup", "scale", "prune"} {
 		s := r.sections[key]
 		if s == nil {
 			continue

@@ -24,9 +24,8 @@ type DeleteOptions struct {
 
 	Names     []string
 	Selection tokenSelection
-	DryRun    string
 	ChunkSize int64
-	Parallel  int
+	prune
 
 	tokens tokenClient
 	now    time.Time
@@ -36,27 +35,39 @@ type DeleteOptions struct {
 func NewCmdDelete(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Command {
 	o := &DeleteOptions{IOStreams: streams, f: f}
 	cmd := &cobra.Command{
-		Use:     "delete NAME... | [--expired] [--never-expiring] [--older-than D] [--unused-for D] [--kind K] [--user-id ID] [-l SELECTOR] [--dry-run]",
+		Use:     "delete NAME... | [--expired] [--never-expiring] [--older-than D] [--unused-for D] [--kind K] [--user-id ID] [-l SELECTOR] [--dry-run] [-o name]",
 		Aliases: []string{"rm", "revoke"},
 		Short:   "Revoke Rancher tokens by name, or prune a selection",
 		Long: cli.LongDesc(`
-			Delete (revoke) tokens by name, or every token a selection picks:
-			--expired (creation time plus TTL has passed; Rancher up to 2.14 never
-			deletes them, so they pile up), --never-expiring, --older-than D
-			(creation), --unused-for D (last use; never-used tokens count from
-			creation), --kind, --user-id and -l. Selection flags combine: a token
-			must match all of them. "kubectl exttoken list" with the same flags
-			shows exactly what would go.
+			Delete (revoke) tokens by name, or prune every token a selection
+			picks: --expired (creation time plus TTL has passed; Rancher up to
+			2.14 never deletes them, so they pile up), --never-expiring,
+			--older-than D (creation), --unused-for D (last use; never-used
+			tokens count from creation), --kind, --user-id and -l. Selection
+			flags combine: a token must match all of them. "kubectl exttoken
+			list" with the same flags shows exactly what would go.
 
 			Tokens are deleted one by one: Rancher's user role has no
-			deletecollection, and one failure does not stop the others. A pruned
-			token is deleted only if it is still the one that was listed (UID
-			precondition). --parallel deletes run at once (16 by default);
-			outcomes print in order. Deleting the token this request authenticates with
-			logs your kubeconfig out: a named one gets a warning first, a
-			selected one is skipped. --dry-run (or --dry-run=client) only prints
-			what would be deleted; --dry-run=server lets the server check each
-			delete.`),
+			deletecollection, and one failure does not stop the others. A
+			prune deletes while it still lists (pages of --chunk-size), up to
+			--parallel at once (16 by default), within a client-side rate
+			limit of 50 requests per second per worker; when the server
+			throttles (429) every worker pauses as long as it asks. Each
+			pruned token is deleted only if it is still the one that was
+			listed (UID precondition); one replaced meanwhile is skipped and
+			one already gone is counted as gone, so an interrupted prune
+			(Ctrl-C, a dropped connection) is finished by running it again.
+
+			A prune shows progress on stderr (a bar on a terminal, a line per
+			5% or 10 seconds otherwise) and ends with a summary: deleted,
+			already gone, skipped, failed (each failure on its own line); it
+			exits 1 if any failed. -o name prints each deleted token instead.
+			Deleting the token this request authenticates with logs your
+			kubeconfig out: a named one gets a warning first, a selected one
+			is skipped. --dry-run (or --dry-run=client) prints what a prune
+			would delete, counted by kind and user with the first names
+			(every name with -o name); --dry-run=server lets the server check
+			each delete.`),
 		Example: templates.Examples(`
 			# Revoke two tokens
 			kubectl exttoken delete token-abcde token-fghij
@@ -67,15 +78,18 @@ func NewCmdDelete(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Comm
 			# Prune expired tokens
 			kubectl exttoken delete --expired
 
-			# Kubeconfig tokens nobody used for 90 days
-			kubectl exttoken delete --kind kubeconfig --unused-for 90d --dry-run`),
+			# Kubeconfig tokens nobody used for 90 days, every name
+			kubectl exttoken delete --kind kubeconfig --unused-for 90d --dry-run -o name
+
+			# A large prune, 32 deletes at a time
+			kubectl exttoken delete --older-than 180d --parallel 32`),
 		ValidArgsFunction: completeTokens(f, cli.ManyNames, anyToken),
 		RunE:              cli.RunE(o),
 	}
 	o.Selection.addFlags(cmd, deleteSelection)
 	dryrun.AddFlag(cmd, &o.DryRun, "deleted")
 	cli.AddChunkSizeFlag(cmd, &o.ChunkSize)
-	addParallelFlag(cmd, &o.Parallel)
+	addPruneFlags(cmd, &o.prune)
 	return cmd
 }
 
@@ -86,9 +100,14 @@ func (o *DeleteOptions) Complete(cmd *cobra.Command, args []string) error {
 	if err := o.Selection.complete(cmd); err != nil {
 		return err
 	}
-	var err error
-	o.tokens, err = newTokenClient(o.f)
-	return err
+	o.resource = extTokenResource
+	o.command = command(cli.ConnectionArgs(o.f.Flags()), append(append([]string{"delete"}, selectionArgs(cmd)...), "--dry-run", "-o", "name")...)
+	dyn, err := pruneDynamic(o.f, o.Parallel)
+	if err != nil {
+		return err
+	}
+	o.tokens = tokenClient{ri: dyn.Resource(tokensGVR), conn: cli.ConnectionArgs(o.f.Flags())}
+	return nil
 }
 
 // Validate requires names or a selection, not both.
@@ -96,8 +115,8 @@ func (o *DeleteOptions) Validate() error {
 	if err := o.Selection.validate(); err != nil {
 		return err
 	}
-	if o.Parallel < 1 {
-		return fmt.Errorf("invalid --parallel %d: use 1 or more", o.Parallel)
+	if err := o.validate(); err != nil {
+		return err
 	}
 	return validateDelete(o.Names, o.Selection.selects(), selectionFlags, o.DryRun, o.ChunkSize, validateTokenName)
 }
@@ -123,42 +142,50 @@ func validateDelete(names []string, selected bool, flag, dryRun string, chunk in
 	return nil
 }
 
-// Run deletes.
+// Run deletes the named tokens one by one, or prunes the selection.
 func (o *DeleteOptions) Run(ctx context.Context) error {
-	var targets []deleter.Target
+	do := func(ctx context.Context, t deleter.Target, opts metav1.DeleteOptions) error {
+		return o.tokens.delete(ctx, t.Key, opts)
+	}
 	if len(o.Names) > 0 {
-		targets = namedTargets(ctx, o.ErrOut, o.tokens, o.Names, "deleting", nil)
-	} else {
-		err := o.tokens.each(ctx, o.Selection.serverSelector(ctx, o.f), o.ChunkSize, func(u *unstructured.Unstructured) error {
+		targets := namedTargets(ctx, o.ErrOut, o.tokens, o.Names, "deleting", nil)
+		d := deleter.Deleter{Out: o.Out, Verb: "deleted", DryRun: o.DryRun, Do: do}
+		_, err := d.RunParallel(ctx, targets, o.Parallel)
+		return err
+	}
+	selector := o.Selection.serverSelector(ctx, o.f)
+	return o.run(ctx, o.IOStreams, func(emit func(pruneTarget)) error {
+		return o.tokens.each(ctx, selector, o.ChunkSize, func(u *unstructured.Unstructured) error {
 			t := tokenFrom(u)
-			if o.Selection.keep(t, o.now) {
-				tg := deleter.Target{Name: objectName(extTokenResource, t.Name), Key: t.Name, UID: u.GetUID()}
-				if t.Current {
-					tg.Skipped = "it authenticates this request"
-				}
-				targets = append(targets, tg)
+			if !o.Selection.keep(t, o.now) {
+				return nil
 			}
+			tg := pruneTarget{Target: deleter.Target{Name: objectName(extTokenResource, t.Name), Key: t.Name, UID: u.GetUID()}, kind: t.Kind, user: t.UserID}
+			if t.Current {
+				tg.Skipped = "it authenticates this request"
+			}
+			emit(tg)
 			return nil
 		})
-		if err != nil {
-			return err
-		}
-		if len(targets) == 0 {
-			fmt.Fprintln(o.ErrOut, "No matching tokens found.")
-			return nil
-		}
-	}
-	d := deleter.Deleter{Out: o.Out, Verb: "deleted", DryRun: o.DryRun,
-		Do: func(ctx context.Context, t deleter.Target, opts metav1.DeleteOptions) error {
-			return o.tokens.delete(ctx, t.Key, opts)
-		}}
-	_, err := d.RunParallel(ctx, targets, o.Parallel)
-	return err
+	}, do)
 }
 
-// addParallelFlag binds --parallel: how many deletes are in flight.
-func addParallelFlag(cmd *cobra.Command, p *int) {
-	cmd.Flags().IntVar(p, "parallel", deleter.DefaultParallel, "Delete this many tokens at a time (client-side rate limits and the server's 429s still pace them).")
+// selectionArgs are the selection flags the user gave, to repeat them in
+// the command that prints the full list.
+func selectionArgs(cmd *cobra.Command) []string {
+	var args []string
+	for _, name := range []string{"expired", "never-expiring", "older-than", "unused-for", "kind", "user-id", "selector", "chunk-size"} {
+		fl := cmd.Flags().Lookup(name)
+		if fl == nil || !fl.Changed {
+			continue
+		}
+		if fl.Value.Type() == "bool" {
+			args = append(args, "--"+name)
+			continue
+		}
+		args = append(args, "--"+name+"="+fl.Value.String())
+	}
+	return args
 }
 
 // objectName is how kubectl names an object it deleted: token.ext.cattle.io "x".

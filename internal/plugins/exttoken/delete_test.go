@@ -1,6 +1,7 @@
 package exttoken
 
 import (
+	"strings"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/runtime"
@@ -58,15 +59,20 @@ func TestDelete(t *testing.T) {
 		{name: "--expired prunes with a UID precondition", args: []string{"delete", "--expired"}, objs: someTokens(), golden: "delete-expired",
 			requests: []string{"list tokens.ext.cattle.io", del("token-old")}, check: stored(map[string]bool{"token-old": false, "token-live": true})},
 		{name: "--expired --dry-run sends no delete", args: []string{"delete", "--expired", "--dry-run"}, objs: someTokens(),
-			stdout: []string{`token.ext.cattle.io "token-old" deleted (dry run)`}, requests: []string{"list tokens.ext.cattle.io"}, check: stored(map[string]bool{"token-old": true})},
+			stdout: []string{"Would delete 1 token.ext.cattle.io (dry run)", "first:   token-old\n"}, requests: []string{"list tokens.ext.cattle.io"}, check: stored(map[string]bool{"token-old": true})},
 		{name: "--dry-run=server asks the server", args: []string{"delete", "token-old", "--dry-run=server"}, objs: someTokens(),
 			stdout: []string{`token.ext.cattle.io "token-old" deleted (server dry run)`}},
 		{name: "nothing expired", args: []string{"delete", "--expired"}, objs: someTokens()[:1], stderr: []string{"No matching tokens found."}},
 		{name: "--unused-for and --kind combine", args: []string{"delete", "--unused-for", "1d", "--user-id", "u-alice"}, objs: someTokens(),
 			golden: "delete-unused", requests: []string{"create selfsubjectaccessreviews.authorization.k8s.io", "list tokens.ext.cattle.io", del("token-old")},
 			check: stored(map[string]bool{"token-old": false, "token-live": true, "token-bob": true})},
-		{name: "--older-than with -l sends the selector", args: []string{"delete", "--older-than", "1d", "-l", "authn.management.cattle.io/kind=kubeconfig", "--dry-run"}, objs: someTokens(),
-			stdout: []string{`"token-live" deleted (dry run)`}, check: absent("token-old")},
+		{name: "--older-than with -l sends the selector", args: []string{"delete", "--older-than", "1d", "-l", "authn.management.cattle.io/kind=kubeconfig", "--dry-run", "-o", "name"}, objs: someTokens(),
+			stdout: []string{"token.ext.cattle.io/token-live\n"}, check: absent("token-old")},
+		{name: "-o name prints what was deleted, the summary goes to stderr", args: []string{"delete", "--expired", "-o", "name"}, objs: someTokens(),
+			stdout: []string{"token.ext.cattle.io/token-old\n"}, stderr: []string{"deleted 1 of 1 listed in 0s; 0 already gone, 0 skipped, 0 failed"}},
+		{name: "-o other than name", args: []string{"delete", "--expired", "-o", "yaml"}, exit: 1, stderr: []string{`invalid -o "yaml"`}, requests: none},
+		{name: "--dry-run=server prunes through the server", args: []string{"delete", "--expired", "--dry-run=server"}, objs: someTokens(),
+			stdout: []string{"deleted 1 of 1 listed in 0s; 0 already gone, 0 skipped, 0 failed (server dry run)"}},
 		{name: "names and --expired", args: []string{"delete", "token-live", "--expired"}, exit: 1, stderr: []string{"not both"}, requests: none},
 		{name: "nothing to delete", args: []string{"delete"}, exit: 1, stderr: []string{"nothing to delete"}, requests: none},
 	})
@@ -76,7 +82,8 @@ func TestDeleteExpiredSkipsTheCurrentToken(t *testing.T) {
 	objs := withCurrent("token-old", someTokens())
 	f := newRancher(t, objs...)
 	res := run(t, f, "delete", "--expired")
-	if res.Exit != 0 || res.Stdout != `token.ext.cattle.io "token-old" skipped: it authenticates this request`+"\n" {
+	if res.Exit != 0 || !strings.Contains(res.Stderr, `token.ext.cattle.io "token-old" skipped: it authenticates this request`+"\n") ||
+		!strings.Contains(res.Stdout, "deleted 0 of 1 listed in 0s; 0 already gone, 1 skipped, 0 failed") {
 		t.Fatalf("%s", res)
 	}
 	wantRequests(t, f, "list tokens.ext.cattle.io")

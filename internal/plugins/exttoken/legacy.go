@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -174,34 +175,51 @@ type LegacyDeleteOptions struct {
 	f cli.Clients
 
 	Selection legacySelection
-	DryRun    string
-	Parallel  int
 	Names     []string
+	prune
 
-	tokens legacyClient
-	now    time.Time
+	tokens  legacyClient
+	now     time.Time
+	current string // the v3 token this kubeconfig authenticates with
 }
 
 // NewCmdLegacyDelete builds `kubectl exttoken legacy delete`.
 func NewCmdLegacyDelete(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Command {
 	o := &LegacyDeleteOptions{IOStreams: streams, f: f}
 	cmd := &cobra.Command{
-		Use:   "delete NAME... | [--never-expiring] [--expired] [--kind K] [--user-id ID] [--older-than D] [--unused-for D] [-l SELECTOR] [--dry-run]",
+		Use:   "delete NAME... | [--never-expiring] [--expired] [--kind K] [--user-id ID] [--older-than D] [--unused-for D] [-l SELECTOR] [--dry-run] [-o name]",
 		Short: "Delete legacy v3 tokens by name, or a selection of them",
 		Long: cli.LongDesc(`
-			Delete v3 tokens by name, or every token a selection picks:
+			Delete v3 tokens by name, or prune every token a selection picks:
 			--never-expiring (ttl 0), --expired, --older-than D (creation),
 			--unused-for D (last use; never-used tokens count from creation),
-			--kind, --user-id and -l. Selection flags combine: a token must match
-			all of them, and "kubectl exttoken legacy list" with the same flags
-			shows exactly what would go. Deletion is item by
-			item (--parallel at once, 16 by default) with a UID precondition, so a token recreated meanwhile under the
-			same name is left alone. Deleting a session token logs its user out;
-			deleting an agent token can disconnect a cluster: review with --dry-run
-			first.`),
+			--kind, --user-id and -l. Selection flags combine: a token must
+			match all of them, and "kubectl exttoken legacy list" with the same
+			flags shows exactly what would go.
+
+			Unlike "kubectl delete -l" (one deletecollection), a prune can
+			select by age and last use and deletes each token only if it is
+			still the one listed (UID precondition): a token recreated
+			meanwhile under the same name is left alone. It deletes while it
+			lists, --parallel at once (16 by default) within a client-side
+			rate limit of 50 requests per second per worker, and pauses when
+			the server throttles (429). An interrupted prune is finished by
+			running it again: tokens already gone count as gone, not failed.
+			The v3 token this kubeconfig authenticates with is skipped.
+
+			A prune shows progress on stderr (a bar on a terminal, a line per
+			5% or 10 seconds otherwise) and ends with a summary; it exits 1 if
+			any delete failed. -o name prints each deleted token instead.
+			Deleting a session token logs its user out; deleting an agent
+			token can disconnect a cluster: review with --dry-run first (the
+			count by kind and user and the first names; every name with -o
+			name).`),
 		Example: templates.Examples(`
 			# What would go
 			kubectl exttoken legacy delete --never-expiring --dry-run
+
+			# Every name that would go
+			kubectl exttoken legacy delete --never-expiring --dry-run -o name
 
 			# Only the old kubectl-shell tokens
 			kubectl exttoken legacy delete --never-expiring --kind kubectl-shell
@@ -216,20 +234,43 @@ func NewCmdLegacyDelete(f cli.Clients, streams genericiooptions.IOStreams) *cobr
 	}
 	o.Selection.addFlags(cmd, deleteSelection)
 	dryrun.AddFlag(cmd, &o.DryRun, "deleted")
-	addParallelFlag(cmd, &o.Parallel)
+	addPruneFlags(cmd, &o.prune)
 	return cmd
 }
 
 // Complete takes the names, parses the selection and builds the client.
-func (o *LegacyDeleteOptions) Complete(_ *cobra.Command, args []string) error {
+func (o *LegacyDeleteOptions) Complete(cmd *cobra.Command, args []string) error {
 	o.Names = args
 	o.now = now()
 	if err := o.Selection.complete(); err != nil {
 		return err
 	}
-	var err error
-	o.tokens, err = newLegacyClient(o.f)
-	return err
+	conn := cli.ConnectionArgs(o.f.Flags())
+	o.resource = legacyResource
+	o.command = command(conn, append(append([]string{"legacy", "delete"}, selectionArgs(cmd)...), "--dry-run", "-o", "name")...)
+	dyn, err := pruneDynamic(o.f, o.Parallel)
+	if err != nil {
+		return err
+	}
+	o.tokens = legacyClient{ri: dyn.Resource(legacyGVR), conn: conn}
+	o.current = currentLegacyToken(o.f)
+	return nil
+}
+
+// currentLegacyToken is the name of the v3 token this kubeconfig
+// authenticates with, if it uses one: its bearer token reads
+// <name>:<secret> (docs/rancher-tokens.md §7), where an ext token's reads
+// ext/<name>:<value> (§6). The server does not mark v3 tokens current.
+func currentLegacyToken(f cli.Clients) string {
+	cfg, err := f.RESTConfig()
+	if err != nil || cfg == nil || strings.HasPrefix(cfg.BearerToken, "ext/") {
+		return ""
+	}
+	name, _, ok := strings.Cut(cfg.BearerToken, ":")
+	if !ok || validation.IsDNS1123Subdomain(name) != nil {
+		return ""
+	}
+	return name
 }
 
 // Validate requires names or a selection, not both.
@@ -237,8 +278,8 @@ func (o *LegacyDeleteOptions) Validate() error {
 	if err := o.Selection.validate(); err != nil {
 		return err
 	}
-	if o.Parallel < 1 {
-		return fmt.Errorf("invalid --parallel %d: use 1 or more", o.Parallel)
+	if err := o.validate(); err != nil {
+		return err
 	}
 	return validateDelete(o.Names, o.Selection.selects(), selectionFlags, o.DryRun, o.Selection.ChunkSize, func(n string) error {
 		if errs := validation.IsDNS1123Subdomain(n); len(errs) > 0 {
@@ -248,29 +289,27 @@ func (o *LegacyDeleteOptions) Validate() error {
 	})
 }
 
-// Run deletes.
+// Run deletes the named tokens one by one, or prunes the selection.
 func (o *LegacyDeleteOptions) Run(ctx context.Context) error {
-	var targets []deleter.Target
-	for _, n := range o.Names {
-		targets = append(targets, deleter.Target{Name: objectName(legacyResource, n), Key: n})
+	do := func(ctx context.Context, t deleter.Target, opts metav1.DeleteOptions) error {
+		return o.tokens.delete(ctx, t.Key, opts)
 	}
-	if len(o.Names) == 0 {
-		tokens, err := o.Selection.list(ctx, o.tokens, o.now)
-		if err != nil {
-			return err
+	if len(o.Names) > 0 {
+		var targets []deleter.Target
+		for _, n := range o.Names {
+			targets = append(targets, deleter.Target{Name: objectName(legacyResource, n), Key: n})
 		}
-		for _, t := range tokens {
-			targets = append(targets, deleter.Target{Name: objectName(legacyResource, t.Name), Key: t.Name, UID: t.obj.GetUID()})
-		}
-		if len(targets) == 0 {
-			fmt.Fprintln(o.ErrOut, "No matching v3 tokens found.")
-			return nil
-		}
+		d := deleter.Deleter{Out: o.Out, Verb: "deleted", DryRun: o.DryRun, Do: do}
+		_, err := d.RunParallel(ctx, targets, o.Parallel)
+		return err
 	}
-	d := deleter.Deleter{Out: o.Out, Verb: "deleted", DryRun: o.DryRun,
-		Do: func(ctx context.Context, t deleter.Target, opts metav1.DeleteOptions) error {
-			return o.tokens.delete(ctx, t.Key, opts)
-		}}
-	_, err := d.RunParallel(ctx, targets, o.Parallel)
-	return err
+	return o.run(ctx, o.IOStreams, func(emit func(pruneTarget)) error {
+		return o.Selection.each(ctx, o.tokens, o.now, func(t legacyToken) {
+			tg := pruneTarget{Target: deleter.Target{Name: objectName(legacyResource, t.Name), Key: t.Name, UID: t.obj.GetUID()}, kind: t.Kind, user: t.User}
+			if t.Name == o.current {
+				tg.Skipped = "it authenticates this request"
+			}
+			emit(tg)
+		})
+	}, do)
 }

@@ -75,13 +75,13 @@ func TestLegacyDelete(t *testing.T) {
 			golden: "legacy-delete", requests: []string{"list tokens.management.cattle.io", "delete tokens.management.cattle.io kubectl-shell-u-1"},
 			check: v3stored(map[string]bool{"kubectl-shell-u-1": false, "agent-u-2": true})},
 		{name: "--expired --dry-run", args: []string{"legacy", "delete", "--expired", "--dry-run"}, objs: someV3Tokens(),
-			stdout: []string{`token.management.cattle.io "token-expired" deleted (dry run)`}, requests: []string{"list tokens.management.cattle.io"}},
+			stdout: []string{"Would delete 1 token.management.cattle.io (dry run)", "first:   token-expired\n"}, requests: []string{"list tokens.management.cattle.io"}},
 		{name: "by name, one missing", args: []string{"legacy", "delete", "agent-u-2", "nope", "--context", "rancher"}, objs: someV3Tokens(), exit: 1,
 			golden: "legacy-delete-partial", check: v3stored(map[string]bool{"agent-u-2": false})},
-		{name: "--kind alone is a selection", args: []string{"legacy", "delete", "--kind", "agent", "--dry-run"}, objs: someV3Tokens(),
-			stdout: []string{`token.management.cattle.io "agent-u-2" deleted (dry run)`}, check: absent("kubectl-shell-u-1", "token-live")},
+		{name: "--kind alone is a selection, -o name lists it", args: []string{"legacy", "delete", "--kind", "agent", "--dry-run", "-o", "name"}, objs: someV3Tokens(),
+			stdout: []string{"token.management.cattle.io/agent-u-2\n"}, check: absent("kubectl-shell-u-1", "token-live")},
 		{name: "--older-than and --user-id combine", args: []string{"legacy", "delete", "--older-than", "100d", "--user-id", "u-bob"}, objs: someV3Tokens(),
-			stdout: []string{`"agent-u-2" deleted`}, check: v3stored(map[string]bool{"agent-u-2": false, "token-applied": true, "kubectl-shell-u-1": true})},
+			stdout: []string{"deleted 1 of 1 listed"}, check: v3stored(map[string]bool{"agent-u-2": false, "token-applied": true, "kubectl-shell-u-1": true})},
 		{name: "nothing selected", args: []string{"legacy", "delete"}, exit: 1, stderr: []string{"nothing to delete"}, requests: none},
 	})
 }

@@ -166,18 +166,24 @@ func (s *legacySelection) keep(t legacyToken, now time.Time) bool {
 // list fetches the selected v3 tokens page by page, secrets stripped as
 // each page arrives.
 func (s *legacySelection) list(ctx context.Context, c legacyClient, now time.Time) ([]legacyToken, error) {
+	var out []legacyToken
+	err := s.each(ctx, c, now, func(t legacyToken) { out = append(out, t) })
+	return out, err
+}
+
+// each calls fn for every selected v3 token as its page arrives, so a
+// prune holds one page at a time, never the whole list.
+func (s *legacySelection) each(ctx context.Context, c legacyClient, now time.Time, fn func(legacyToken)) error {
 	selector := s.Selector
 	if s.User != "" {
 		selector = joinSelector(selector, labelV3UserID+"="+s.User)
 	}
-	var out []legacyToken
-	err := c.each(ctx, selector, s.ChunkSize, func(u *unstructured.Unstructured) error {
+	return c.each(ctx, selector, s.ChunkSize, func(u *unstructured.Unstructured) error {
 		if t := legacyFrom(u); s.keep(t, now) {
-			out = append(out, t)
+			fn(t)
 		}
 		return nil
 	})
-	return out, err
 }
 
 // neverSummary counts never-expiring tokens by kind, for after the table.

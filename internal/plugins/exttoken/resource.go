@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -157,7 +158,7 @@ func (c tokenClient) each(ctx context.Context, selector string, chunk int64, fn 
 
 func eachItem(ctx context.Context, ri dynamic.ResourceInterface, selector string, chunk int64, fn func(*unstructured.Unstructured) error) error {
 	p := pager.New(func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
-		return ri.List(ctx, opts)
+		return listThrottled(ctx, func() (runtime.Object, error) { return ri.List(ctx, opts) })
 	})
 	p.PageSize = chunk
 	return p.EachListItem(ctx, metav1.ListOptions{LabelSelector: selector}, func(obj runtime.Object) error {
@@ -168,6 +169,34 @@ func eachItem(ctx context.Context, ri dynamic.ResourceInterface, selector string
 		return fn(u)
 	})
 }
+
+// listThrottled retries a page the server throttled (429) after
+// client-go's own retries (it retries only answers with Retry-After, ten
+// times): waiting as asked, else doubling from a second, up to listRetries.
+func listThrottled(ctx context.Context, list func() (runtime.Object, error)) (runtime.Object, error) {
+	backoff := time.Second
+	for attempt := 0; ; attempt++ {
+		obj, err := list()
+		if err == nil || !apierrors.IsTooManyRequests(err) || attempt >= listRetries {
+			return obj, err
+		}
+		d := backoff
+		if s, ok := apierrors.SuggestsClientDelay(err); ok && s > 0 {
+			d = time.Duration(s) * time.Second
+		}
+		t := time.NewTimer(d)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, ctx.Err()
+		case <-t.C:
+		}
+		backoff = min(2*backoff, 30*time.Second)
+	}
+}
+
+// listRetries is how often a throttled page is asked for again.
+const listRetries = 8
 
 // wrap explains an ext token API error, turning Rancher's own messages
 // into what the user can do about them before the generic explanation.

@@ -56,9 +56,9 @@ func TestPruneExpired(t *testing.T) {
 		otherGone, _ := create(t, other, "--ttl", "1ms")
 		alive, _ := create(t, u, "--ttl", "1h")
 		e.ResetRequests()
-		res := mustRun(t, u.Kubeconfig, "exttoken", "delete", "--expired", "--dry-run")
+		res := mustRun(t, u.Kubeconfig, "exttoken", "delete", "--expired", "--dry-run", "-o", "name")
 		for _, n := range []string{gone1, gone2} {
-			if !strings.Contains(res.Stdout, `"`+n+`" deleted (dry run)`) {
+			if !strings.Contains(res.Stdout, "token.ext.cattle.io/"+n+"\n") {
 				t.Errorf("dry run does not list %s: %s", n, res)
 			}
 		}

@@ -114,6 +114,9 @@ func Start(ctx context.Context, cfg *rest.Config, fp *testenv.FrontProxy, opts O
 		opts.Now = time.Now
 	}
 	e := &Emulator{opts: opts, cfg: rest.CopyConfig(cfg), fp: fp, done: make(chan struct{})}
+	// A server, not a client: a prune of 20,000 tokens must not queue
+	// behind client-go's default of 5 requests per second.
+	e.cfg.QPS, e.cfg.Burst = 5000, 5000
 	e.version.Store(opts.Version)
 	var err error
 	if e.core, err = corev1client.NewForConfig(e.cfg); err != nil {

@@ -352,6 +352,8 @@ type LegacyToken struct {
 	// ProviderInfo is the legacy provider data; for OIDC providers it
 	// holds an access_token, a secret as well.
 	ProviderInfo map[string]string
+	// Labels are added to the ones Rancher sets; Name "" generates one.
+	Labels map[string]string
 }
 
 // SeedLegacyToken creates a v3 token.
@@ -360,9 +362,18 @@ func SeedLegacyToken(ctx context.Context, cfg *rest.Config, t LegacyToken) error
 	if err != nil {
 		return err
 	}
+	_, err = dyn.Resource(V3TokensGVR).Create(ctx, &unstructured.Unstructured{Object: legacyObject(t)}, metav1.CreateOptions{})
+	return err
+}
+
+// legacyObject is a v3 token object as Rancher stores it (§7).
+func legacyObject(t LegacyToken) map[string]any {
 	labels := map[string]any{"authn.management.cattle.io/token-userId": t.User}
 	if t.Kind != "" {
 		labels["authn.management.cattle.io/kind"] = t.Kind
+	}
+	for k, v := range t.Labels {
+		labels[k] = v
 	}
 	obj := map[string]any{
 		"apiVersion": "management.cattle.io/v3", "kind": "Token",
@@ -379,6 +390,10 @@ func SeedLegacyToken(ctx context.Context, cfg *rest.Config, t LegacyToken) error
 		"expired":     false,
 		"expiresAt":   "",
 	}
+	if t.Name == "" {
+		delete(obj["metadata"].(map[string]any), "name")
+		obj["metadata"].(map[string]any)["generateName"] = "token-"
+	}
 	if len(t.ProviderInfo) > 0 {
 		pi := map[string]any{}
 		for k, v := range t.ProviderInfo {
@@ -386,6 +401,5 @@ func SeedLegacyToken(ctx context.Context, cfg *rest.Config, t LegacyToken) error
 		}
 		obj["providerInfo"] = pi
 	}
-	_, err = dyn.Resource(V3TokensGVR).Create(ctx, &unstructured.Unstructured{Object: obj}, metav1.CreateOptions{})
-	return err
+	return obj
 }
