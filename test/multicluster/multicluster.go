@@ -174,26 +174,34 @@ func (s *Set) Stop() error {
 // after each), each with its own cluster entry, CA embedded.
 func (s *Set) Kubeconfig(upstreamName string, upstream *rest.Config) *clientcmdapi.Config {
 	kc := clientcmdapi.NewConfig()
-	add := func(name string, cfg *rest.Config) {
-		cluster := clientcmdapi.NewCluster()
-		cluster.Server = cfg.Host
-		cluster.CertificateAuthorityData = cfg.CAData
-		kc.Clusters[name] = cluster
-		auth := clientcmdapi.NewAuthInfo()
-		auth.ClientCertificateData = cfg.CertData
-		auth.ClientKeyData = cfg.KeyData
-		auth.Token = cfg.BearerToken
-		kc.AuthInfos[name] = auth
-		ctx := clientcmdapi.NewContext()
-		ctx.Cluster, ctx.AuthInfo = name, name
-		kc.Contexts[name] = ctx
-	}
-	add(upstreamName, upstream)
-	for _, c := range s.Clusters {
-		add(c.Name, c.Config)
-	}
+	addContext(kc, upstreamName, upstream)
+	s.AddTo(kc)
 	kc.CurrentContext = upstreamName
 	return kc
+}
+
+// AddTo adds a cluster, user and context named after each downstream
+// cluster to kc (replacing entries of those names), leaving the rest of
+// kc, its current context included, as it was.
+func (s *Set) AddTo(kc *clientcmdapi.Config) {
+	for _, c := range s.Clusters {
+		addContext(kc, c.Name, c.Config)
+	}
+}
+
+func addContext(kc *clientcmdapi.Config, name string, cfg *rest.Config) {
+	cluster := clientcmdapi.NewCluster()
+	cluster.Server = cfg.Host
+	cluster.CertificateAuthorityData = cfg.CAData
+	kc.Clusters[name] = cluster
+	auth := clientcmdapi.NewAuthInfo()
+	auth.ClientCertificateData = cfg.CertData
+	auth.ClientKeyData = cfg.KeyData
+	auth.Token = cfg.BearerToken
+	kc.AuthInfos[name] = auth
+	ctx := clientcmdapi.NewContext()
+	ctx.Cluster, ctx.AuthInfo = name, name
+	kc.Contexts[name] = ctx
 }
 
 // WriteKubeconfig writes Kubeconfig to path (mode 0600).

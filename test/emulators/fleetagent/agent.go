@@ -80,6 +80,10 @@ type Options struct {
 	PollInterval time.Duration
 	// SecretTimeout bounds that poll (Fleet: 30 min).
 	SecretTimeout time.Duration
+	// Legacy is a ≤v0.15 agent: its ClusterRegistration carries no
+	// fleet.cattle.io/registration-token label (a v0.16 controller then
+	// grants it no access to its credential Secret, docs §3).
+	Legacy bool
 	// Logf receives one line per step (nil: discarded).
 	Logf func(format string, args ...any)
 }
@@ -380,12 +384,12 @@ func (a *Agent) register(ctx context.Context, pod string) (*corev1.Secret, error
 	if err != nil {
 		return nil, err
 	}
+	meta := map[string]any{"generateName": "request-", "namespace": clusterNS}
+	if !a.opts.Legacy {
+		meta["labels"] = map[string]any{registrationTokenLabel: tokenName}
+	}
 	req := &unstructured.Unstructured{Object: map[string]any{
-		"apiVersion": "fleet.cattle.io/v1alpha1", "kind": "ClusterRegistration",
-		"metadata": map[string]any{
-			"generateName": "request-", "namespace": clusterNS,
-			"labels": map[string]any{registrationTokenLabel: tokenName},
-		},
+		"apiVersion": "fleet.cattle.io/v1alpha1", "kind": "ClusterRegistration", "metadata": meta,
 		"spec": map[string]any{"clientID": clientID, "clientRandom": clientRandom, "clusterLabels": labels},
 	}}
 	a.logf("Creating clusterregistration with id '%s' for new token", clientID)

@@ -47,7 +47,7 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer func() { _ = upstream.Stop() }()
-	if downstream, err = multicluster.Start(multicluster.Options{N: 3}); err != nil {
+	if downstream, err = multicluster.Start(multicluster.Options{N: 5}); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
@@ -74,12 +74,17 @@ var fast = Options{RetryInterval: 500 * time.Millisecond, PollInterval: 200 * ti
 // fleetFor runs a controller emulator on namespace ns of the upstream.
 func fleetFor(t *testing.T, ns string) *fleet.Emulator {
 	t.Helper()
+	return fleetWithGrantDelay(t, ns, 200*time.Millisecond)
+}
+
+func fleetWithGrantDelay(t *testing.T, ns string, grantDelay time.Duration) *fleet.Emulator {
+	t.Helper()
 	ctx := context.Background()
 	if _, err := upstream.Clientset().CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	em, err := fleet.Start(ctx, upstream.Config, fleet.Options{
-		Delay: 200 * time.Millisecond, GrantDelay: 200 * time.Millisecond, Namespace: ns,
+		Delay: 200 * time.Millisecond, GrantDelay: grantDelay, Namespace: ns,
 		APIServerURL: upstream.Config.Host, APIServerCA: string(upstream.Config.CAData),
 	})
 	if err != nil {
@@ -136,7 +141,11 @@ func helmInstall(t *testing.T, context, values string, extra ...string) {
 
 func startAgent(t *testing.T, c *multicluster.Cluster) *Agent {
 	t.Helper()
-	opts := fast
+	return startAgentWith(t, c, fast)
+}
+
+func startAgentWith(t *testing.T, c *multicluster.Cluster, opts Options) *Agent {
+	t.Helper()
 	opts.Logf = func(format string, args ...any) { t.Logf(c.Name+" "+format, args...) }
 	a, err := Start(context.Background(), c.Config, opts)
 	if err != nil {
@@ -285,6 +294,70 @@ func TestTokenOutsideItsRoleIsForbidden(t *testing.T) {
 	s := waitFor(t, agent, "a failed registration", func(s Status) bool { return s.State == RetryWait })
 	if !apierrors.IsForbidden(s.LastError) {
 		t.Errorf("last error %v, want 403 Forbidden", s.LastError)
+	}
+}
+
+// A token deleted between the registration and its grant: the
+// registration is granted without the -creds Role and the agent, whose
+// token no longer authenticates, waits for a Secret it cannot read
+// (docs §7.7).
+func TestTokenGoneBeforeGrant(t *testing.T) {
+	c := downstream.Clusters[3]
+	ns := "fleet-gone-at-grant"
+	em := fleetWithGrantDelay(t, ns, 3*time.Second)
+	values := valuesFor(t, ns, "brief")
+	agent := startAgent(t, c)
+	helmInstall(t, c.Name, values)
+	waitFor(t, agent, "the registration", func(s Status) bool { return s.State == WaitingForSecret })
+	ctx := context.Background()
+	if err := dynamic.NewForConfigOrDie(upstream.Config).Resource(fleet.GVR).Namespace(ns).Delete(ctx, "brief", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	reg := waitGranted(t, em)
+	if reg.CredsRole {
+		t.Errorf("a -creds Role for a registration whose token is gone: %+v", reg)
+	}
+	s := waitFor(t, agent, "a refused poll after the grant", func(s Status) bool { return apierrors.IsUnauthorized(s.LastError) })
+	if s.State != WaitingForSecret {
+		t.Errorf("agent %+v, want it still waiting for its Secret", s)
+	}
+}
+
+// A ≤v0.15 agent leaves no token label: a v0.16 controller grants the
+// registration but nobody may read the credential; the agent stalls on
+// 403 (docs §3).
+func TestLegacyAgentStalls(t *testing.T) {
+	c := downstream.Clusters[4]
+	ns := "fleet-legacy-agent"
+	em := fleetFor(t, ns)
+	values := valuesFor(t, ns, "old-agent")
+	opts := fast
+	opts.Legacy = true
+	agent := startAgentWith(t, c, opts)
+	helmInstall(t, c.Name, values)
+	reg := waitGranted(t, em)
+	if reg.TokenName != "" || reg.CredsRole {
+		t.Errorf("registration %+v", reg)
+	}
+	s := waitFor(t, agent, "a forbidden poll", func(s Status) bool { return apierrors.IsForbidden(s.LastError) })
+	if s.State != WaitingForSecret {
+		t.Errorf("agent %+v, want it still waiting for its Secret", s)
+	}
+}
+
+// waitGranted returns the emulator's only registration once granted.
+func waitGranted(t *testing.T, em *fleet.Emulator) fleet.Registration {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		regs := em.Registrations()
+		if len(regs) == 1 && regs[0].Granted {
+			return regs[0]
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no granted registration: %+v", regs)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
 
