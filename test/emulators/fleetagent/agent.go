@@ -116,6 +116,9 @@ type Status struct {
 	ClusterName, ClusterNamespace, DeploymentNamespace string
 	// LastError is the last failure (registration, or the latest poll).
 	LastError error
+	// StartedAt is when the last start began (the Deployment change was
+	// seen); RequestedAt when its ClusterRegistration was created.
+	StartedAt, RequestedAt time.Time
 }
 
 // Agent is a running stand-in.
@@ -257,7 +260,10 @@ func (a *Agent) deploymentChanged(ctx context.Context, obj any) {
 	pod := "fleet-agent-" + hash[:10] + "-" + randomString(5)
 	a.runs.Add(1)
 	a.mu.Unlock()
-	a.update(func(s *Status) { s.State, s.Starts, s.LastError, s.Reused = Starting, s.Starts+1, nil, false })
+	now := time.Now()
+	a.update(func(s *Status) {
+		s.State, s.Starts, s.LastError, s.Reused, s.StartedAt, s.RequestedAt = Starting, s.Starts+1, nil, false, now, time.Time{}
+	})
 	a.logf("started (pod %s)", pod)
 	go func() {
 		defer a.runs.Done()
@@ -399,7 +405,7 @@ func (a *Agent) register(ctx context.Context, pod string) (*corev1.Secret, error
 	}
 	request := created.GetNamespace() + "/" + created.GetName()
 	a.update(func(s *Status) {
-		s.State, s.Registrations, s.ClientID, s.Request = WaitingForSecret, s.Registrations+1, clientID, request
+		s.State, s.Registrations, s.ClientID, s.Request, s.RequestedAt = WaitingForSecret, s.Registrations+1, clientID, request, time.Now()
 	})
 
 	up, err := kubernetes.NewForConfig(upstream)
