@@ -67,7 +67,7 @@ func TestGet(t *testing.T) {
 		t.Fatalf("%s", res)
 	}
 	golden(t, "get", res.String())
-	wantRequests(t, f.Requests(), "get clusterregistrationtokens.fleet.cattle.io fleet-default/day")
+	wantRequests(t, f.Requests(), "get clusterregistrationtokens.fleet.cattle.io fleet-default/day", "list clusterregistrations.fleet.cattle.io fleet-default")
 	if y := run(t, f, "get", "day", "-o", "yaml"); y.Exit != 0 || !strings.Contains(y.Stdout, "ttl: 24h") {
 		t.Errorf("-o yaml: %s", y)
 	}
