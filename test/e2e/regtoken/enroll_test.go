@@ -182,9 +182,14 @@ func TestEnrollRegistersTwoClustersThroughTheRealHelm(t *testing.T) {
 			t.Errorf("%s: helm argv %q", c.Name, cl.Helm)
 		}
 	}
+	// Granted is enroll's end (§7.7); the agent picks its credential up
+	// on its next poll.
 	for _, ag := range []*fleetagent.Agent{agentA, agentB} {
-		if s := ag.Status(); s.State != fleetagent.Registered {
-			t.Errorf("agent %+v", s)
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		s, err := ag.WaitFor(ctx, func(s fleetagent.Status) bool { return s.State == fleetagent.Registered })
+		cancel()
+		if err != nil {
+			t.Errorf("agent not registered: %+v: %v", s, err)
 		}
 	}
 	if regs := em.Registrations(); len(regs) != 2 {
