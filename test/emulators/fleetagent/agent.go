@@ -35,6 +35,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
@@ -267,7 +268,7 @@ func (a *Agent) deploymentChanged(ctx context.Context, obj any) {
 	a.logf("started (pod %s)", pod)
 	go func() {
 		defer a.runs.Done()
-		a.run(runCtx, pod)
+		a.run(runCtx, pod, d.Generation)
 	}()
 }
 
@@ -284,10 +285,11 @@ func (a *Agent) deploymentDeleted() {
 
 // run is one agent pod: register (retrying every RetryInterval) until a
 // credential works, as the agent's registration runs before all else.
-func (a *Agent) run(ctx context.Context, pod string) {
+func (a *Agent) run(ctx context.Context, pod string, generation int64) {
 	if !sleep(ctx, a.opts.StartDelay) {
 		return
 	}
+	a.markAvailable(ctx, generation)
 	for {
 		err := a.tryRegister(ctx, pod)
 		if err == nil || ctx.Err() != nil {
@@ -298,6 +300,17 @@ func (a *Agent) run(ctx context.Context, pod string) {
 		if !sleep(ctx, a.opts.RetryInterval) {
 			return
 		}
+	}
+}
+
+// markAvailable does kube-controller-manager's part for the "pod" that
+// just started: the Deployment reports one available replica, so a client
+// can tell a running agent from one that never started.
+func (a *Agent) markAvailable(ctx context.Context, generation int64) {
+	patch := fmt.Sprintf(`{"status":{"observedGeneration":%d,"replicas":1,"updatedReplicas":1,"readyReplicas":1,"availableReplicas":1}}`, generation)
+	_, err := a.kube.AppsV1().Deployments(a.opts.SystemNamespace).Patch(ctx, DeploymentName, types.MergePatchType, []byte(patch), metav1.PatchOptions{}, "status")
+	if err != nil && ctx.Err() == nil {
+		a.logf("marking Deployment %s/%s available: %v", a.opts.SystemNamespace, DeploymentName, err)
 	}
 }
 
