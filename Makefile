@@ -92,11 +92,11 @@ release-check:
 release-snapshot:
 	hack/release-snapshot.sh --all
 
-bench: testbin build
+bench: testbin build helm
 	KUBEBUILDER_ASSETS=$(BIN)/testbin PLUGIN_BIN_DIR=$(BIN) $(GO) run ./test/bench -out BENCHMARKS.md
 
 # One round at small scale, into a scratch file: keeps make bench working.
-bench-smoke: testbin build
+bench-smoke: testbin build helm
 	KUBEBUILDER_ASSETS=$(BIN)/testbin PLUGIN_BIN_DIR=$(BIN) $(GO) run ./test/bench -smoke
 
 demo: testbin build

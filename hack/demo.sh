@@ -50,7 +50,7 @@ start() {
 echo "demo: building the control-plane runner and the emulators"
 mkdir -p "$DEMO_DIR/bin"
 helpers=(devcluster)
-for h in fleet-emulator rancher-emulator; do
+for h in fleet-emulator fleet-downstreams rancher-emulator; do
 	[[ -d test/cmd/$h ]] && helpers+=("$h")
 done
 go build -o "$DEMO_DIR/bin/" $(printf './test/cmd/%s ' "${helpers[@]}")
@@ -61,6 +61,12 @@ export KUBECONFIG=$DEMO_DIR/admin.kubeconfig
 if [[ -x $DEMO_DIR/bin/fleet-emulator ]]; then
 	echo "demo: starting the Fleet controller emulator (2 s delay)"
 	start fleet-emulator --kubeconfig "$KUBECONFIG" --delay 2s
+fi
+if [[ -x $DEMO_DIR/bin/fleet-downstreams ]]; then
+	echo "demo: starting two downstream control planes with a Fleet agent stand-in each (for regtoken enroll)"
+	start fleet-downstreams --kubeconfig "$KUBECONFIG" --out-kubeconfig "$DEMO_DIR/enroll.kubeconfig" \
+		--clusters 2 --prefix edge --poll-interval 200ms --retry-interval 1s
+	export DEMO_ENROLL_KUBECONFIG=$DEMO_DIR/enroll.kubeconfig DEMO_ROOT=$root
 fi
 if [[ -x $DEMO_DIR/bin/rancher-emulator ]]; then
 	echo "demo: starting the Rancher ext token API emulator"

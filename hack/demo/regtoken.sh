@@ -69,6 +69,21 @@ expect_failure kubectl regtoken create edge-2 -n "$NS" --client-id 'edge "2"'
 expect_failure kubectl regtoken create import-token-edge -n "$NS"
 expect_failure kubectl regtoken create edge-1 -n "$NS" --values-file fresh.yaml
 
+if [[ -n ${DEMO_ENROLL_KUBECONFIG:-} ]]; then
+	section "enroll: token, helm install of the agent into two downstream clusters, wait until Fleet registered both"
+	run kubectl regtoken enroll edge-1 edge-2 -n "$NS" --kubeconfig "$DEMO_ENROLL_KUBECONFIG" --token-name edge-fleet --ttl 1h --label env=demo \
+		--chart "$DEMO_ROOT/test/charts/fleet-agent" --helm "$DEMO_ROOT/bin/tools/helm" --timeout 2m
+	run kubectl regtoken get edge-fleet -n "$NS"
+	run kubectl regtoken list -n "$NS" -o wide
+
+	section "enroll again: registered clusters are left alone, no token is made"
+	run kubectl regtoken enroll edge-1 edge-2 -n "$NS" --kubeconfig "$DEMO_ENROLL_KUBECONFIG" --ttl 1h \
+		--chart "$DEMO_ROOT/test/charts/fleet-agent" --helm "$DEMO_ROOT/bin/tools/helm"
+
+	section "monitoring: tokens expiring within 2h (exit 3 when any)"
+	if run kubectl regtoken list -n "$NS" --expiring-within 2h --fail-if-any; then :; else echo "(exit $?)"; fi
+fi
+
 section "delete"
 run kubectl regtoken delete edge-1 -n "$NS"
 run kubectl regtoken list -n "$NS"

@@ -29,13 +29,3 @@ func exitFor(err error, errOut io.Writer) (int, bool) {
 	}
 	return ex.Code, true
 }
-
-// FailIfAny is --fail-if-any's outcome for a list that showed n things
-// (what: "tokens", "bootstrap tokens"): exit 3 when set and n > 0, else
-// nil.
-func FailIfAny(set bool, n int, what string) error {
-	if !set || n == 0 {
-		return nil
-	}
-	return &Exit{Code: 3, Message: fmt.Sprintf("%s shown: %d; exit 3 (--fail-if-any)", what, n)}
-}

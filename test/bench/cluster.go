@@ -93,7 +93,7 @@ func startCluster(ctx context.Context, b *bench, delays []time.Duration) (c *clu
 	}
 
 	crdDir := filepath.Join(env.Root, "test", "emulators", "fleet", "crds")
-	if _, err := fleet.InstallCRD(ctx, env.Config, fleet.CRDFile(crdDir, false)); err != nil {
+	if _, err := fleet.InstallCRDs(ctx, env.Config, crdDir, false); err != nil {
 		return c, err
 	}
 	for _, d := range delays {

@@ -1,7 +1,7 @@
 // Command bench measures the three plugins against what users run today,
 // side by side on the real control plane, and writes BENCHMARKS.md.
 //
-//	go run ./test/bench [-rounds N] [-only startup,requests,enrollment,scale] [-out FILE]
+//	go run ./test/bench [-rounds N] [-only startup,requests,enrollment,scale,enroll] [-out FILE]
 //	go run ./test/bench -smoke     one round at small scale into a temporary file (CI)
 //
 // It starts kube-apiserver and etcd (bin/testbin, via testenv) with a
@@ -32,7 +32,7 @@ import (
 )
 
 // comparisons, in the order they run and are reported.
-var comparisons = []string{"startup", "requests", "enrollment", "scale", "prune"}
+var comparisons = []string{"startup", "requests", "enrollment", "scale", "prune", "enroll"}
 
 type options struct {
 	rounds       int
@@ -47,6 +47,9 @@ type options struct {
 	allPlatforms bool
 	keepScratch  bool
 	profile      bool
+	// enrollClusters is how many downstream clusters the enroll
+	// comparison starts and enrolls at once.
+	enrollClusters int
 }
 
 // bench is one run of the program.
@@ -88,6 +91,7 @@ func parseFlags() (options, error) {
 	flag.IntVar(&o.scaleReg, "scale-regtoken", 2000, "ClusterRegistrationTokens seeded for the scale comparison")
 	flag.BoolVar(&o.allPlatforms, "all-platforms", true, "report release binary sizes for every goreleaser platform, not only this one")
 	flag.BoolVar(&o.keepScratch, "keep", false, "keep the scratch directory (run directories, outputs)")
+	flag.IntVar(&o.enrollClusters, "enroll-clusters", 20, "downstream control planes for the enroll comparison")
 	flag.BoolVar(&o.profile, "profile", false, "CPU-profile every plugin listing at scale (otherwise only those slower than an anchor)")
 	flag.Parse()
 	if flag.NArg() > 0 {
@@ -115,6 +119,9 @@ func parseFlags() (options, error) {
 	if o.smoke {
 		o.rounds = 1
 		o.scaleBoot, o.scaleExt, o.scaleReg = 50, 50, 50
+		if !isFlagSet("enroll-clusters") {
+			o.enrollClusters = 2
+		}
 		o.allPlatforms = false
 		if !isFlagSet("out") {
 			o.out = ""
@@ -196,6 +203,7 @@ func run(ctx context.Context) (err error) {
 		"enrollment": b.enrollment,
 		"scale":      b.scale,
 		"prune":      b.prune,
+		"enroll":     b.enroll,
 	}
 	for _, c := range comparisons {
 		if !b.enabled(c) {

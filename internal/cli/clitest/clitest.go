@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -56,12 +57,19 @@ type Factory struct {
 	Core        *k8sfake.Clientset
 	Dyn         *dynamicfake.FakeDynamicClient
 	opts        Options
+	// Others are the kubeconfig's other contexts by name, for commands
+	// that reach several clusters (cli.Contexts); each records its own
+	// requests.
+	Others map[string]*Factory
 
 	mu       sync.Mutex
 	requests []string
 }
 
-var _ cli.Clients = (*Factory)(nil)
+var (
+	_ cli.Clients  = (*Factory)(nil)
+	_ cli.Contexts = (*Factory)(nil)
+)
 
 // NewFactory returns fakes holding o's objects.
 func NewFactory(o Options) *Factory {
@@ -159,6 +167,39 @@ func (f *Factory) CurrentCluster() (kubeconfig.Cluster, error) {
 		c.Server = *s
 	}
 	return c, nil
+}
+
+// KubeconfigContexts are Options.Cluster.Context (or --context) and the
+// names in Others.
+func (f *Factory) KubeconfigContexts() ([]string, string, error) {
+	current := f.opts.Cluster.Context
+	if c := f.ConfigFlags.Context; c != nil && *c != "" {
+		current = *c
+	}
+	names := []string{}
+	if current != "" {
+		names = append(names, current)
+	}
+	for n := range f.Others {
+		if n != current {
+			names = append(names, n)
+		}
+	}
+	sort.Strings(names)
+	return names, current, nil
+}
+
+// ForContext is Others[name] with --context and --kubeconfig set as the
+// real Factory sets them; an unknown name fails as the real one does.
+func (f *Factory) ForContext(name string) (cli.Clients, error) {
+	o, ok := f.Others[name]
+	if !ok {
+		return nil, fmt.Errorf("context %q is not in kubeconfig %s: list the contexts with kubectl config get-contexts", name, "$KUBECONFIG")
+	}
+	ctx := name
+	o.ConfigFlags.Context = &ctx
+	o.ConfigFlags.KubeConfig = f.ConfigFlags.KubeConfig
+	return o, nil
 }
 
 // Result is what one run printed and returned.

@@ -99,7 +99,7 @@ func NewCmdLegacyList(f cli.Clients, streams genericiooptions.IOStreams) *cobra.
 		RunE: cli.RunE(o),
 	}
 	o.Selection.addFlags(cmd, listSelection)
-	cmd.Flags().BoolVar(&o.FailIfAny, "fail-if-any", false, "Exit with code 3 when any token is shown (for monitoring; errors exit 1).")
+	cli.AddFailIfAnyFlag(cmd, &o.FailIfAny)
 	o.print.AddFlags(cmd)
 	return cmd
 }
@@ -138,7 +138,7 @@ func (o *LegacyListOptions) Run(ctx context.Context) error {
 		if err := o.print.Print(list, printer.WithoutNamespace, o.Out); err != nil {
 			return err
 		}
-		return failIfAny(o.FailIfAny, len(tokens), "v3 tokens")
+		return cli.FailIfAny(o.FailIfAny, len(tokens), "v3 tokens")
 	}
 	if len(tokens) == 0 {
 		fmt.Fprintln(o.ErrOut, "No v3 tokens found.")
@@ -166,7 +166,7 @@ func (o *LegacyListOptions) Run(ctx context.Context) error {
 			return err
 		}
 	}
-	return failIfAny(o.FailIfAny, len(tokens), "v3 tokens")
+	return cli.FailIfAny(o.FailIfAny, len(tokens), "v3 tokens")
 }
 
 // LegacyDeleteOptions is `kubectl exttoken legacy delete`.

@@ -89,7 +89,7 @@ func NewCmdList(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Comman
 	}
 	o.Selection.addFlags(cmd, listSelection)
 	cli.AddChunkSizeFlag(cmd, &o.ChunkSize)
-	cmd.Flags().BoolVar(&o.FailIfAny, "fail-if-any", false, "Exit with code 3 when any token is shown (for monitoring; errors exit 1).")
+	cli.AddFailIfAnyFlag(cmd, &o.FailIfAny)
 	cmd.Flags().BoolVar(&o.ShowExpiry, "show-expiry", false, "Print EXPIRES, EXPIRED, ENABLED and LAST-USED computed from the tokens instead of the server's table.")
 	o.print.AddFlags(cmd)
 	return cmd
@@ -148,7 +148,7 @@ func (o *ListOptions) Run(ctx context.Context) error {
 		if err := o.print.Print(list, printer.WithoutNamespace, o.Out); err != nil {
 			return err
 		}
-		return failIfAny(o.FailIfAny, len(items), "tokens")
+		return cli.FailIfAny(o.FailIfAny, len(items), "tokens")
 	}
 	if len(items) == 0 {
 		return o.none()
@@ -156,20 +156,12 @@ func (o *ListOptions) Run(ctx context.Context) error {
 	if err := o.print.Print(expiryTable(items, o.now), printer.WithoutNamespace, o.Out); err != nil {
 		return err
 	}
-	return failIfAny(o.FailIfAny, len(items), "tokens")
+	return cli.FailIfAny(o.FailIfAny, len(items), "tokens")
 }
 
 func (o *ListOptions) none() error {
 	fmt.Fprintln(o.ErrOut, "No tokens found.")
 	return nil
-}
-
-// failIfAny is --fail-if-any's outcome: exit 3 when n > 0.
-func failIfAny(set bool, n int, what string) error {
-	if !set || n == 0 {
-		return nil
-	}
-	return &cli.Exit{Code: 3, Message: fmt.Sprintf("%s shown: %d; exit 3 (--fail-if-any)", what, n)}
 }
 
 func (o *ListOptions) serverTable(ctx context.Context, selector string) error {
@@ -193,7 +185,7 @@ func (o *ListOptions) serverTable(ctx context.Context, selector string) error {
 	if err := o.print.Print(t, printer.WithoutNamespace, o.Out); err != nil {
 		return err
 	}
-	return failIfAny(o.FailIfAny, len(t.Rows), "tokens")
+	return cli.FailIfAny(o.FailIfAny, len(t.Rows), "tokens")
 }
 
 // expiryTable is the --show-expiry view, computed from the tokens.

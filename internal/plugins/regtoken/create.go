@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -200,23 +201,9 @@ func (o *CreateOptions) Run(ctx context.Context) error {
 			return err
 		}
 	}
-	// A signal must not cut the create short: we would not know whether the
-	// token exists. It is one short request; the wait after it is what a
-	// signal interrupts.
-	createCtx, cancelCreate := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-	got, err := o.tokens.Create(createCtx, obj, metav1.CreateOptions{FieldManager: "kubectl-regtoken", DryRun: dryrun.Request(o.DryRun)})
-	cancelCreate()
-	created := true
-	if apierrors.IsAlreadyExists(err) {
-		if !o.Reuse || o.DryRun != dryrun.None {
-			return apierror.Explained(err, "%s %q already exists in namespace %q: pass --reuse to use it (or %s to fetch its values), or choose another name", kind, o.Name, o.namespace, hint(o.f, "values", o.Name, "-n", o.namespace))
-		}
-		created = false
-		if got, err = o.tokens.Get(ctx, o.Name, metav1.GetOptions{}); err != nil {
-			return apierror.Wrap(err, tokenOp("get", o.namespace, o.Name))
-		}
-	} else if err != nil {
-		return apierror.Wrap(err, tokenOp("create", o.namespace, o.Name))
+	got, created, err := o.createToken(ctx, obj)
+	if err != nil {
+		return err
 	}
 	if o.DryRun == dryrun.Server {
 		o.printTTLNote()
@@ -243,20 +230,7 @@ func (o *CreateOptions) Run(ctx context.Context) error {
 	}
 
 	fail := o.afterWrite(created, tok)
-	if tok.Status.SecretName == "" {
-		waitCtx, cancel := context.WithTimeout(ctx, o.Timeout)
-		p := startProgress(o.ErrOut, fmt.Sprintf("the Fleet controller to write the values of %s", name), o.Timeout)
-		tok, err = waitForSecretName(waitCtx, o.tokens, o.namespace, name, got.GetResourceVersion(), tok)
-		p.Stop()
-		cancel()
-		if wait.IsTimeout(err) || errors.Is(err, context.Canceled) {
-			return interruptedOrTimedOut(o.f, err, o.namespace, name, o.Timeout, o.cleanup(created, string(got.GetUID()), name))
-		}
-		if err != nil {
-			return fail(err)
-		}
-	}
-	secret, err := o.install.getValuesSecret(ctx, o.f, tok)
+	tok, secret, err := o.waitValues(ctx, got, tok, created)
 	if err != nil {
 		return fail(err)
 	}
@@ -273,6 +247,59 @@ func (o *CreateOptions) Run(ctx context.Context) error {
 	return checkInterrupted(ctx, o.f, res)
 }
 
+// createToken sends the create (server-side dry run included); with
+// --reuse an existing token is read instead, and created is false.
+func (o *CreateOptions) createToken(ctx context.Context, obj *unstructured.Unstructured) (got *unstructured.Unstructured, created bool, err error) {
+	// A signal must not cut the create short: we would not know whether the
+	// token exists. It is one short request; the wait after it is what a
+	// signal interrupts.
+	createCtx, cancelCreate := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	got, err = o.tokens.Create(createCtx, obj, metav1.CreateOptions{FieldManager: "kubectl-regtoken", DryRun: dryrun.Request(o.DryRun)})
+	cancelCreate()
+	if apierrors.IsAlreadyExists(err) {
+		if !o.Reuse || o.DryRun != dryrun.None {
+			return nil, false, apierror.Explained(err, "%s %q already exists in namespace %q: pass --reuse to use it (or %s to fetch its values), or choose another name", kind, o.Name, o.namespace, hint(o.f, "values", o.Name, "-n", o.namespace))
+		}
+		if got, err = o.tokens.Get(ctx, o.Name, metav1.GetOptions{}); err != nil {
+			return nil, false, apierror.Wrap(err, tokenOp("get", o.namespace, o.Name))
+		}
+		return got, false, nil
+	} else if err != nil {
+		return nil, false, apierror.Wrap(err, tokenOp("create", o.namespace, o.Name))
+	}
+	return got, true, nil
+}
+
+// waitValues waits (by watch, up to --timeout) until the controller has
+// written the values of tok, as got was returned by the server, and reads
+// the values Secret. A timeout or a signal is explained with what exists
+// (and, with --cleanup-on-failure, the token created is deleted); other
+// errors are returned as they are, for afterWrite to report.
+func (o *CreateOptions) waitValues(ctx context.Context, got *unstructured.Unstructured, tok *Token, created bool) (*Token, *corev1.Secret, error) {
+	if tok.Status.SecretName == "" {
+		waitCtx, cancel := context.WithTimeout(ctx, o.Timeout)
+		p := startProgress(o.ErrOut, fmt.Sprintf("the Fleet controller to write the values of %s", tok.Name), o.Timeout)
+		var err error
+		tok, err = waitForSecretName(waitCtx, o.tokens, o.namespace, tok.Name, got.GetResourceVersion(), tok)
+		p.Stop()
+		cancel()
+		if wait.IsTimeout(err) || errors.Is(err, context.Canceled) {
+			return nil, nil, reportedError{interruptedOrTimedOut(o.f, err, o.namespace, got.GetName(), o.Timeout, o.cleanup(created, string(got.GetUID()), got.GetName()))}
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+	}
+	secret, err := o.install.getValuesSecret(ctx, o.f, tok)
+	return tok, secret, err
+}
+
+// reportedError already says what exists and how to go on; afterWrite
+// passes it on as it is.
+type reportedError struct{ error }
+
+func (e reportedError) Unwrap() error { return e.error }
+
 // cleanup deletes the token we created when --cleanup-on-failure asks for
 // it; nil otherwise.
 func (o *CreateOptions) cleanup(created bool, uid, name string) func() error {
@@ -288,8 +315,9 @@ func (o *CreateOptions) cleanup(created bool, uid, name string) func() error {
 func (o *CreateOptions) afterWrite(created bool, tok *Token) func(error) error {
 	cleanup := o.cleanup(created, string(tok.UID), tok.Name)
 	return func(err error) error {
+		var reported reportedError
 		switch {
-		case errors.Is(err, errTokenDeleted):
+		case errors.Is(err, errTokenDeleted), errors.As(err, &reported):
 			return err
 		case cleanup != nil:
 			if cerr := cleanup(); cerr != nil {

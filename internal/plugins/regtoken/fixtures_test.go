@@ -126,6 +126,9 @@ type world struct {
 	secrets    []*corev1.Secret
 	controller func(name string) map[string]any
 	cluster    *kubeconfig.Cluster
+	// dynamic are other custom objects (registrations, Deployments).
+	dynamic []runtime.Object
+	core    []runtime.Object
 }
 
 func (w world) factory(t *testing.T) *clitest.Factory {
@@ -134,7 +137,8 @@ func (w world) factory(t *testing.T) *clitest.Factory {
 	for _, tok := range w.tokens {
 		dyn = append(dyn, tok)
 	}
-	var core []runtime.Object
+	dyn = append(dyn, w.dynamic...)
+	core := append([]runtime.Object(nil), w.core...)
 	for _, s := range w.secrets {
 		core = append(core, s)
 	}
@@ -146,7 +150,7 @@ func (w world) factory(t *testing.T) *clitest.Factory {
 		Namespace: testNS,
 		Core:      core,
 		Dynamic:   dyn,
-		ListKinds: map[schema.GroupVersionResource]string{tokenGVR: "ClusterRegistrationTokenList"},
+		ListKinds: map[schema.GroupVersionResource]string{tokenGVR: "ClusterRegistrationTokenList", registrationGVR: "ClusterRegistrationList", deploymentGVR: "DeploymentList"},
 		Cluster:   cluster,
 	})
 	// The fake tracker ignores dryRun; a server persists nothing. This

@@ -33,11 +33,27 @@ type HelmInstall struct {
 	// ValuesFile is values.yaml's path; "-" makes helm read stdin.
 	ValuesFile   string
 	ChartVersion string
+
+	// Chart is the chart reference ("" = fleet/fleet-agent): a repository
+	// chart, a local directory or .tgz, or an oci:// reference.
+	Chart string
+	// Upgrade makes the command enroll runs: helm upgrade --install
+	// without --wait (registration, not pod readiness, is what enroll
+	// waits for), so a second run updates the release in place.
+	Upgrade bool
+	// KubeContext and Kubeconfig point helm at one downstream cluster
+	// ("" = helm's defaults).
+	KubeContext string
+	Kubeconfig  string
 }
 
 // RepoAddArgv is `helm repo add fleet <url>`.
 func RepoAddArgv() []string {
-	return []string{"helm", "repo", "add", helmRepoName, helmRepoURL}
+	return repoAddArgv(helmRepoURL)
+}
+
+func repoAddArgv(url string) []string {
+	return []string{"helm", "repo", "add", helmRepoName, url}
 }
 
 // Argv is the helm install argv. Every --set-string/--set-file argument is
@@ -53,7 +69,19 @@ func (h HelmInstall) Argv() []string {
 	if ns == "" {
 		ns = agentNamespace
 	}
-	argv := []string{"helm", "-n", ns, "install", "--create-namespace", "--wait"}
+	argv := []string{"helm"}
+	if h.KubeContext != "" {
+		argv = append(argv, "--kube-context", h.KubeContext)
+	}
+	if h.Kubeconfig != "" {
+		argv = append(argv, "--kubeconfig", flagSafePath(h.Kubeconfig))
+	}
+	argv = append(argv, "-n", ns)
+	if h.Upgrade {
+		argv = append(argv, "upgrade", "--install", "--create-namespace")
+	} else {
+		argv = append(argv, "install", "--create-namespace", "--wait")
+	}
 	for _, l := range h.Labels {
 		argv = append(argv, "--set-string", "labels."+helmKey(l.Key)+"="+helmValue(l.Value))
 	}
@@ -73,7 +101,11 @@ func (h HelmInstall) Argv() []string {
 	if h.ChartVersion != "" {
 		argv = append(argv, "--version", h.ChartVersion)
 	}
-	return append(argv, agentRelease, agentChart)
+	chart := h.Chart
+	if chart == "" {
+		chart = agentChart
+	}
+	return append(argv, agentRelease, flagSafePath(chart))
 }
 
 // helmKey escapes one key segment for helm's --set parser, which splits

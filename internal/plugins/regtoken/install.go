@@ -309,6 +309,7 @@ func (o *installFlags) finish(f cli.Clients, tok *Token, secret *corev1.Secret, 
 	}
 	res.HelmRepoAdd = RepoAddArgv()
 	res.Helm = h.Argv()
+	res.install = h
 	return res, nil
 }
 

@@ -3,8 +3,10 @@ package regtoken
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 )
 
 // tokensOfEveryKind: no ttl, ttl 0, expired, valid and not yet ready, and
@@ -65,7 +67,7 @@ func TestGet(t *testing.T) {
 		t.Fatalf("%s", res)
 	}
 	golden(t, "get", res.String())
-	wantRequests(t, f.Requests(), "get clusterregistrationtokens.fleet.cattle.io fleet-default/day")
+	wantRequests(t, f.Requests(), "get clusterregistrationtokens.fleet.cattle.io fleet-default/day", "list clusterregistrations.fleet.cattle.io fleet-default")
 	if y := run(t, f, "get", "day", "-o", "yaml"); y.Exit != 0 || !strings.Contains(y.Stdout, "ttl: 24h") {
 		t.Errorf("-o yaml: %s", y)
 	}
@@ -85,4 +87,62 @@ func TestGetHelp(t *testing.T) {
 
 func TestRootHelp(t *testing.T) {
 	golden(t, "root-help", run(t, world{}.factory(t), "--help").Stdout)
+}
+
+func TestListWideCountsRegistrations(t *testing.T) {
+	f := world{tokens: tokensOfEveryKind(), dynamic: []runtime.Object{
+		registration("request-1", "day", "uid-1", "cluster-1", time.Hour),
+		registration("request-2", "day", "uid-2", "", time.Minute),
+		registration("request-3", "", "uid-3", "cluster-3", time.Hour),
+	}}.factory(t)
+	res := run(t, f, "list", "-o", "wide")
+	if res.Exit != 0 {
+		t.Fatalf("%s", res)
+	}
+	golden(t, "list-wide-registered", res.String())
+	wantRequests(t, f.Requests(), "list clusterregistrationtokens.fleet.cattle.io fleet-default", "list clusterregistrations.fleet.cattle.io fleet-default")
+}
+
+func TestListExpiringWithin(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		args   []string
+		exit   int
+		stdout string
+		stderr string
+	}{
+		{"expired and expiring", []string{"list", "--expiring-within", "1d", "-o", "name"}, 0,
+			"clusterregistrationtoken.fleet.cattle.io/day\nclusterregistrationtoken.fleet.cattle.io/old\n", ""},
+		{"only the expired one", []string{"list", "--expiring-within", "1h", "-o", "name"}, 0,
+			"clusterregistrationtoken.fleet.cattle.io/old\n", ""},
+		{"--fail-if-any exits 3", []string{"list", "--expiring-within", "1h", "--fail-if-any"}, 3,
+			"NAME   TTL   EXPIRES   SECRET   AGE\nold    1h    expired   ready    3h\n", "tokens shown: 1; exit 3 (--fail-if-any)\n"},
+		{"--fail-if-any exits 0 when none is", []string{"list", "--expiring-within", "1h", "--fail-if-any", "-n", "other"}, 0,
+			"", "No ClusterRegistrationTokens expire within 1h in namespace other.\n"},
+		{"never is no window", []string{"list", "--expiring-within", "never"}, 1,
+			"", "error: --expiring-within never selects nothing: pass a duration such as 7d\n"},
+		{"bad duration", []string{"list", "--expiring-within", "soon"}, 1,
+			"", "error: --expiring-within \"soon\" is not a duration: pass a duration such as 90m, 12h, 30d or 1d12h, or never\n"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			res := run(t, world{tokens: tokensOfEveryKind()}.factory(t), c.args...)
+			if res.Exit != c.exit || res.Stdout != c.stdout || res.Stderr != c.stderr {
+				t.Errorf("want exit %d, stdout %q, stderr %q; got %s", c.exit, c.stdout, c.stderr, res)
+			}
+		})
+	}
+}
+
+func TestGetListsTheTokensRegistrations(t *testing.T) {
+	f := world{tokens: tokensOfEveryKind(), dynamic: []runtime.Object{
+		registration("request-1", "day", "uid-1", "cluster-1", time.Hour),
+		registration("request-2", "day", "uid-2", "", time.Minute),
+		registration("request-3", "forever", "uid-3", "cluster-3", time.Hour),
+	}}.factory(t)
+	res := run(t, f, "get", "day")
+	if res.Exit != 0 {
+		t.Fatalf("%s", res)
+	}
+	golden(t, "get-registrations", res.String())
+	wantRequests(t, f.Requests(), "get clusterregistrationtokens.fleet.cattle.io fleet-default/day", "list clusterregistrations.fleet.cattle.io fleet-default")
 }

@@ -43,6 +43,8 @@ type Result struct {
 
 	// stdoutValues is values.yaml for --values-file -, printed once.
 	stdoutValues []byte
+	// install is what Helm was built from, for enroll to add a context.
+	install HelmInstall
 }
 
 func newResult(ns, name string) *Result {

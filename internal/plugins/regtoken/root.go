@@ -15,10 +15,14 @@ var Plugin = cli.Plugin{
 	Long: `
 		Create Fleet ClusterRegistrationTokens, wait for the values Secret the
 		Fleet controller makes, write values.yaml and print the helm install of
-		the fleet-agent.`,
+		the fleet-agent, or enroll downstream clusters end to end: token, helm
+		install of the agent, and the wait until Fleet has registered them.`,
 	Example: `
 		# Create a token valid for 24 hours, write values.yaml and print the helm install
 		kubectl regtoken create my-cluster -n fleet-default --ttl 24h
+
+		# Register the clusters of two kubeconfig contexts with Fleet
+		kubectl regtoken enroll edge-1 edge-2 -n fleet-default --ttl 1h
 
 		# See the tokens, their expiry and whether their values are ready
 		kubectl regtoken list -n fleet-default`,
@@ -34,6 +38,7 @@ func NewRoot(streams genericiooptions.IOStreams, f cli.Clients) *cobra.Command {
 		NewCmdDelete(f, streams),
 		NewCmdValues(f, streams),
 		NewCmdHelm(f, streams),
+		NewCmdEnroll(f, streams),
 	)
 	return root
 }

@@ -1,6 +1,6 @@
 // Command fleet-emulator runs the Fleet ClusterRegistrationToken controller
 // emulator (test/emulators/fleet) as a background process, for make demo
-// and benchmarks. It installs the CRD and the fleet-controller ConfigMap
+// and benchmarks. It installs the CRDs and the fleet-controller ConfigMap
 // when they are missing, writes --ready-file once it is watching, logs one
 // line per action (the values Secret writes with an RFC3339Nano time) and
 // exits cleanly on SIGINT or SIGTERM.
@@ -39,6 +39,8 @@ func run() error {
 		systemNS    = flag.String("system-namespace", fleet.DefaultSystemNamespace, "the controller's namespace")
 		namespace   = flag.String("namespace", "", "only handle tokens in this namespace (default all)")
 		crdDir      = flag.String("crd-dir", defaultCRDDir(), "directory of the CRD YAML (legacy/ holds the <= v0.15 one)")
+		grantDelay  = flag.Duration("grant-delay", 2*time.Second, "time from a ClusterRegistration's first reconcile to its grant")
+		image       = flag.String("controller-image", "", "create the fleet-controller Deployment with this image (e.g. rancher/fleet:v0.16.1); empty: no Deployment")
 		readyFile   = flag.String("ready-file", "", "write \"ready pid=N\" to this file (or FIFO) once the emulator is watching")
 	)
 	flag.Parse()
@@ -59,13 +61,12 @@ func run() error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
-	file := fleet.CRDFile(*crdDir, *legacy)
-	created, err := fleet.InstallCRD(ctx, cfg, file)
+	created, err := fleet.InstallCRDs(ctx, cfg, *crdDir, *legacy)
 	if err != nil {
 		return err
 	}
-	if created {
-		fmt.Fprintf(os.Stderr, "fleet-emulator %s installed CRD %s from %s\n", time.Now().UTC().Format(time.RFC3339Nano), fleet.CRDName, file)
+	for _, file := range created {
+		fmt.Fprintf(os.Stderr, "fleet-emulator %s installed the CRD in %s\n", time.Now().UTC().Format(time.RFC3339Nano), file)
 	}
 	em, err := fleet.Start(ctx, cfg, fleet.Options{
 		Delay:           *delay,
@@ -75,6 +76,8 @@ func run() error {
 		APIServerCA:     string(ca),
 		SystemNamespace: *systemNS,
 		Namespace:       *namespace,
+		GrantDelay:      *grantDelay,
+		ControllerImage: *image,
 		Log:             os.Stderr,
 	})
 	if err != nil {

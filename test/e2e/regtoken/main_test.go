@@ -16,11 +16,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/rand"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/kubectl-tokens/kubectl-tokens/test/emulators/fleet"
 	"github.com/kubectl-tokens/kubectl-tokens/test/plugintest"
@@ -40,18 +42,33 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	testenv.ExitUnderShort()
+	os.Exit(runTests(m))
+}
+
+// runTests is testenv.Main's sequence, plus stopping the downstream
+// control planes the enroll tests start on first use.
+func runTests(m *testing.M) int {
+	ctrllog.SetLogger(logr.Discard())
 	opts := testenv.Options{
 		CRDDirs:       []string{"test/emulators/fleet/crds"},
 		APIServerArgs: map[string][]string{"min-request-timeout": {fmt.Sprint(minRequestTimeout)}},
 	}
-	testenv.Main(m, opts, func(e *testenv.Env) (err error) {
-		env = e
-		kube = env.Clientset()
-		dyn = dynamic.NewForConfigOrDie(env.Config)
-		caPEM = string(env.Config.CAData)
-		runner, err = plugintest.NewRunner()
-		return err
-	})
+	var err error
+	if env, err = testenv.Start(opts); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer func() { _ = env.Stop() }()
+	defer stopDownstreams()
+	kube = env.Clientset()
+	dyn = dynamic.NewForConfigOrDie(env.Config)
+	caPEM = string(env.Config.CAData)
+	if runner, err = plugintest.NewRunner(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return m.Run()
 }
 
 var nsCounter atomic.Int64

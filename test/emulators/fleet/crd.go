@@ -33,6 +33,33 @@ func CRDFile(crdDir string, legacy bool) string {
 	return filepath.Join(crdDir, "clusterregistrationtoken.yaml")
 }
 
+// RegistrationCRDFiles are the CRDs of agent-initiated registration
+// (ClusterRegistration, Cluster, BundleDeployment), the same in every mode.
+func RegistrationCRDFiles(crdDir string) []string {
+	return []string{
+		filepath.Join(crdDir, "clusterregistration.yaml"),
+		filepath.Join(crdDir, "cluster.yaml"),
+		filepath.Join(crdDir, "bundledeployment.yaml"),
+	}
+}
+
+// InstallCRDs installs every CRD the emulator needs in a mode (the token
+// CRD of CRDFile and the RegistrationCRDFiles) and reports those it
+// created.
+func InstallCRDs(ctx context.Context, cfg *rest.Config, crdDir string, legacy bool) ([]string, error) {
+	var created []string
+	for _, file := range append([]string{CRDFile(crdDir, legacy)}, RegistrationCRDFiles(crdDir)...) {
+		ok, err := InstallCRD(ctx, cfg, file)
+		if err != nil {
+			return created, err
+		}
+		if ok {
+			created = append(created, file)
+		}
+	}
+	return created, nil
+}
+
 // InstallCRD creates the CRD from file unless one exists, and waits until
 // it is Established. It reports whether it created it.
 func InstallCRD(ctx context.Context, cfg *rest.Config, file string) (bool, error) {

@@ -1,10 +1,14 @@
 // Package fleet emulates the part of Fleet's controller that serves
-// ClusterRegistrationTokens, against a real kube-apiserver. It follows
-// docs/fleet-registration.md §2 and §4: the same objects, names,
-// labels, Secret types, values keys, ordering (values Secret before
-// status.secretName), expiry and TTL-required deletion. Fleet itself cannot
-// be installed here, and its Go module is not available, so this is written
-// from that spec alone.
+// ClusterRegistrationTokens and grants agent-initiated registrations,
+// against a real kube-apiserver. It follows docs/fleet-registration.md §2
+// and §4: the same objects, names, labels, Secret types, values keys,
+// ordering (values Secret before status.secretName), expiry and
+// TTL-required deletion; and §7 for ClusterRegistrations: the Cluster
+// cluster-<KeyHash(clientID)> and its namespace, the request
+// ServiceAccount and its token, the credential Secret c-<hash>, the
+// per-registration <request>-creds Role, older registrations deleted.
+// Fleet itself cannot be installed here, and its Go module is not
+// available, so this is written from that spec alone.
 //
 // The SA token Secret's data.token comes from a TokenRequest against the
 // real apiserver (envtest configures service-account signing keys), bound
@@ -99,6 +103,19 @@ type Options struct {
 	// as Fleet). Tests use it to run emulators in different modes side by
 	// side on one control plane.
 	Namespace string
+	// GrantDelay is how long after a ClusterRegistration's first
+	// reconcile the controller grants it (the request ServiceAccount's
+	// token appears), as Delay is for tokens.
+	GrantDelay time.Duration
+	// IgnoreClusterRegistrationLabels is Fleet's option of that name: a
+	// Cluster created by registration gets none of the agent's labels.
+	IgnoreClusterRegistrationLabels bool
+	// ControllerImage, when set, makes Start create (or update) the
+	// Deployment <SystemNamespace>/fleet-controller with this container
+	// image (e.g. "rancher/fleet:v0.16.1") and, with TTLRequired, the env
+	// FLEET_REGISTRATION_TOKEN_TTL_REQUIRED=true (docs §6). No pod runs.
+	// Empty: no Deployment, as when it cannot be read.
+	ControllerImage string
 	// Log receives one line per action ("" = discarded).
 	Log io.Writer
 }
@@ -111,15 +128,22 @@ type Emulator struct {
 	kube   kubernetes.Interface
 	tokens dynamic.NamespaceableResourceInterface
 
-	informer cache.SharedIndexInformer
-	queue    workqueue.TypedDelayingInterface[string]
-	cancel   context.CancelFunc
-	done     sync.WaitGroup
+	registrations dynamic.NamespaceableResourceInterface
+	clusters      dynamic.NamespaceableResourceInterface
+
+	informer        cache.SharedIndexInformer
+	regInformer     cache.SharedIndexInformer
+	clusterInformer cache.SharedIndexInformer
+	queue           workqueue.TypedDelayingInterface[string]
+	cancel          context.CancelFunc
+	done            sync.WaitGroup
 
 	mu        sync.Mutex
 	uids      map[string]types.UID // key → UID seen, to clean up after deletion
 	firstSeen map[types.UID]time.Time
 	written   map[string]time.Time // ns/name → when the values Secret was written
+	regFirst  map[types.UID]time.Time
+	grants    map[string]grant // ns/name of a granted registration → what it got
 	logMu     sync.Mutex
 }
 
@@ -138,17 +162,27 @@ func Start(ctx context.Context, cfg *rest.Config, opts Options) (*Emulator, erro
 		return nil, err
 	}
 	e := &Emulator{
-		opts:      opts,
-		regNS:     RegistrationNamespace(opts.SystemNamespace),
-		cfg:       cfg,
-		kube:      kube,
-		tokens:    dyn.Resource(GVR),
-		queue:     workqueue.NewTypedDelayingQueue[string](),
-		uids:      map[string]types.UID{},
-		firstSeen: map[types.UID]time.Time{},
-		written:   map[string]time.Time{},
+		opts:          opts,
+		regNS:         RegistrationNamespace(opts.SystemNamespace),
+		cfg:           cfg,
+		kube:          kube,
+		tokens:        dyn.Resource(GVR),
+		registrations: dyn.Resource(RegistrationGVR),
+		clusters:      dyn.Resource(ClusterGVR),
+		regFirst:      map[types.UID]time.Time{},
+		grants:        map[string]grant{},
+		queue:         workqueue.NewTypedDelayingQueue[string](),
+		uids:          map[string]types.UID{},
+		firstSeen:     map[types.UID]time.Time{},
+		written:       map[string]time.Time{},
 	}
 	if err := e.install(ctx); err != nil {
+		return nil, err
+	}
+	if err := e.installRegistrationRBAC(ctx); err != nil {
+		return nil, fmt.Errorf("fleet emulator: ClusterRole %s: %w", BundleDeploymentClusterRole, err)
+	}
+	if err := e.installDeployment(ctx); err != nil {
 		return nil, err
 	}
 
@@ -165,14 +199,23 @@ func Start(ctx context.Context, cfg *rest.Config, opts Options) (*Emulator, erro
 		cancel()
 		return nil, err
 	}
-	e.done.Add(1)
-	go func() {
-		defer e.done.Done()
-		e.informer.RunWithContext(runCtx)
-	}()
-	if !cache.WaitForCacheSync(ctx.Done(), e.informer.HasSynced) {
+	e.regInformer = factory.ForResource(RegistrationGVR).Informer()
+	e.clusterInformer = factory.ForResource(ClusterGVR).Informer()
+	if err := e.registrationHandlers(); err != nil {
+		cancel()
+		return nil, err
+	}
+	for _, inf := range []cache.SharedIndexInformer{e.informer, e.regInformer, e.clusterInformer} {
+		e.done.Add(1)
+		go func() {
+			defer e.done.Done()
+			inf.RunWithContext(runCtx)
+		}()
+	}
+	if !cache.WaitForCacheSync(ctx.Done(), e.informer.HasSynced, e.regInformer.HasSynced, e.clusterInformer.HasSynced) {
 		e.Stop()
-		return nil, fmt.Errorf("fleet emulator: watching %s did not start: %w", GVR.Resource, errors.Join(ctx.Err(), context.Canceled))
+		return nil, fmt.Errorf("fleet emulator: watching %s, %s and %s did not start (are their CRDs installed? InstallCRDs): %w",
+			GVR.Resource, RegistrationGVR.Resource, ClusterGVR.Resource, errors.Join(ctx.Err(), context.Canceled))
 	}
 	for range workers {
 		e.done.Add(1)
@@ -182,7 +225,8 @@ func Start(ctx context.Context, cfg *rest.Config, opts Options) (*Emulator, erro
 			}
 		}()
 	}
-	e.logf("watching %s (namespace %q, delay %s, ttl-required %t, legacy %t)", GVR.GroupResource(), opts.Namespace, opts.Delay, opts.TTLRequired, opts.Legacy)
+	e.logf("watching %s, %s and %s (namespace %q, delay %s, grant delay %s, ttl-required %t, legacy %t)",
+		GVR.GroupResource(), RegistrationGVR.GroupResource(), ClusterGVR.GroupResource(), opts.Namespace, opts.Delay, opts.GrantDelay, opts.TTLRequired, opts.Legacy)
 	return e, nil
 }
 
@@ -295,7 +339,7 @@ func (e *Emulator) enqueue(obj any) {
 		e.uids[key] = u.GetUID()
 	}
 	e.mu.Unlock()
-	e.queue.Add(key)
+	e.queue.Add("token/" + key)
 }
 
 func (e *Emulator) work(ctx context.Context) bool {
@@ -304,7 +348,17 @@ func (e *Emulator) work(ctx context.Context) bool {
 		return false
 	}
 	defer e.queue.Done(key)
-	if err := e.reconcile(ctx, key); err != nil && ctx.Err() == nil {
+	kind, rest, _ := strings.Cut(key, "/")
+	var err error
+	switch kind {
+	case "token":
+		err = e.reconcile(ctx, rest)
+	case "reg":
+		err = e.reconcileRegistration(ctx, rest)
+	case "cluster":
+		err = e.reconcileCluster(ctx, rest)
+	}
+	if err != nil && ctx.Err() == nil {
 		e.logf("reconciling %s: %v (retrying)", key, err)
 		e.queue.AddAfter(key, 500*time.Millisecond)
 	}
@@ -368,7 +422,7 @@ func (e *Emulator) reconcile(ctx context.Context, key string) error {
 			e.logf("ClusterRegistrationToken %s expired at %s: deleting it", key, expire.UTC().Format(time.RFC3339))
 			return e.deleteToken(ctx, tok)
 		}
-		e.queue.AddAfter(key, time.Until(expire)+50*time.Millisecond)
+		e.queue.AddAfter("token/"+key, time.Until(expire)+50*time.Millisecond)
 	}
 
 	// Step 3: status.secretName is recomputed; SA, Role and RoleBinding
@@ -385,7 +439,7 @@ func (e *Emulator) reconcile(ctx context.Context, key string) error {
 		return err
 	}
 	if remaining := time.Until(first.Add(e.opts.Delay)); remaining > 0 {
-		e.queue.AddAfter(key, remaining)
+		e.queue.AddAfter("token/"+key, remaining)
 	} else {
 		if len(saToken.Data["token"]) == 0 {
 			if saToken, err = e.fillSAToken(ctx, saToken, sa); err != nil {

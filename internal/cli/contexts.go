@@ -1,0 +1,60 @@
+package cli
+
+import (
+	"fmt"
+	"sort"
+)
+
+// Contexts is what a command that works on several clusters of one
+// kubeconfig asks beyond Clients (kubectl regtoken enroll: the current
+// context is the management cluster, the arguments name downstream ones).
+// Factory and clitest.Factory implement it.
+type Contexts interface {
+	// KubeconfigContexts are the kubeconfig's context names, sorted, and
+	// the one the flags select (--context, else current-context).
+	KubeconfigContexts() (names []string, current string, err error)
+	// ForContext are clients for context name of the same kubeconfig
+	// (--kubeconfig honoured). The other connection flags (--server,
+	// --user, -n, ...) belong to the selected context and are not carried
+	// over.
+	ForContext(name string) (Clients, error)
+}
+
+var _ Contexts = (*Factory)(nil)
+
+// KubeconfigContexts lists the merged kubeconfig's contexts.
+func (f *Factory) KubeconfigContexts() ([]string, string, error) {
+	raw, err := f.RawConfig()
+	if err != nil {
+		return nil, "", err
+	}
+	names := make([]string, 0, len(raw.Contexts))
+	for n := range raw.Contexts {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	current := raw.CurrentContext
+	if c := f.ConfigFlags.Context; c != nil && *c != "" {
+		current = *c
+	}
+	return names, current, nil
+}
+
+// ForContext is a Factory on context name; an unknown name is refused
+// with the kubeconfig it was looked up in.
+func (f *Factory) ForContext(name string) (Clients, error) {
+	raw, err := f.RawConfig()
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := raw.Contexts[name]; !ok {
+		return nil, fmt.Errorf("context %q is not in kubeconfig %s: list the contexts with kubectl config get-contexts", name, f.kubeconfigDescription())
+	}
+	cf := NewConfigFlags()
+	if k := f.ConfigFlags.KubeConfig; k != nil {
+		v := *k
+		cf.KubeConfig = &v
+	}
+	cf.Context = &name
+	return &Factory{ConfigFlags: cf, binary: f.binary}, nil
+}
