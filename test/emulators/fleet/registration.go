@@ -95,6 +95,7 @@ type grant struct {
 	clusterNS, sa      string
 	secret             string
 	creds              bool
+	at                 time.Time // when the status said granted
 }
 
 // registrationHandlers routes ClusterRegistration and Cluster events to
@@ -302,6 +303,10 @@ func (e *Emulator) reconcileRegistration(ctx context.Context, key string) error 
 	if err := e.writeRegistrationStatus(ctx, reg, cluster.GetName(), true); err != nil {
 		return err
 	}
+	e.mu.Lock()
+	g.at = time.Now()
+	e.grants[key] = g
+	e.mu.Unlock()
 	e.logf("ClusterRegistration %s granted: Cluster %s/%s, credential Secret %s/%s", key, cluster.GetNamespace(), cluster.GetName(), e.regNS, g.secret)
 	return nil
 }
@@ -532,6 +537,8 @@ type Registration struct {
 	// registration token's ServiceAccount was allowed to read it.
 	CredentialSecret string
 	CredsRole        bool
+	// GrantedAt is when this emulator wrote status.granted.
+	GrantedAt time.Time
 }
 
 // Registrations lists the ClusterRegistrations the emulator watches,
@@ -552,7 +559,7 @@ func (e *Emulator) Registrations() []Registration {
 		r.ClusterName, _, _ = unstructured.NestedString(u.Object, "status", "clusterName")
 		r.Granted, _, _ = unstructured.NestedBool(u.Object, "status", "granted")
 		if g, ok := e.grants[u.GetNamespace()+"/"+u.GetName()]; ok {
-			r.CredentialSecret, r.CredsRole = g.secret, g.creds
+			r.CredentialSecret, r.CredsRole, r.GrantedAt = g.secret, g.creds, g.at
 		}
 		out = append(out, r)
 	}

@@ -35,6 +35,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
@@ -116,6 +117,9 @@ type Status struct {
 	ClusterName, ClusterNamespace, DeploymentNamespace string
 	// LastError is the last failure (registration, or the latest poll).
 	LastError error
+	// StartedAt is when the last start began (the Deployment change was
+	// seen); RequestedAt when its ClusterRegistration was created.
+	StartedAt, RequestedAt time.Time
 }
 
 // Agent is a running stand-in.
@@ -257,11 +261,14 @@ func (a *Agent) deploymentChanged(ctx context.Context, obj any) {
 	pod := "fleet-agent-" + hash[:10] + "-" + randomString(5)
 	a.runs.Add(1)
 	a.mu.Unlock()
-	a.update(func(s *Status) { s.State, s.Starts, s.LastError, s.Reused = Starting, s.Starts+1, nil, false })
+	now := time.Now()
+	a.update(func(s *Status) {
+		s.State, s.Starts, s.LastError, s.Reused, s.StartedAt, s.RequestedAt = Starting, s.Starts+1, nil, false, now, time.Time{}
+	})
 	a.logf("started (pod %s)", pod)
 	go func() {
 		defer a.runs.Done()
-		a.run(runCtx, pod)
+		a.run(runCtx, pod, d.Generation)
 	}()
 }
 
@@ -278,10 +285,11 @@ func (a *Agent) deploymentDeleted() {
 
 // run is one agent pod: register (retrying every RetryInterval) until a
 // credential works, as the agent's registration runs before all else.
-func (a *Agent) run(ctx context.Context, pod string) {
+func (a *Agent) run(ctx context.Context, pod string, generation int64) {
 	if !sleep(ctx, a.opts.StartDelay) {
 		return
 	}
+	a.markAvailable(ctx, generation)
 	for {
 		err := a.tryRegister(ctx, pod)
 		if err == nil || ctx.Err() != nil {
@@ -292,6 +300,17 @@ func (a *Agent) run(ctx context.Context, pod string) {
 		if !sleep(ctx, a.opts.RetryInterval) {
 			return
 		}
+	}
+}
+
+// markAvailable does kube-controller-manager's part for the "pod" that
+// just started: the Deployment reports one available replica, so a client
+// can tell a running agent from one that never started.
+func (a *Agent) markAvailable(ctx context.Context, generation int64) {
+	patch := fmt.Sprintf(`{"status":{"observedGeneration":%d,"replicas":1,"updatedReplicas":1,"readyReplicas":1,"availableReplicas":1}}`, generation)
+	_, err := a.kube.AppsV1().Deployments(a.opts.SystemNamespace).Patch(ctx, DeploymentName, types.MergePatchType, []byte(patch), metav1.PatchOptions{}, "status")
+	if err != nil && ctx.Err() == nil {
+		a.logf("marking Deployment %s/%s available: %v", a.opts.SystemNamespace, DeploymentName, err)
 	}
 }
 
@@ -399,7 +418,7 @@ func (a *Agent) register(ctx context.Context, pod string) (*corev1.Secret, error
 	}
 	request := created.GetNamespace() + "/" + created.GetName()
 	a.update(func(s *Status) {
-		s.State, s.Registrations, s.ClientID, s.Request = WaitingForSecret, s.Registrations+1, clientID, request
+		s.State, s.Registrations, s.ClientID, s.Request, s.RequestedAt = WaitingForSecret, s.Registrations+1, clientID, request, time.Now()
 	})
 
 	up, err := kubernetes.NewForConfig(upstream)

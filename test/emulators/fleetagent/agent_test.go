@@ -212,6 +212,9 @@ func TestRegisterKeepAndReregister(t *testing.T) {
 		t.Errorf("the stored credential does not work upstream: %v", err)
 	}
 	waitBootstrapGone(t, down)
+	if d, err := down.AppsV1().Deployments("cattle-fleet-system").Get(ctx, DeploymentName, metav1.GetOptions{}); err != nil || d.Status.AvailableReplicas != 1 || d.Status.ObservedGeneration != d.Generation {
+		t.Errorf("the started agent's Deployment is not available: %v %+v", err, d.Status)
+	}
 
 	// A new token over a healthy agent: helm upgrade does not restart
 	// it; a restart keeps the working credential and only drops the new
