@@ -524,8 +524,9 @@ func (o *EnrollOptions) enrollAll(ctx context.Context, tok *Token, values *Resul
 		}
 		prog.set(cl, "waiting for the agent to register", "")
 		reg, err := watch.waitGranted(ctx, cl.ClientID, func(r *Registration) {
+			shown := cl.last != nil && cl.last.Name == r.Name
 			cl.last = r
-			if !r.done() {
+			if !r.done() && !shown {
 				prog.set(cl, "registration "+r.Name+" waits for the Fleet controller", "")
 			}
 		})

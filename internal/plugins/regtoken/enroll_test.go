@@ -454,7 +454,7 @@ func TestEnrollHelp(t *testing.T) {
 
 func TestImageVersion(t *testing.T) {
 	for image, want := range map[string]string{
-		"rancher/fleet:v0.16.1":                          "0.16.1",
+		"rancher/fleet:v0.16.1":                           "0.16.1",
 		"registry.example.com:5000/rancher/fleet:v0.16.1": "0.16.1",
 		"rancher/fleet:v0.16.0-rc.2@sha256:abc":           "0.16.0-rc.2",
 		"rancher/fleet:dev":                               "",

@@ -211,13 +211,8 @@ func (w *registrationWatch) broadcast() {
 	w.changed = make(chan struct{})
 }
 
-// newest is the latest registration of clientID, nil when there is none.
-func (w *registrationWatch) newest(clientID string) *Registration {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.newestLocked(clientID)
-}
-
+// newestLocked is the latest registration of clientID, nil when there
+// is none; w.mu is held.
 func (w *registrationWatch) newestLocked(clientID string) *Registration {
 	var best *Registration
 	for _, r := range w.byID[clientID] {

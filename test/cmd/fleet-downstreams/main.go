@@ -31,17 +31,20 @@ func main() {
 }
 
 func run() error {
+	// A FlagSet of its own: controller-runtime (through envtest) registers
+	// --kubeconfig on flag.CommandLine at init, and a second one panics.
+	fs := flag.NewFlagSet(os.Args[0], flag.ExitOnError)
 	var (
-		kubeconfig = flag.String("kubeconfig", os.Getenv("KUBECONFIG"), "kubeconfig of the Fleet management cluster (copied into --out-kubeconfig)")
-		out        = flag.String("out-kubeconfig", "", "kubeconfig to write: the management cluster's plus one context per downstream cluster (required)")
-		n          = flag.Int("clusters", 2, "number of downstream control planes")
-		prefix     = flag.String("prefix", "downstream", "context names: PREFIX-1 … PREFIX-N")
-		startDelay = flag.Duration("agent-delay", 0, "time from the fleet-agent Deployment's appearance to the agent's registration")
-		poll       = flag.Duration("poll-interval", 2*time.Second, "the agent's credential Secret poll (Fleet: 2s)")
-		retry      = flag.Duration("retry-interval", 10*time.Second, "wait after a failed registration (Fleet: 60s)")
-		readyFile  = flag.String("ready-file", "", "write \"ready pid=N\" to this file (or FIFO) once every agent is watching")
+		kubeconfig = fs.String("kubeconfig", os.Getenv("KUBECONFIG"), "kubeconfig of the Fleet management cluster (copied into --out-kubeconfig)")
+		out        = fs.String("out-kubeconfig", "", "kubeconfig to write: the management cluster's plus one context per downstream cluster (required)")
+		n          = fs.Int("clusters", 2, "number of downstream control planes")
+		prefix     = fs.String("prefix", "downstream", "context names: PREFIX-1 … PREFIX-N")
+		startDelay = fs.Duration("agent-delay", 0, "time from the fleet-agent Deployment's appearance to the agent's registration")
+		poll       = fs.Duration("poll-interval", 2*time.Second, "the agent's credential Secret poll (Fleet: 2s)")
+		retry      = fs.Duration("retry-interval", 10*time.Second, "wait after a failed registration (Fleet: 60s)")
+		readyFile  = fs.String("ready-file", "", "write \"ready pid=N\" to this file (or FIFO) once every agent is watching")
 	)
-	flag.Parse()
+	_ = fs.Parse(os.Args[1:]) // ExitOnError: never returns an error
 	if *kubeconfig == "" || *out == "" {
 		return fmt.Errorf("--kubeconfig (or KUBECONFIG) and --out-kubeconfig are required")
 	}

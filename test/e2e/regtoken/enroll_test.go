@@ -11,9 +11,6 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
@@ -73,9 +70,8 @@ func stopDownstreams() {
 }
 
 // startAgent runs the agent stand-in on downstream cluster c for the
-// test, and marks the chart's fleet-agent Deployment available once it
-// exists: these control planes have no controller-manager or kubelet, and
-// the stand-in is the running pod.
+// test (it also marks the chart's Deployment available, the part of a
+// controller-manager these control planes lack).
 func startAgent(t *testing.T, c *multicluster.Cluster, opts fleetagent.Options) *fleetagent.Agent {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -90,35 +86,11 @@ func startAgent(t *testing.T, c *multicluster.Cluster, opts fleetagent.Options) 
 		cancel()
 		t.Fatalf("starting the agent stand-in on %s: %v", c.Name, err)
 	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		markAvailable(ctx, c)
-	}()
 	t.Cleanup(func() {
 		cancel()
 		a.Stop()
-		<-done
 	})
 	return a
-}
-
-var deploymentsGVR = schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "deployments"}
-
-// markAvailable sets status.availableReplicas=1 on the fleet-agent
-// Deployment once it appears, as a controller-manager would for the
-// stand-in's "pod".
-func markAvailable(ctx context.Context, c *multicluster.Cluster) {
-	ri := dynamic.NewForConfigOrDie(c.Config).Resource(deploymentsGVR).Namespace("cattle-fleet-system")
-	for ctx.Err() == nil {
-		if _, err := ri.Patch(ctx, "fleet-agent", types.MergePatchType, []byte(`{"status":{"replicas":1,"availableReplicas":1,"readyReplicas":1}}`), metav1.PatchOptions{}, "status"); err == nil {
-			return
-		}
-		select {
-		case <-ctx.Done():
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
 }
 
 // enrollFleet runs the Fleet controller emulator for namespace ns:

@@ -101,7 +101,7 @@ func TestListGetDelete(t *testing.T) {
 
 	wide := kubectl(r, "list", "-n", ns, "-o", "wide")
 	mustSucceed(t, wide, "list -o wide")
-	if header := strings.Fields(strings.SplitN(wide.Stdout, "\n", 2)[0]); strings.Join(header, " ") != "NAME TTL EXPIRES SECRET AGE SECRET-NAME EXPIRES-AT" {
+	if header := strings.Fields(strings.SplitN(wide.Stdout, "\n", 2)[0]); strings.Join(header, " ") != "NAME TTL EXPIRES SECRET AGE SECRET-NAME EXPIRES-AT REGISTERED" {
 		t.Errorf("wide header %q", header)
 	}
 	wantAt := day.GetCreationTimestamp().Add(24 * time.Hour).UTC().Format(time.RFC3339)
