@@ -26,6 +26,28 @@ func AddFlag(cmd *cobra.Command, p *string, what string) {
 	})
 }
 
+// AddClientFlag binds --dry-run for a command whose work the server cannot
+// dry-run (helm installs, the k3s supervisor): only "none" and "client".
+func AddClientFlag(cmd *cobra.Command, p *string, what string) {
+	cmd.Flags().StringVar(p, "dry-run", None, `Must be "none" or "client". client: only print what would be `+what+`, changing nothing.`)
+	cmd.Flags().Lookup("dry-run").NoOptDefVal = Client
+	_ = cmd.RegisterFlagCompletionFunc("dry-run", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		return []string{None, Client}, cobra.ShellCompDirectiveNoFileComp
+	})
+}
+
+// ValidateClient is Validate for AddClientFlag's commands: server is
+// refused with why (the part that has no dry run) and the alternative.
+func ValidateClient(v, why string) error {
+	if v == Server {
+		return fmt.Errorf(`--dry-run=server is not possible: %s; use --dry-run=client to see what would be done`, why)
+	}
+	if v != None && v != Client {
+		return fmt.Errorf(`invalid --dry-run %q: use "none" or "client"`, v)
+	}
+	return nil
+}
+
 // Validate rejects anything but the three strategies.
 func Validate(v string) error {
 	switch v {

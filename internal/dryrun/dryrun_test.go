@@ -29,3 +29,20 @@ func TestFlag(t *testing.T) {
 		t.Error("only a server dry run is sent as one")
 	}
 }
+
+func TestValidateClient(t *testing.T) {
+	for _, tc := range []struct{ v, want string }{
+		{None, ""},
+		{Client, ""},
+		{Server, `--dry-run=server is not possible: the supervisor has no dry run; use --dry-run=client to see what would be done`},
+		{"all", `invalid --dry-run "all": use "none" or "client"`},
+	} {
+		got := ""
+		if err := ValidateClient(tc.v, "the supervisor has no dry run"); err != nil {
+			got = err.Error()
+		}
+		if got != tc.want {
+			t.Errorf("ValidateClient(%q) = %q, want %q", tc.v, got, tc.want)
+		}
+	}
+}

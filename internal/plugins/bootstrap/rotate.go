@@ -88,7 +88,7 @@ func NewCmdRotate(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Comm
 	fl.StringVar(&o.SupervisorURL, "supervisor-url", "", "https://SERVER:PORT of one server's supervisor (default: the kubeconfig server for k3s, the same host on port 9345 for rke2). No proxy paths.")
 	fl.StringVar(&o.Flavor, "flavor", "", "k3s or rke2 (default: detected from the server version).")
 	fl.StringVarP(&o.Output, "output", "o", "", "Output format. One of: (json, yaml).")
-	dryrun.AddFlag(cmd, &o.DryRun, "rotated")
+	dryrun.AddClientFlag(cmd, &o.DryRun, "rotated")
 	_ = cmd.RegisterFlagCompletionFunc("flavor", cobra.FixedCompletions([]string{string(FlavorK3s), string(FlavorRKE2)}, cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"json", "yaml"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
@@ -174,7 +174,7 @@ func (o *RotateOptions) Complete(cmd *cobra.Command, _ []string) error {
 
 // Validate checks what Complete found.
 func (o *RotateOptions) Validate() error {
-	if err := dryrun.Validate(o.DryRun); err != nil {
+	if err := dryrun.ValidateClient(o.DryRun, "the supervisor has no dry run"); err != nil {
 		return err
 	}
 	switch {
@@ -182,8 +182,6 @@ func (o *RotateOptions) Validate() error {
 		return fmt.Errorf("kubeadm clusters have no server token to rotate (%s); rotate is for k3s and rke2: pass --flavor k3s|rke2 if the detection is wrong", strings.TrimSuffix(o.flavorNote, " (pass --flavor to choose)"))
 	case o.oldFrom == "":
 		return fmt.Errorf("no server token given: pass --server-token-file FILE, --server-token or $%s_TOKEN with the current server token", strings.ToUpper(string(o.flavor)))
-	case o.DryRun == dryrun.Server:
-		return fmt.Errorf("--dry-run=server is not possible: the supervisor has no dry run; use --dry-run=client to check everything without rotating")
 	case o.Output != "" && o.Output != "json" && o.Output != "yaml":
 		return fmt.Errorf("-o %q is not supported by rotate: use json or yaml, or leave -o out", o.Output)
 	}

@@ -136,7 +136,7 @@ func NewCmdEnroll(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Comm
 	fs.BoolVar(&o.WaitRegistration, "wait-registration", true, "Wait until every cluster is registered; false returns once helm has installed the agents.")
 	fs.DurationVar(&o.Timeout, "timeout", defaultEnrollLimit, "How long the whole run may take (values, installs, registrations).")
 	fs.IntVar(&o.Parallel, "parallel", defaultParallel, "How many helm installs run at once.")
-	dryrun.AddFlag(cmd, &o.create.DryRun, "run (the helm commands)")
+	dryrun.AddClientFlag(cmd, &o.create.DryRun, "run (the helm commands)")
 	_ = cmd.MarkFlagFilename("api-server-ca-file", "pem", "crt")
 	_ = cmd.MarkFlagFilename("helm")
 	o.print.AddFlags(cmd)
@@ -186,8 +186,6 @@ func (o *EnrollOptions) Validate() error {
 		return fmt.Errorf("--timeout %s is not positive: pass e.g. --timeout 10m", o.Timeout)
 	case o.Parallel < 1:
 		return fmt.Errorf("--parallel %d is less than 1: pass how many helm installs may run at once, e.g. --parallel 8", o.Parallel)
-	case c.DryRun == dryrun.Server:
-		return errors.New("--dry-run=server is not supported by enroll: helm and the registration cannot be dry-run on the server; use --dry-run=client to see every command")
 	}
 	if o.TokenName != "" {
 		if err := validateName(o.TokenName); err != nil {
@@ -199,7 +197,7 @@ func (o *EnrollOptions) Validate() error {
 			return err
 		}
 	}
-	if err := dryrun.Validate(c.DryRun); err != nil {
+	if err := dryrun.ValidateClient(c.DryRun, "helm and the registration have no server dry run"); err != nil {
 		return err
 	}
 	if err := validateResultOutput(o.print); err != nil {

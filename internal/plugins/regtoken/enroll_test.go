@@ -388,7 +388,7 @@ func TestEnrollRefusesBeforeCreatingAnything(t *testing.T) {
 		{"both token flags", []string{"enroll", "ctx-a", "--token-name", "a", "--reuse-token", "b"}, nil, "--token-name and --reuse-token both given"},
 		{"version for a local chart", []string{"enroll", "ctx-a", "--ttl", "1h", "--chart", "./chart.tgz", "--chart-version", "1.0.0"}, nil, "--chart ./chart.tgz"},
 		{"repo URL for another chart", []string{"enroll", "ctx-a", "--ttl", "1h", "--chart", "oci://r.example.com/fleet-agent", "--repo-url", "https://x.example.com"}, nil, "--repo-url is the URL of the helm repository"},
-		{"server dry run", []string{"enroll", "ctx-a", "--ttl", "1h", "--dry-run=server"}, nil, "--dry-run=server is not supported by enroll"},
+		{"server dry run", []string{"enroll", "ctx-a", "--ttl", "1h", "--dry-run=server"}, nil, "--dry-run=server is not possible: helm and the registration have no server dry run"},
 		{"zero parallel", []string{"enroll", "ctx-a", "--ttl", "1h", "--parallel", "0"}, nil, "--parallel 0 is less than 1"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
