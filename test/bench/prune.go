@@ -135,6 +135,9 @@ func (b *bench) prune(ctx context.Context) error {
 		// The apiserver ends the request at its timeout (60s: a 504, or
 		// over HTTP/2 a reset stream) but goes on deleting: the time is
 		// until the last one is gone.
+		// A cut-off HTTP/2 stream can also cancel the deletion itself: when
+		// the count stops falling for 30s, say so rather than wait forever.
+		last, lastChange := -1, time.Now()
 		for {
 			left, cerr := countV3(ctx, pruneLabel+"=v3,"+pruneHalf+"=a")
 			if cerr != nil {
@@ -142,6 +145,11 @@ func (b *bench) prune(ctx context.Context) error {
 			}
 			if left == 0 {
 				break
+			}
+			if left != last {
+				last, lastChange = left, time.Now()
+			} else if time.Since(lastChange) > 30*time.Second {
+				return fmt.Errorf("%s: cut off at the request timeout (%v) and stopped with %d of %d tokens left", rawLabel, err, left, nV3)
 			}
 			time.Sleep(200 * time.Millisecond)
 		}
