@@ -47,7 +47,13 @@ type Env struct {
 	// set while StopAPIServer/StartAPIServer replaced envtest's process
 	apiserverArgs []string
 	restarted     *exec.Cmd
+	onStop        []func()
 }
+
+// OnStop registers fn to run first when Stop is called (last registered,
+// first run): what a package starts beside the control plane, such as
+// downstream control planes, goes before it.
+func (e *Env) OnStop(fn func()) { e.onStop = append(e.onStop, fn) }
 
 // Start brings up etcd and kube-apiserver and installs the CRDs.
 func Start(opts Options) (*Env, error) {
@@ -122,6 +128,10 @@ func Start(opts Options) (*Env, error) {
 // Stop stops kube-apiserver, then etcd (the other order can hang the
 // apiserver's shutdown), and removes the scratch directory.
 func (e *Env) Stop() error {
+	for i := len(e.onStop) - 1; i >= 0; i-- {
+		e.onStop[i]()
+	}
+	e.onStop = nil
 	var err error
 	if e.restarted != nil {
 		_ = e.restarted.Process.Signal(syscall.SIGTERM)

@@ -16,13 +16,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/rand"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
-	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/kubectl-tokens/kubectl-tokens/test/emulators/fleet"
 	"github.com/kubectl-tokens/kubectl-tokens/test/plugintest"
@@ -42,33 +40,22 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	testenv.ExitUnderShort()
-	os.Exit(runTests(m))
-}
-
-// runTests is testenv.Main's sequence, plus stopping the downstream
-// control planes the enroll tests start on first use.
-func runTests(m *testing.M) int {
-	ctrllog.SetLogger(logr.Discard())
-	opts := testenv.Options{
+	testenv.Main(m, testenv.Options{
 		CRDDirs:       []string{"test/emulators/fleet/crds"},
 		APIServerArgs: map[string][]string{"min-request-timeout": {fmt.Sprint(minRequestTimeout)}},
-	}
-	var err error
-	if env, err = testenv.Start(opts); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer func() { _ = env.Stop() }()
-	defer stopDownstreams()
+	}, setup)
+}
+
+// setup keeps the control plane and its clients; the downstream control
+// planes the enroll tests start on first use stop before it.
+func setup(e *testenv.Env) (err error) {
+	env = e
+	env.OnStop(stopDownstreams)
 	kube = env.Clientset()
 	dyn = dynamic.NewForConfigOrDie(env.Config)
 	caPEM = string(env.Config.CAData)
-	if runner, err = plugintest.NewRunner(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	return m.Run()
+	runner, err = plugintest.NewRunner()
+	return err
 }
 
 var nsCounter atomic.Int64
