@@ -24,6 +24,10 @@ type Clients interface {
 	Namespace() (ns string, explicit bool, err error)
 	RESTConfig() (*rest.Config, error)
 	Dynamic() (dynamic.Interface, error)
+	// DynamicForWorkers is Dynamic for n concurrent workers: the
+	// client-side rate limit raised to match (a parallel prune would
+	// otherwise queue on the shared 50 requests per second).
+	DynamicForWorkers(n int) (dynamic.Interface, error)
 	CoreV1() (corev1client.CoreV1Interface, error)
 	// CurrentCluster is the kubeconfig cluster the flags select, for
 	// commands that print or embed its server and CA.

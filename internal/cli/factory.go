@@ -107,6 +107,31 @@ func (f *Factory) Dynamic() (dynamic.Interface, error) {
 	return f.dyn, f.dynErr
 }
 
+// DynamicForWorkers is a dynamic client of its own whose rate limit is
+// workersRate(n) of the shared one.
+func (f *Factory) DynamicForWorkers(n int) (dynamic.Interface, error) {
+	shared, err := f.RESTConfig()
+	if err != nil {
+		return nil, err
+	}
+	cfg := rest.CopyConfig(shared)
+	cfg.QPS, cfg.Burst = workersRate(cfg.QPS, cfg.Burst, n)
+	return dynamic.NewForConfig(cfg)
+}
+
+// workersRate raises a client-side limit (QPS and burst) for n workers:
+// perWorkerQPS each, never below what the configuration allows. The
+// limiter stays on: parallel deletes must not be a flood the server has
+// to shed; the server's priority and fairness (429 + Retry-After) is the
+// other brake.
+func workersRate(qps float32, burst, n int) (float32, int) {
+	q := max(float32(perWorkerQPS*n), qps)
+	return q, max(2*n, burst)
+}
+
+// perWorkerQPS is the request rate each worker is allowed.
+const perWorkerQPS = 50
+
 // CoreV1 returns a typed client for core/v1 only, which keeps binaries
 // and start-up lean compared with the full clientset.
 func (f *Factory) CoreV1() (corev1client.CoreV1Interface, error) {

@@ -157,6 +157,10 @@ func (f *Factory) RESTConfig() (*rest.Config, error) {
 // Dynamic is the fake dynamic client.
 func (f *Factory) Dynamic() (dynamic.Interface, error) { return f.Dyn, nil }
 
+// DynamicForWorkers is the fake dynamic client: it has no rate limit to
+// raise.
+func (f *Factory) DynamicForWorkers(int) (dynamic.Interface, error) { return f.Dyn, nil }
+
 // CoreV1 is the fake clientset's core/v1 client.
 func (f *Factory) CoreV1() (corev1client.CoreV1Interface, error) { return f.Core.CoreV1(), nil }
 

@@ -102,7 +102,7 @@ func (o *DeleteOptions) Complete(cmd *cobra.Command, args []string) error {
 	}
 	o.resource = extTokenResource
 	o.command = command(cli.ConnectionArgs(o.f.Flags()), append(append([]string{"delete"}, selectionArgs(cmd)...), "--dry-run", "-o", "name")...)
-	dyn, err := pruneDynamic(o.f, o.Parallel)
+	dyn, err := o.f.DynamicForWorkers(o.Parallel)
 	if err != nil {
 		return err
 	}

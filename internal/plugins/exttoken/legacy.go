@@ -248,7 +248,7 @@ func (o *LegacyDeleteOptions) Complete(cmd *cobra.Command, args []string) error 
 	conn := cli.ConnectionArgs(o.f.Flags())
 	o.resource = legacyResource
 	o.command = command(conn, append(append([]string{"legacy", "delete"}, selectionArgs(cmd)...), "--dry-run", "-o", "name")...)
-	dyn, err := pruneDynamic(o.f, o.Parallel)
+	dyn, err := o.f.DynamicForWorkers(o.Parallel)
 	if err != nil {
 		return err
 	}

@@ -11,10 +11,7 @@ import (
 	"github.com/spf13/cobra"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
-	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/rest"
 
-	"github.com/kubectl-tokens/kubectl-tokens/internal/cli"
 	"github.com/kubectl-tokens/kubectl-tokens/internal/deleter"
 	"github.com/kubectl-tokens/kubectl-tokens/internal/dryrun"
 	"github.com/kubectl-tokens/kubectl-tokens/internal/progress"
@@ -202,40 +199,3 @@ func plural(n int, resource string) string {
 	name, group, _ := strings.Cut(resource, ".")
 	return name + "s." + group
 }
-
-// pruneDynamic is the dynamic client a prune deletes with: the user's
-// configuration with client-side rate limits raised for --parallel (see
-// pruneRate). Tests' fake clients have no limiter and are used as they are.
-func pruneDynamic(f cli.Clients, parallel int) (dynamic.Interface, error) {
-	fac, ok := f.(*cli.Factory)
-	if !ok {
-		return f.Dynamic()
-	}
-	shared, err := fac.RESTConfig()
-	if err != nil {
-		return nil, err
-	}
-	cfg := rest.CopyConfig(shared)
-	cfg.QPS, cfg.Burst = pruneRate(cfg.QPS, cfg.Burst, parallel)
-	return dynamic.NewForConfig(cfg)
-}
-
-// pruneRate raises the client-side limit (QPS and burst) for parallel
-// workers: perWorkerQPS each, never below what the configuration allows.
-// The limiter stays on: a prune must not be a flood the server has to
-// shed; the server's priority and fairness (429 + Retry-After) is the
-// other brake.
-func pruneRate(qps float32, burst, parallel int) (float32, int) {
-	q := float32(perWorkerQPS * parallel)
-	if q < qps {
-		q = qps
-	}
-	b := 2 * parallel
-	if b < burst {
-		b = burst
-	}
-	return q, b
-}
-
-// perWorkerQPS is the request rate each --parallel worker is allowed.
-const perWorkerQPS = 50
