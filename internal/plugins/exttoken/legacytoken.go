@@ -84,17 +84,13 @@ func (t legacyToken) expired(now time.Time) bool {
 // given must hold (AND), so legacy list shows exactly what legacy delete
 // with the same flags removes.
 type legacySelection struct {
-	NeverExpiring  bool
-	Expired        bool
-	Kind           string
-	User           string
-	OlderThan      string
-	UnusedFor      string
-	ExpiringWithin string
-	Selector       string
-	ChunkSize      int64
-
-	olderThan, unusedFor, within time.Duration
+	NeverExpiring bool
+	Expired       bool
+	Kind          string
+	User          string
+	Selector      string
+	ChunkSize     int64
+	ages
 }
 
 func (s *legacySelection) addFlags(cmd *cobra.Command, use selectionUse) {
@@ -107,32 +103,14 @@ func (s *legacySelection) addFlags(cmd *cobra.Command, use selectionUse) {
 	fl.BoolVar(&s.Expired, "expired", false, only+" expired tokens (creation time + ttl has passed; the stored expired field is stale).")
 	fl.StringVar(&s.Kind, "kind", "", only+" tokens of this kind (label authn.management.cattle.io/kind or name prefix), e.g. kubectl-shell.")
 	fl.StringVar(&s.User, "user-id", "", only+" tokens of this Rancher user ID.")
-	fl.StringVar(&s.OlderThan, "older-than", "", only+" tokens created longer ago than this duration, e.g. 90d.")
-	fl.StringVar(&s.UnusedFor, "unused-for", "", only+" tokens not used for this duration, e.g. 30d (never-used tokens count from their creation).")
+	s.ages.addFlags(cmd, only, use)
 	fl.StringVarP(&s.Selector, "selector", "l", "", only+" tokens matching this label selector (sent to the server).")
-	if use == listSelection {
-		fl.StringVar(&s.ExpiringWithin, "expiring-within", "", "Only tokens that expire within this duration (e.g. 7d) or have expired.")
-	}
 	cli.AddChunkSizeFlag(cmd, &s.ChunkSize)
 }
 
 // selects tells whether any selection flag was given.
 func (s *legacySelection) selects() bool {
-	return s.NeverExpiring || s.Expired || s.Kind != "" || s.User != "" || s.OlderThan != "" || s.UnusedFor != "" ||
-		s.ExpiringWithin != "" || s.Selector != ""
-}
-
-// complete parses the durations.
-func (s *legacySelection) complete() error {
-	var err error
-	if s.olderThan, err = parseAge("--older-than", s.OlderThan); err != nil {
-		return err
-	}
-	if s.unusedFor, err = parseAge("--unused-for", s.UnusedFor); err != nil {
-		return err
-	}
-	s.within, err = parseAge("--expiring-within", s.ExpiringWithin)
-	return err
+	return s.NeverExpiring || s.Expired || s.Kind != "" || s.User != "" || s.given() || s.Selector != ""
 }
 
 func (s *legacySelection) validate() error {

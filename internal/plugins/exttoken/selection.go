@@ -26,20 +26,53 @@ const (
 // every flag given must hold (AND), so list shows exactly what the same
 // flags on delete would remove.
 type tokenSelection struct {
-	UserID         string
-	Kind           string
-	Expired        bool
-	NeverExpiring  bool
+	UserID        string
+	Kind          string
+	Expired       bool
+	NeverExpiring bool
+	Selector      string
+	ages
+
+	kindSet  bool
+	selector string // what is sent: -l plus --kind (never a user ID)
+}
+
+// ages are the age flags both selections (ext and v3 tokens) share.
+type ages struct {
 	OlderThan      string
 	UnusedFor      string
 	ExpiringWithin string
-	Selector       string
 
-	kindSet   bool
-	olderThan time.Duration
-	unusedFor time.Duration
-	within    time.Duration
-	selector  string // what is sent: -l plus --kind (never a user ID)
+	olderThan, unusedFor, within time.Duration
+}
+
+// addFlags binds --older-than and --unused-for, and --expiring-within on
+// a list; only starts their help ("Only", "Delete").
+func (a *ages) addFlags(cmd *cobra.Command, only string, use selectionUse) {
+	fl := cmd.Flags()
+	fl.StringVar(&a.OlderThan, "older-than", "", only+" tokens created longer ago than this duration, e.g. 90d.")
+	fl.StringVar(&a.UnusedFor, "unused-for", "", only+" tokens not used for this duration, e.g. 30d (never-used tokens count from their creation).")
+	if use == listSelection {
+		fl.StringVar(&a.ExpiringWithin, "expiring-within", "", "Only tokens that expire within this duration (e.g. 7d) or have expired.")
+	}
+}
+
+// given tells whether any age flag was given.
+func (a *ages) given() bool {
+	return a.OlderThan != "" || a.UnusedFor != "" || a.ExpiringWithin != ""
+}
+
+// complete parses the durations.
+func (a *ages) complete() error {
+	var err error
+	if a.within, err = parseAge("--expiring-within", a.ExpiringWithin); err != nil {
+		return err
+	}
+	if a.olderThan, err = parseAge("--older-than", a.OlderThan); err != nil {
+		return err
+	}
+	a.unusedFor, err = parseAge("--unused-for", a.UnusedFor)
+	return err
 }
 
 // selectionFlags names the flags of a selection, for messages.
@@ -53,14 +86,10 @@ func (s *tokenSelection) addFlags(cmd *cobra.Command, use selectionUse) {
 	}
 	fl.BoolVar(&s.Expired, "expired", false, only+" expired tokens (creation time + TTL has passed).")
 	fl.BoolVar(&s.NeverExpiring, "never-expiring", false, only+" tokens that never expire.")
-	fl.StringVar(&s.OlderThan, "older-than", "", only+" tokens created longer ago than this duration, e.g. 90d.")
-	fl.StringVar(&s.UnusedFor, "unused-for", "", only+" tokens not used for this duration, e.g. 30d (never-used tokens count from their creation).")
+	s.ages.addFlags(cmd, only, use)
 	fl.StringVar(&s.UserID, "user-id", "", only+" tokens of this Rancher user ID (spec.userID).")
 	fl.StringVar(&s.Kind, "kind", "", only+" tokens of this kind (spec.kind, e.g. session, kubeconfig).")
 	fl.StringVarP(&s.Selector, "selector", "l", "", only+" tokens matching this label selector, e.g. -l team=ci (non-admins on Rancher up to 2.15.0: key=value terms only).")
-	if use == listSelection {
-		fl.StringVar(&s.ExpiringWithin, "expiring-within", "", "Only tokens that expire within this duration (e.g. 7d) or have expired.")
-	}
 	_ = cmd.RegisterFlagCompletionFunc("kind", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 		return []string{"session", "kubeconfig"}, cobra.ShellCompDirectiveNoFileComp
 	})
@@ -68,8 +97,7 @@ func (s *tokenSelection) addFlags(cmd *cobra.Command, use selectionUse) {
 
 // selects tells whether any selection flag was given.
 func (s *tokenSelection) selects() bool {
-	return s.Expired || s.NeverExpiring || s.OlderThan != "" || s.UnusedFor != "" || s.ExpiringWithin != "" ||
-		s.UserID != "" || s.kindSet || s.Selector != ""
+	return s.Expired || s.NeverExpiring || s.given() || s.UserID != "" || s.kindSet || s.Selector != ""
 }
 
 // parseAge reads a positive duration flag ("" is 0).
@@ -87,14 +115,7 @@ func parseAge(flag, v string) (time.Duration, error) {
 // complete parses durations and builds the selector that is sent.
 func (s *tokenSelection) complete(cmd *cobra.Command) error {
 	s.kindSet = cmd.Flags().Changed("kind")
-	var err error
-	if s.within, err = parseAge("--expiring-within", s.ExpiringWithin); err != nil {
-		return err
-	}
-	if s.olderThan, err = parseAge("--older-than", s.OlderThan); err != nil {
-		return err
-	}
-	if s.unusedFor, err = parseAge("--unused-for", s.UnusedFor); err != nil {
+	if err := s.ages.complete(); err != nil {
 		return err
 	}
 	sel, err := userSelector(s.Selector)
