@@ -111,3 +111,18 @@ func Format(d time.Duration) string {
 	b.WriteString(s)
 	return b.String()
 }
+
+// ParseWithin reads a monitoring window (--expiring-within): a duration,
+// or 0 for the tokens that have already expired. never is refused: a
+// token that never expires is within no window, and "every token that
+// expires" is what a list without the flag shows.
+func ParseWithin(flag, s string) (time.Duration, error) {
+	v, err := Parse(flag, s)
+	if err != nil {
+		return 0, err
+	}
+	if v.Never {
+		return 0, fmt.Errorf("%s never selects nothing: pass a duration such as 7d (0 shows only the expired tokens)", flag)
+	}
+	return v.Duration, nil
+}

@@ -65,3 +65,25 @@ func TestFormatRoundTrips(t *testing.T) {
 		}
 	}
 }
+
+func TestParseWithinTakesZeroAndRefusesNever(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want time.Duration
+		err  string
+	}{
+		{in: "7d", want: 7 * 24 * time.Hour},
+		{in: "0", want: 0},
+		{in: "never", err: "--expiring-within never selects nothing: pass a duration such as 7d (0 shows only the expired tokens)"},
+		{in: "-1h", err: `--expiring-within "-1h" is negative: pass ` + Examples},
+	} {
+		got, err := ParseWithin("--expiring-within", tc.in)
+		gotErr := ""
+		if err != nil {
+			gotErr = err.Error()
+		}
+		if got != tc.want || gotErr != tc.err {
+			t.Errorf("ParseWithin(%q) = %v, %q; want %v, %q", tc.in, got, gotErr, tc.want, tc.err)
+		}
+	}
+}

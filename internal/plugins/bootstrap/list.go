@@ -3,7 +3,6 @@ package bootstrap
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -105,14 +104,11 @@ func NewCmdList(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Comman
 // Complete resolves the client and parses --expiring-within.
 func (o *ListOptions) Complete(*cobra.Command, []string) error {
 	if o.ExpiringWithin != "" {
-		v, err := ttl.Parse("--expiring-within", o.ExpiringWithin)
+		d, err := ttl.ParseWithin("--expiring-within", o.ExpiringWithin)
 		if err != nil {
 			return err
 		}
-		if v.Never {
-			return errors.New("--expiring-within never would show every token that expires: pass a duration such as 7d, or drop it")
-		}
-		o.within = &v.Duration
+		o.within = &d
 	}
 	var err error
 	o.core, err = o.f.CoreV1()

@@ -76,7 +76,7 @@ func TestListExpiringWithin(t *testing.T) {
 		{name: "--fail-if-any alone counts every token", args: []string{"list", "--fail-if-any", "-o", "name"}, objects: listObjects()[:2], exit: 3,
 			stdout: "bootstrap-token/abcdef\nbootstrap-token/zzzzzz\n", stderr: "bootstrap tokens shown: 2; exit 3 (--fail-if-any)\n", requests: []string{listReq}},
 		{name: "never is refused", args: []string{"list", "--expiring-within", "never"}, exit: 1,
-			stderr: "error: --expiring-within never would show every token that expires: pass a duration such as 7d, or drop it\n"},
+			stderr: "error: --expiring-within never selects nothing: pass a duration such as 7d (0 shows only the expired tokens)\n"},
 		{name: "a bad duration", args: []string{"list", "--expiring-within", "soon"}, exit: 1,
 			stderr: `error: --expiring-within "soon" is not a duration: pass a duration such as 90m, 12h, 30d or 1d12h, or never` + "\n"},
 	})

@@ -131,7 +131,7 @@ func (s *legacySelection) keep(t legacyToken, now time.Time) bool {
 	switch {
 	case s.NeverExpiring && !t.never(),
 		s.Expired && !t.expired(now),
-		s.within > 0 && !(ok && !at.After(now.Add(s.within))),
+		s.withinSet && !(ok && !at.After(now.Add(s.within))),
 		s.olderThan > 0 && !t.Created.Before(now.Add(-s.olderThan)),
 		s.unusedFor > 0 && !lastUse(t.LastUsed, t.Created).Before(now.Add(-s.unusedFor)),
 		s.Kind != "" && t.Kind != s.Kind,

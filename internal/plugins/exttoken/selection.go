@@ -44,6 +44,7 @@ type ages struct {
 	ExpiringWithin string
 
 	olderThan, unusedFor, within time.Duration
+	withinSet                    bool // 0 is a window too: only the expired
 }
 
 // addFlags binds --older-than and --unused-for, and --expiring-within on
@@ -65,8 +66,10 @@ func (a *ages) given() bool {
 // complete parses the durations.
 func (a *ages) complete() error {
 	var err error
-	if a.within, err = parseAge("--expiring-within", a.ExpiringWithin); err != nil {
-		return err
+	if a.withinSet = a.ExpiringWithin != ""; a.withinSet {
+		if a.within, err = ttl.ParseWithin("--expiring-within", a.ExpiringWithin); err != nil {
+			return err
+		}
 	}
 	if a.olderThan, err = parseAge("--older-than", a.OlderThan); err != nil {
 		return err
@@ -166,7 +169,7 @@ func (s *tokenSelection) keep(t extToken, now time.Time) bool {
 	switch {
 	case s.Expired && !(ok && !now.Before(at)),
 		s.NeverExpiring && ok,
-		s.within > 0 && !(ok && !at.After(now.Add(s.within))),
+		s.withinSet && !(ok && !at.After(now.Add(s.within))),
 		s.olderThan > 0 && !t.Created.Before(now.Add(-s.olderThan)),
 		s.unusedFor > 0 && !lastUse(t.LastUsed, t.Created).Before(now.Add(-s.unusedFor)):
 		return false
@@ -186,7 +189,7 @@ func lastUse(used, created time.Time) time.Time {
 // needsObjects: filters that need the spec or status rather than the
 // row's metadata.
 func (s *tokenSelection) needsObjects() bool {
-	return s.Expired || s.NeverExpiring || s.within > 0 || s.unusedFor > 0 || s.olderThan > 0 || s.UserID != ""
+	return s.Expired || s.NeverExpiring || s.withinSet || s.unusedFor > 0 || s.olderThan > 0 || s.UserID != ""
 }
 
 // userSelector parses -l and refuses cattle.io/user-id terms: Rancher up to

@@ -30,7 +30,7 @@ type ListOptions struct {
 	FailIfAny      bool
 
 	namespace string
-	within    time.Duration // --expiring-within; 0 = not given
+	within    time.Duration // --expiring-within, when ExpiringWithin is given
 	tokens    dynamic.ResourceInterface
 	dyn       dynamic.Interface
 }
@@ -85,14 +85,10 @@ func (o *ListOptions) Complete(_ *cobra.Command, _ []string) error {
 		}
 	}
 	if o.ExpiringWithin != "" {
-		v, err := ttl.Parse("--expiring-within", o.ExpiringWithin)
-		if err != nil {
+		var err error
+		if o.within, err = ttl.ParseWithin("--expiring-within", o.ExpiringWithin); err != nil {
 			return err
 		}
-		if v.Never {
-			return fmt.Errorf("--expiring-within %s selects nothing: pass a duration such as 7d", o.ExpiringWithin)
-		}
-		o.within = v.Duration
 	}
 	var err error
 	if o.dyn, err = o.f.Dynamic(); err != nil {

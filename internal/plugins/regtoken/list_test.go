@@ -120,7 +120,7 @@ func TestListExpiringWithin(t *testing.T) {
 		{"--fail-if-any exits 0 when none is", []string{"list", "--expiring-within", "1h", "--fail-if-any", "-n", "other"}, 0,
 			"", "No ClusterRegistrationTokens expire within 1h in namespace other.\n"},
 		{"never is no window", []string{"list", "--expiring-within", "never"}, 1,
-			"", "error: --expiring-within never selects nothing: pass a duration such as 7d\n"},
+			"", "error: --expiring-within never selects nothing: pass a duration such as 7d (0 shows only the expired tokens)\n"},
 		{"bad duration", []string{"list", "--expiring-within", "soon"}, 1,
 			"", "error: --expiring-within \"soon\" is not a duration: pass a duration such as 90m, 12h, 30d or 1d12h, or never\n"},
 	} {
