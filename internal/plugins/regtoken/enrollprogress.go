@@ -3,15 +3,14 @@ package regtoken
 import (
 	"fmt"
 	"io"
-	"os"
 	"sync"
 	"time"
 
-	"golang.org/x/term"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/printers"
 
 	"github.com/kubectl-tokens/kubectl-tokens/internal/printer"
+	"github.com/kubectl-tokens/kubectl-tokens/internal/progress"
 )
 
 // enrollColumns are enroll's final table.
@@ -50,7 +49,7 @@ type enrollProgress struct {
 
 func newEnrollProgress(w io.Writer, clusters []*EnrolledCluster, started time.Time) *enrollProgress {
 	p := &enrollProgress{w: w, started: started, order: clusters, state: map[*EnrolledCluster]string{}, stopCh: make(chan struct{})}
-	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+	if progress.IsTerminal(w) {
 		p.tty = true
 		for _, cl := range clusters {
 			p.state[cl] = "pending"

@@ -5,11 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"sync"
 	"time"
 
-	"golang.org/x/term"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
@@ -18,6 +16,7 @@ import (
 
 	"github.com/kubectl-tokens/kubectl-tokens/internal/apierror"
 	"github.com/kubectl-tokens/kubectl-tokens/internal/cli"
+	"github.com/kubectl-tokens/kubectl-tokens/internal/progress"
 	"github.com/kubectl-tokens/kubectl-tokens/internal/wait"
 )
 
@@ -88,19 +87,18 @@ func explainDeleted(ns, name string, last *Token) error {
 	return apierror.Explained(errTokenDeleted, "%s was deleted (not by expiry) before the Fleet controller wrote its values: create a new token", obj)
 }
 
-// progress shows one self-updating line on stderr while a wait lasts when
+// waitProgress shows one self-updating line on stderr while a wait lasts when
 // stderr is a terminal; logs and pipes get one plain line up front, so a
 // wait of up to --timeout never looks like a hang.
-type progress struct {
+type waitProgress struct {
 	w    io.Writer
 	stop chan struct{}
 	done sync.WaitGroup
 }
 
-func startProgress(w io.Writer, what string, timeout time.Duration) *progress {
-	p := &progress{w: w, stop: make(chan struct{})}
-	f, ok := w.(*os.File)
-	if !ok || !term.IsTerminal(int(f.Fd())) {
+func startProgress(w io.Writer, what string, timeout time.Duration) *waitProgress {
+	p := &waitProgress{w: w, stop: make(chan struct{})}
+	if !progress.IsTerminal(w) {
 		fmt.Fprintf(w, "Waiting up to %s for %s ...\n", timeout, what)
 		return p
 	}
@@ -123,7 +121,7 @@ func startProgress(w io.Writer, what string, timeout time.Duration) *progress {
 	return p
 }
 
-func (p *progress) Stop() {
+func (p *waitProgress) Stop() {
 	select {
 	case <-p.stop:
 	default:
