@@ -118,10 +118,11 @@ func Format(d time.Duration) string {
 // expires" is what a list without the flag shows.
 func ParseWithin(flag, s string) (time.Duration, error) {
 	v, err := Parse(flag, s)
-	if err != nil {
-		return 0, err
-	}
-	if v.Never {
+	switch {
+	case err != nil:
+		// Parse's own suggestion offers never, which a window refuses.
+		return 0, fmt.Errorf("invalid %s %q: pass a duration such as 7d (0 shows only the expired tokens)", flag, s)
+	case v.Never:
 		return 0, fmt.Errorf("%s never selects nothing: pass a duration such as 7d (0 shows only the expired tokens)", flag)
 	}
 	return v.Duration, nil

@@ -75,7 +75,8 @@ func TestParseWithinTakesZeroAndRefusesNever(t *testing.T) {
 		{in: "7d", want: 7 * 24 * time.Hour},
 		{in: "0", want: 0},
 		{in: "never", err: "--expiring-within never selects nothing: pass a duration such as 7d (0 shows only the expired tokens)"},
-		{in: "-1h", err: `--expiring-within "-1h" is negative: pass ` + Examples},
+		{in: "-1h", err: `invalid --expiring-within "-1h": pass a duration such as 7d (0 shows only the expired tokens)`},
+		{in: "xyz", err: `invalid --expiring-within "xyz": pass a duration such as 7d (0 shows only the expired tokens)`},
 	} {
 		got, err := ParseWithin("--expiring-within", tc.in)
 		gotErr := ""

@@ -78,6 +78,6 @@ func TestListExpiringWithin(t *testing.T) {
 		{name: "never is refused", args: []string{"list", "--expiring-within", "never"}, exit: 1,
 			stderr: "error: --expiring-within never selects nothing: pass a duration such as 7d (0 shows only the expired tokens)\n"},
 		{name: "a bad duration", args: []string{"list", "--expiring-within", "soon"}, exit: 1,
-			stderr: `error: --expiring-within "soon" is not a duration: pass a duration such as 90m, 12h, 30d or 1d12h, or never` + "\n"},
+			stderr: `error: invalid --expiring-within "soon": pass a duration such as 7d (0 shows only the expired tokens)` + "\n"},
 	})
 }

@@ -122,7 +122,7 @@ func TestListExpiringWithin(t *testing.T) {
 		{"never is no window", []string{"list", "--expiring-within", "never"}, 1,
 			"", "error: --expiring-within never selects nothing: pass a duration such as 7d (0 shows only the expired tokens)\n"},
 		{"bad duration", []string{"list", "--expiring-within", "soon"}, 1,
-			"", "error: --expiring-within \"soon\" is not a duration: pass a duration such as 90m, 12h, 30d or 1d12h, or never\n"},
+			"", "error: invalid --expiring-within \"soon\": pass a duration such as 7d (0 shows only the expired tokens)\n"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			res := run(t, world{tokens: tokensOfEveryKind()}.factory(t), c.args...)
