@@ -63,6 +63,11 @@ func startCluster(ctx context.Context, b *bench, delays []time.Duration) (c *clu
 	if err != nil {
 		return nil, err
 	}
+	// One deletecollection of the prune comparison's 100,000 tokens runs
+	// for minutes: at the default 60s request timeout the apiserver cuts
+	// it off and its deletion stops with it, so the anchor would never
+	// finish. A longer limit lets it run as the one request it is.
+	args["request-timeout"] = []string{"30m"}
 	b.logf("starting kube-apiserver and etcd (audit log %s)", logPath)
 	env, err := testenv.Start(testenv.Options{FrontProxy: true, APIServerArgs: args})
 	if err != nil {

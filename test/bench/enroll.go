@@ -250,7 +250,7 @@ func (d *downstreams) enrollOurs(name string, contexts []string) proc {
 
 func (b *bench) enroll(ctx context.Context) error {
 	n := b.opts.enrollClusters
-	sec := b.report.section("enroll", fmt.Sprintf("5. Enrolling clusters: `kubectl regtoken enroll` on 1 and %d downstream clusters vs the sequential recipe", n))
+	sec := b.report.section("enroll", fmt.Sprintf("6. Enrolling clusters: `kubectl regtoken enroll` on 1 and %d downstream clusters vs the sequential recipe", n))
 	d, err := b.startDownstreams(ctx, n)
 	if err != nil {
 		return err

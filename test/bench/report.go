@@ -321,7 +321,7 @@ func (r *report) render() string {
 	p("| rounds | %d recorded rounds per comparison (start-up: %d), plus one warm-up run each |\n", r.b.opts.rounds, r.b.opts.rounds*startupFactor)
 	p("\n")
 
-	order := map[string]int{"enrollment": 0, "requests": 1, "start-up": 2, "scale": 3, "enroll": 4}
+	order := map[string]int{"enrollment": 0, "requests": 1, "start-up": 2, "scale": 3, "prune": 4, "enroll": 5}
 	slices.SortStableFunc(r.targets, func(a, b target) int { return order[a.Comparison] - order[b.Comparison] })
 	if len(r.targets) > 0 {
 		p("## Targets\n\n| comparison | target | measured | verdict |\n|---|---|---|---|\n")
