@@ -3,6 +3,7 @@
 //
 //	go run ./test/bench [-rounds N] [-only startup,requests,enrollment,scale,enroll] [-out FILE]
 //	go run ./test/bench -smoke     one round at small scale into a temporary file (CI)
+//	go run ./test/bench -splice PART.md   put a partial run's sections into BENCHMARKS.md
 //
 // It starts kube-apiserver and etcd (bin/testbin, via testenv) with a
 // Metadata-level audit log, the Fleet controller emulator (one per
@@ -50,6 +51,8 @@ type options struct {
 	// enrollClusters is how many downstream clusters the enroll
 	// comparison starts and enrolls at once.
 	enrollClusters int
+	// splice is a partial report to splice into out instead of running.
+	splice string
 }
 
 // bench is one run of the program.
@@ -92,6 +95,7 @@ func parseFlags() (options, error) {
 	flag.BoolVar(&o.allPlatforms, "all-platforms", true, "report release binary sizes for every goreleaser platform, not only this one")
 	flag.BoolVar(&o.keepScratch, "keep", false, "keep the scratch directory (run directories, outputs)")
 	flag.IntVar(&o.enrollClusters, "enroll-clusters", 20, "downstream control planes for the enroll comparison")
+	flag.StringVar(&o.splice, "splice", "", "splice the comparison sections and target rows of this partial report (a run with -only -out FILE) into -out, and run nothing")
 	flag.BoolVar(&o.profile, "profile", false, "CPU-profile every plugin listing at scale (otherwise only those slower than an anchor)")
 	flag.Parse()
 	if flag.NArg() > 0 {
@@ -112,6 +116,9 @@ func parseFlags() (options, error) {
 			return o, fmt.Errorf("-delays: %q is not a duration", d)
 		}
 		o.delays = append(o.delays, v)
+	}
+	if o.splice != "" {
+		return o, nil
 	}
 	if len(o.only) > 0 && !isFlagSet("out") {
 		o.out = "" // a partial run never replaces BENCHMARKS.md unless asked to
@@ -155,6 +162,9 @@ func run(ctx context.Context) (err error) {
 	b := &bench{opts: opts, start: time.Now()}
 	if b.root, err = testenv.RepoRoot(); err != nil {
 		return err
+	}
+	if opts.splice != "" {
+		return spliceFile(b.root, opts.splice, opts.out)
 	}
 	defer func() {
 		for i := len(b.cleanups) - 1; i >= 0; i-- {

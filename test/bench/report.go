@@ -287,6 +287,9 @@ func mdEscape(s string) string {
 
 func code(s string) string { return "`" + strings.ReplaceAll(s, "`", "'") + "`" }
 
+// targetOrder is the order of the Targets rows: the sections' numbering.
+var targetOrder = []string{"enrollment", "requests", "start-up", "scale", "prune", "enroll"}
+
 // render writes the Markdown file.
 func (r *report) render() string {
 	var w bytes.Buffer
@@ -321,8 +324,9 @@ func (r *report) render() string {
 	p("| rounds | %d recorded rounds per comparison (start-up: %d), plus one warm-up run each |\n", r.b.opts.rounds, r.b.opts.rounds*startupFactor)
 	p("\n")
 
-	order := map[string]int{"enrollment": 0, "requests": 1, "start-up": 2, "scale": 3, "prune": 4, "enroll": 5}
-	slices.SortStableFunc(r.targets, func(a, b target) int { return order[a.Comparison] - order[b.Comparison] })
+	slices.SortStableFunc(r.targets, func(a, b target) int {
+		return slices.Index(targetOrder, a.Comparison) - slices.Index(targetOrder, b.Comparison)
+	})
 	if len(r.targets) > 0 {
 		p("## Targets\n\n| comparison | target | measured | verdict |\n|---|---|---|---|\n")
 		for _, t := range r.targets {
