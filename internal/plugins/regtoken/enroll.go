@@ -92,8 +92,9 @@ func NewCmdEnroll(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Comm
 			cluster's kube-system namespace, as the agent takes it. Two contexts
 			with one client ID would become one Fleet Cluster and are refused.
 
-			--chart is fleet/fleet-agent (added with helm repo add from --repo-url),
-			a local chart directory or .tgz, or an oci:// reference.
+			--chart is fleet/fleet-agent (added with helm repo add from --repo-url,
+			its index refreshed with helm repo update fleet), a local chart
+			directory or .tgz, or an oci:// reference.
 			--chart-version defaults to the Fleet controller's version, read from
 			the image tag of its Deployment, so agent and controller match.
 
@@ -303,7 +304,7 @@ func (o *EnrollOptions) Run(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
 	started := time.Now()
-	res := &Enrollment{HelmRepoAdd: []string{}, Warnings: []string{}, Notes: []string{}, Clusters: o.clusters}
+	res := &Enrollment{HelmRepoAdd: []string{}, HelmRepoUpdate: []string{}, Warnings: []string{}, Notes: []string{}, Clusters: o.clusters}
 	res.SetGroupVersionKind(enrollGVK)
 
 	// Everything that can refuse the run comes before the token.
@@ -328,9 +329,11 @@ func (o *EnrollOptions) Run(ctx context.Context) error {
 	}
 
 	if o.chart.repo == helmRepoName {
-		res.HelmRepoAdd = repoAddArgv(o.RepoURL)
-		if err := runHelm(ctx, o.helmPath, res.HelmRepoAdd, nil); err != nil {
-			return fmt.Errorf("%w; fix the repository (helm repo list) or pass --chart with a local chart; nothing was created", err)
+		res.HelmRepoAdd, res.HelmRepoUpdate = repoAddArgv(o.RepoURL), repoUpdateArgv()
+		for _, argv := range [][]string{res.HelmRepoAdd, res.HelmRepoUpdate} {
+			if err := runHelm(ctx, o.helmPath, argv, nil); err != nil {
+				return fmt.Errorf("%w; fix the repository (helm repo list) or pass --chart with a local chart; nothing was created", err)
+			}
 		}
 	}
 	tok, secret, fail, err := o.obtainToken(ctx, res)
@@ -643,6 +646,7 @@ func (o *EnrollOptions) printDryRun() error {
 	}
 	if o.chart.repo == helmRepoName {
 		fmt.Fprintln(o.Out, shellquote.Join(repoAddArgv(o.RepoURL)))
+		fmt.Fprintln(o.Out, shellquote.Join(repoUpdateArgv()))
 	}
 	h := HelmInstall{Labels: c.install.labels, ValuesFile: "-", ChartVersion: c.install.ChartVersion, Chart: o.Chart, Upgrade: true, Kubeconfig: o.kubeconfig, APIServerURL: c.install.APIServerURL, APIServerCAFile: c.install.APIServerCAFile}
 	for _, cl := range o.clusters {

@@ -85,14 +85,14 @@ func agentCredential(cluster string) *corev1.Secret {
 }
 
 // fakeHelm is a helm stand-in: it writes its argv (one per line) and
-// stdin to dir/<kube-context or "repo">.argv/.stdin, and fails with a
+// stdin to dir/<kube-context, else "repo-add" or "repo-update">.argv/.stdin, and fails with a
 // helm-like error for the contexts in $FAKE_HELM_FAIL.
 func fakeHelm(t *testing.T) (path, dir string) {
 	t.Helper()
 	dir = t.TempDir()
 	path = filepath.Join(dir, "helm")
 	script := `#!/bin/sh
-name=repo
+name=$1-$2
 prev=
 for a in "$@"; do
 	[ "$prev" = --kube-context ] && name=$a
@@ -192,8 +192,11 @@ func TestEnrollInstallsEveryContextAndWaitsForTheirRegistrations(t *testing.T) {
 			t.Errorf("%s: helm's stdin lacks the token's values:\n%s", name, v)
 		}
 	}
-	if got, want := helmCall(t, dir, "repo"), RepoAddArgv(); !slices.Equal(got, want) {
+	if got, want := helmCall(t, dir, "repo-add"), RepoAddArgv(); !slices.Equal(got, want) {
 		t.Errorf("repo add ran %q, want %q", got, want)
+	}
+	if got, want := helmCall(t, dir, "repo-update"), []string{"helm", "repo", "update", "fleet"}; !slices.Equal(got, want) {
+		t.Errorf("repo update ran %q, want %q", got, want)
 	}
 }
 

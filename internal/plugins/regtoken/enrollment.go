@@ -48,12 +48,15 @@ type Enrollment struct {
 	Token           string `json:"token"`
 	Namespace       string `json:"namespace"`
 	// Expires is RFC3339, or empty for a token that never expires.
-	Expires     string             `json:"expires"`
-	Created     bool               `json:"created"`
-	HelmRepoAdd []string           `json:"helmRepoAdd"`
-	Clusters    []*EnrolledCluster `json:"clusters"`
-	Warnings    []string           `json:"warnings"`
-	Notes       []string           `json:"notes"`
+	Expires     string   `json:"expires"`
+	Created     bool     `json:"created"`
+	HelmRepoAdd []string `json:"helmRepoAdd"`
+	// HelmRepoUpdate follows HelmRepoAdd: an add of a known repository
+	// does not refresh its index.
+	HelmRepoUpdate []string           `json:"helmRepoUpdate"`
+	Clusters       []*EnrolledCluster `json:"clusters"`
+	Warnings       []string           `json:"warnings"`
+	Notes          []string           `json:"notes"`
 }
 
 // EnrolledCluster is one downstream context.
@@ -82,6 +85,7 @@ type EnrolledCluster struct {
 func (e *Enrollment) DeepCopyObject() runtime.Object {
 	c := *e
 	c.HelmRepoAdd = slices.Clone(e.HelmRepoAdd)
+	c.HelmRepoUpdate = slices.Clone(e.HelmRepoUpdate)
 	c.Warnings = slices.Clone(e.Warnings)
 	c.Notes = slices.Clone(e.Notes)
 	c.Clusters = make([]*EnrolledCluster, len(e.Clusters))

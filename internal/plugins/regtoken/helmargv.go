@@ -56,6 +56,14 @@ func repoAddArgv(url string) []string {
 	return []string{"helm", "repo", "add", helmRepoName, url}
 }
 
+// repoUpdateArgv refreshes the fleet repository's index. helm repo add of
+// a repository already added with the same URL skips without downloading
+// the index, so a chart version newer than the cached index (the
+// controller's, after an upgrade) would not be found.
+func repoUpdateArgv() []string {
+	return []string{"helm", "repo", "update", helmRepoName}
+}
+
 // Argv is the helm install argv. Every --set-string/--set-file argument is
 // escaped for helm's own parser (see helmKey/helmValue) and --values for
 // its comma-separated list parsing; the shell quoting comes on top when
