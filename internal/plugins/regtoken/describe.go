@@ -19,6 +19,7 @@ import (
 
 	"github.com/kubectl-tokens/kubectl-tokens/internal/apierror"
 	"github.com/kubectl-tokens/kubectl-tokens/internal/cli"
+	"github.com/kubectl-tokens/kubectl-tokens/internal/printer"
 )
 
 // DescribeOptions is `kubectl regtoken describe`.
@@ -83,7 +84,7 @@ func (o *DescribeOptions) Run(ctx context.Context) error {
 	}
 	t := now()
 	var b strings.Builder
-	line := func(k, v string) { fmt.Fprintf(&b, "%-15s%s\n", k+":", printers.EscapeTerminal(v)) }
+	line := func(k, v string) { fmt.Fprintf(&b, "%-15s%s\n", k+":", printer.EscapeText(v)) }
 	line("Name", tok.Name)
 	line("Namespace", tok.Namespace)
 	line("Created", fmt.Sprintf("%s (%s ago)", tok.CreationTimestamp.UTC().Format(time.RFC3339), duration.HumanDuration(t.Sub(tok.CreationTimestamp.Time))))

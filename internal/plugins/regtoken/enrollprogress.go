@@ -7,7 +7,6 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/cli-runtime/pkg/printers"
 
 	"github.com/kubectl-tokens/kubectl-tokens/internal/printer"
 )
@@ -32,7 +31,9 @@ func enrollTable(clusters []*EnrolledCluster) *metav1.Table {
 
 // enrollProgress shows where every cluster is. On a terminal it keeps one
 // line per cluster up to date (with the time elapsed); otherwise it
-// prints a plain line per change, for logs.
+// prints a plain line per change, for logs. Server text (a cluster name,
+// an error) is escaped to one line: a line break in it would break the
+// count of lines a redraw goes back up.
 type enrollProgress struct {
 	w       io.Writer
 	tty     bool
@@ -80,7 +81,7 @@ func (p *enrollProgress) set(cl *EnrolledCluster, state, detail string) {
 		if cl.Status == statusFailed {
 			line = statusFailed + " (see below)"
 		}
-		fmt.Fprintf(p.w, "%s: %s\n", cl.Context, printers.EscapeTerminal(line))
+		fmt.Fprintf(p.w, "%s: %s\n", cl.Context, printer.EscapeText(line))
 		return
 	}
 	if cl.Status == statusFailed {
@@ -97,7 +98,7 @@ func (p *enrollProgress) redraw() {
 	}
 	elapsed := p.now().Sub(p.started).Round(time.Second)
 	for _, cl := range p.order {
-		fmt.Fprintf(p.w, "\r\033[K%s: %s (%s)\n", cl.Context, printers.EscapeTerminal(p.state[cl]), elapsed)
+		fmt.Fprintf(p.w, "\r\033[K%s: %s (%s)\n", cl.Context, printer.EscapeText(p.state[cl]), elapsed)
 	}
 	p.drawn = len(p.order)
 }

@@ -17,7 +17,7 @@ func (c *fakeClock) advance(d time.Duration) { c.t = c.t.Add(d) }
 
 // hostileCluster is a Fleet Cluster name that would retitle the user's
 // terminal if it reached it unescaped.
-const hostileCluster = "cluster-\x1b]0;evil\a"
+const hostileCluster = "cluster-\x1b]0;evil\a\nforged: Registered"
 
 // enrollScript drives p as enrollAll does for three contexts: one
 // registered already, one that registers (as hostileCluster) after a
@@ -67,7 +67,7 @@ func TestEnrollProgressRedrawsOneLinePerClusterOnATerminal(t *testing.T) {
 	if n, draws := strings.Count(raw, "\033[3A"), strings.Count(raw, "\r\033[K")/3; n != draws-1 || draws != 8 {
 		t.Errorf("%d cursor-ups for %d redraws, want 7 for 8:\n%q", n, draws, raw)
 	}
-	if strings.Contains(raw, "\x1b]") || strings.Contains(raw, "\x1b[31m") {
+	if strings.Contains(raw, "\x1b]") || strings.Contains(raw, "\x1b[31m") || strings.ContainsAny(raw, "\a") || strings.Contains(raw, "\nforged") {
 		t.Errorf("server text reached the terminal unescaped:\n%q", raw)
 	}
 }
@@ -78,7 +78,7 @@ func TestEnrollProgressPrintsALinePerChangeElsewhere(t *testing.T) {
 	cls := enrollScriptClusters()
 	enrollScript(newEnrollProgress(&out, false, c.now, cls, c.t, 0), c, cls)
 	golden(t, "enroll-progress-lines", out.String())
-	if strings.Contains(out.String(), "\x1b") {
+	if strings.ContainsAny(out.String(), "\x1b\a") || strings.Contains(out.String(), "\nforged") {
 		t.Errorf("a control sequence in a log:\n%q", out.String())
 	}
 }
