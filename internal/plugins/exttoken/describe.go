@@ -7,15 +7,14 @@ import (
 	"sort"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
-	"k8s.io/cli-runtime/pkg/printers"
 	"k8s.io/kubectl/pkg/util/templates"
 
 	"github.com/kubectl-tokens/kubectl-tokens/internal/cli"
+	"github.com/kubectl-tokens/kubectl-tokens/internal/printer"
 	"github.com/kubectl-tokens/kubectl-tokens/internal/ttl"
 )
 
@@ -80,7 +79,7 @@ func describeToken(u *unstructured.Unstructured, now time.Time) string {
 		s, _, _ := unstructured.NestedString(u.Object, path...)
 		return s
 	}
-	line := func(k, v string) { fmt.Fprintf(&w, "%-15s%s\n", k+":", escape(v)) }
+	line := func(k, v string) { fmt.Fprintf(&w, "%-15s%s\n", k+":", printer.EscapeText(v)) }
 	orNone := func(s, none string) string {
 		if s == "" {
 			return none
@@ -129,26 +128,6 @@ func describeToken(u *unstructured.Unstructured, now time.Time) string {
 	line("Annotations", mapText(u.GetAnnotations()))
 	line("Use as", fmt.Sprintf("Authorization: Bearer ext/%s:<value, shown only when created>", t.Name))
 	return w.String()
-}
-
-// escape makes server-supplied text safe to print by hand: ESC and CR as
-// cli-runtime's printers escape them, line breaks and tabs shown rather
-// than obeyed, and any other control character (BEL, C1 CSI, ...) as \xNN.
-func escape(s string) string {
-	return controlHex(printers.EscapeTerminal(strings.NewReplacer("\n", `\n`, "\t", `\t`).Replace(s)))
-}
-
-// controlHex spells the control characters EscapeTerminal leaves.
-func controlHex(s string) string {
-	var b strings.Builder
-	for _, r := range s {
-		if unicode.IsControl(r) {
-			fmt.Fprintf(&b, `\x%02x`, r)
-			continue
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
 }
 
 func stamp(t, now time.Time) string {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/kubectl-tokens/kubectl-tokens/internal/apierror"
 	"github.com/kubectl-tokens/kubectl-tokens/internal/cli"
+	"github.com/kubectl-tokens/kubectl-tokens/internal/printer"
 )
 
 // legacyPrefixes are the name prefixes Rancher gives its system-made v3
@@ -192,7 +193,7 @@ func neverSummary(tokens []legacyToken, conn []string) string {
 		return kinds[i] < kinds[j]
 	})
 	for _, k := range kinds {
-		fmt.Fprintf(&w, "  %-16s %d\n", escape(k), counts[k])
+		fmt.Fprintf(&w, "  %-16s %d\n", printer.EscapeText(k), counts[k])
 	}
 	fmt.Fprintf(&w, "Review them, then: %s\n", command(conn, "legacy", "delete", "--never-expiring", "--dry-run"))
 	return w.String()

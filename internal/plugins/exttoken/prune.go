@@ -14,6 +14,7 @@ import (
 
 	"github.com/kubectl-tokens/kubectl-tokens/internal/deleter"
 	"github.com/kubectl-tokens/kubectl-tokens/internal/dryrun"
+	"github.com/kubectl-tokens/kubectl-tokens/internal/printer"
 	"github.com/kubectl-tokens/kubectl-tokens/internal/progress"
 )
 
@@ -135,7 +136,7 @@ func (p *prune) plan(streams genericiooptions.IOStreams, list func(emit func(pru
 		byKind[t.kind]++
 		byUser[t.user]++
 		if len(first) < planNames {
-			first = append(first, escape(t.Key))
+			first = append(first, printer.EscapeText(t.Key))
 		}
 	})
 	if err != nil {
@@ -179,7 +180,7 @@ func counts(m map[string]int, n int) string {
 	})
 	parts := make([]string, 0, min(n, len(keys))+1)
 	for _, k := range keys[:min(n, len(keys))] {
-		label := escape(k)
+		label := printer.EscapeText(k)
 		if k == "" {
 			label = `""`
 		}

@@ -22,6 +22,7 @@ import (
 	"github.com/kubectl-tokens/kubectl-tokens/internal/deleter"
 	"github.com/kubectl-tokens/kubectl-tokens/internal/dryrun"
 	"github.com/kubectl-tokens/kubectl-tokens/internal/printer"
+	"github.com/kubectl-tokens/kubectl-tokens/internal/progress"
 	"github.com/kubectl-tokens/kubectl-tokens/internal/shellquote"
 	"github.com/kubectl-tokens/kubectl-tokens/internal/ttl"
 )
@@ -479,7 +480,7 @@ func (o *EnrollOptions) preflight(ctx context.Context) error {
 // enrollAll installs the agent into every pending cluster (at most
 // --parallel helm runs at once) and waits for each registration.
 func (o *EnrollOptions) enrollAll(ctx context.Context, tok *Token, values *Result, watch *registrationWatch, started time.Time) {
-	prog := newEnrollProgress(o.ErrOut, o.clusters, started)
+	prog := newEnrollProgress(o.ErrOut, progress.IsTerminal(o.ErrOut), time.Now, o.clusters, started, time.Second)
 	defer prog.stop()
 	sem := make(chan struct{}, o.Parallel)
 	forEach(o.clusters, len(o.clusters), func(_ int, cl *EnrolledCluster) {

@@ -7,10 +7,8 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/cli-runtime/pkg/printers"
 
 	"github.com/kubectl-tokens/kubectl-tokens/internal/printer"
-	"github.com/kubectl-tokens/kubectl-tokens/internal/progress"
 )
 
 // enrollColumns are enroll's final table.
@@ -33,10 +31,13 @@ func enrollTable(clusters []*EnrolledCluster) *metav1.Table {
 
 // enrollProgress shows where every cluster is. On a terminal it keeps one
 // line per cluster up to date (with the time elapsed); otherwise it
-// prints a plain line per change, for logs.
+// prints a plain line per change, for logs. Server text (a cluster name,
+// an error) is escaped to one line: a line break in it would break the
+// count of lines a redraw goes back up.
 type enrollProgress struct {
 	w       io.Writer
 	tty     bool
+	now     func() time.Time
 	started time.Time
 
 	mu     sync.Mutex
@@ -47,15 +48,23 @@ type enrollProgress struct {
 	done   sync.WaitGroup
 }
 
-func newEnrollProgress(w io.Writer, clusters []*EnrolledCluster, started time.Time) *enrollProgress {
-	p := &enrollProgress{w: w, started: started, order: clusters, state: map[*EnrolledCluster]string{}, stopCh: make(chan struct{})}
-	if progress.IsTerminal(w) {
-		p.tty = true
-		for _, cl := range clusters {
-			p.state[cl] = "pending"
-		}
+// newEnrollProgress reports on w; tty says whether w is a terminal
+// (progress.IsTerminal) and now is the clock the elapsed time is read
+// from (time.Now outside tests), as internal/progress takes them, so the
+// redrawn block is tested without a terminal or sleeping. On a terminal
+// the block is redrawn every redrawEvery until stop, so the elapsed time
+// moves while nothing changes; redrawEvery 0 leaves that to the caller.
+func newEnrollProgress(w io.Writer, tty bool, now func() time.Time, clusters []*EnrolledCluster, started time.Time, redrawEvery time.Duration) *enrollProgress {
+	p := &enrollProgress{w: w, tty: tty, now: now, started: started, order: clusters, state: map[*EnrolledCluster]string{}, stopCh: make(chan struct{})}
+	if !tty {
+		return p
+	}
+	for _, cl := range clusters {
+		p.state[cl] = "pending"
+	}
+	if redrawEvery > 0 {
 		p.done.Add(1)
-		go p.tick()
+		go p.tick(redrawEvery)
 	}
 	return p
 }
@@ -72,7 +81,7 @@ func (p *enrollProgress) set(cl *EnrolledCluster, state, detail string) {
 		if cl.Status == statusFailed {
 			line = statusFailed + " (see below)"
 		}
-		fmt.Fprintf(p.w, "%s: %s\n", cl.Context, printers.EscapeTerminal(line))
+		fmt.Fprintf(p.w, "%s: %s\n", cl.Context, printer.EscapeText(line))
 		return
 	}
 	if cl.Status == statusFailed {
@@ -87,25 +96,34 @@ func (p *enrollProgress) redraw() {
 	if p.drawn > 0 {
 		fmt.Fprintf(p.w, "\033[%dA", p.drawn)
 	}
-	elapsed := time.Since(p.started).Round(time.Second)
+	elapsed := p.now().Sub(p.started).Round(time.Second)
 	for _, cl := range p.order {
-		fmt.Fprintf(p.w, "\r\033[K%s: %s (%s)\n", cl.Context, printers.EscapeTerminal(p.state[cl]), elapsed)
+		fmt.Fprintf(p.w, "\r\033[K%s: %s (%s)\n", cl.Context, printer.EscapeText(p.state[cl]), elapsed)
 	}
 	p.drawn = len(p.order)
 }
 
-func (p *enrollProgress) tick() {
+// redrawNow is one tick: the block again, with the time elapsed now.
+// Without a terminal there is no block, and time alone is no change.
+func (p *enrollProgress) redrawNow() {
+	if !p.tty {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.redraw()
+}
+
+func (p *enrollProgress) tick(every time.Duration) {
 	defer p.done.Done()
-	t := time.NewTicker(time.Second)
+	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
 		select {
 		case <-p.stopCh:
 			return
 		case <-t.C:
-			p.mu.Lock()
-			p.redraw()
-			p.mu.Unlock()
+			p.redrawNow()
 		}
 	}
 }

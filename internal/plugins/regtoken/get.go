@@ -6,11 +6,9 @@ import (
 
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/util/duration"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/kubectl/pkg/util/templates"
 
-	"github.com/kubectl-tokens/kubectl-tokens/internal/apierror"
 	"github.com/kubectl-tokens/kubectl-tokens/internal/cli"
 	"github.com/kubectl-tokens/kubectl-tokens/internal/printer"
 )
@@ -86,35 +84,18 @@ func (o *GetOptions) Run(ctx context.Context) error {
 	return o.printRegistrations(ctx)
 }
 
-// registrationColumns are get's table of the registrations made with the
-// token.
-var registrationColumns = []printer.Column{{Name: "REQUEST"}, {Name: "CLIENT-ID"}, {Name: "CLUSTER"}, {Name: "GRANTED"}, {Name: "AGE"}}
-
 // printRegistrations lists the registrations made with the token, after
-// a blank line; none is said on stderr with why there may be some all
-// the same.
+// a blank line; none, or none known, is said on stderr.
 func (o *GetOptions) printRegistrations(ctx context.Context) error {
 	dyn, err := o.f.Dynamic()
 	if err != nil {
 		return err
 	}
-	regs, err := listRegistrations(ctx, dyn, o.namespace, o.Name)
-	if err != nil {
-		fmt.Fprintf(o.ErrOut, "note: the registrations made with %s are unknown: %s\n", o.Name, apierror.OneLine(err.Error()))
+	table, note, _ := registrationsTable(ctx, dyn, o.namespace, o.Name, now())
+	if table == nil {
+		fmt.Fprintln(o.ErrOut, note)
 		return nil
-	}
-	if len(regs) == 0 {
-		fmt.Fprintf(o.ErrOut, "No ClusterRegistration carries the label %s=%s: no fleet-agent v0.16 or newer has registered with it (older agents leave no label).\n", registrationLabel, o.Name)
-		return nil
-	}
-	rows := make([][]any, 0, len(regs))
-	for _, r := range regs {
-		cluster := r.Status.ClusterName
-		if cluster == "" {
-			cluster = "<none>"
-		}
-		rows = append(rows, []any{r.Name, r.Spec.ClientID, cluster, fmt.Sprint(r.Status.Granted), duration.HumanDuration(now().Sub(r.CreationTimestamp.Time))})
 	}
 	fmt.Fprintln(o.Out)
-	return o.print.Print(printer.NewTable(registrationColumns, rows, nil), printer.WithoutNamespace, o.Out)
+	return o.print.Print(table, printer.WithoutNamespace, o.Out)
 }

@@ -35,6 +35,7 @@ func NewRoot(streams genericiooptions.IOStreams, f cli.Clients) *cobra.Command {
 		NewCmdCreate(f, streams),
 		NewCmdList(f, streams),
 		NewCmdGet(f, streams),
+		NewCmdDescribe(f, streams),
 		NewCmdDelete(f, streams),
 		NewCmdValues(f, streams),
 		NewCmdHelm(f, streams),

@@ -1,12 +1,17 @@
 package regtoken
 
 import (
+	"context"
+	"fmt"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/duration"
+	"k8s.io/client-go/dynamic"
+
+	"github.com/kubectl-tokens/kubectl-tokens/internal/apierror"
 
 	"github.com/kubectl-tokens/kubectl-tokens/internal/printer"
 )
@@ -78,4 +83,31 @@ func describeExpiry(t *Token) string {
 		return "expires " + at.UTC().Format(time.RFC3339)
 	}
 	return "never expires"
+}
+
+// registrationColumns are the table of the registrations made with a
+// token, in get and describe.
+var registrationColumns = []printer.Column{{Name: "REQUEST"}, {Name: "CLIENT-ID"}, {Name: "CLUSTER"}, {Name: "GRANTED"}, {Name: "AGE"}}
+
+// registrationsTable is the table of the registrations made with token
+// ns/name, oldest first. Without a table, note is the line for stderr
+// that says why: known false when they could not be listed (get and
+// describe go on without them), else there is none with the label.
+func registrationsTable(ctx context.Context, dyn dynamic.Interface, ns, name string, now time.Time) (table *metav1.Table, note string, known bool) {
+	regs, err := listRegistrations(ctx, dyn, ns, name)
+	if err != nil {
+		return nil, fmt.Sprintf("note: the registrations made with %s are unknown: %s", name, apierror.OneLine(err.Error())), false
+	}
+	if len(regs) == 0 {
+		return nil, fmt.Sprintf("No ClusterRegistration carries the label %s=%s: no fleet-agent v0.16 or newer has registered with it (older agents leave no label).", registrationLabel, name), true
+	}
+	rows := make([][]any, 0, len(regs))
+	for _, r := range regs {
+		cluster := r.Status.ClusterName
+		if cluster == "" {
+			cluster = "<none>"
+		}
+		rows = append(rows, []any{r.Name, r.Spec.ClientID, cluster, fmt.Sprint(r.Status.Granted), duration.HumanDuration(now.Sub(r.CreationTimestamp.Time))})
+	}
+	return printer.NewTable(registrationColumns, rows, nil), "", true
 }

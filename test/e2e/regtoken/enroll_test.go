@@ -196,6 +196,25 @@ func TestEnrollRegistersTwoClustersThroughTheRealHelm(t *testing.T) {
 	if s := agentA.Status(); s.Registrations != 2 || s.Starts != 2 {
 		t.Errorf("agent after --reregister: %+v", s)
 	}
+
+	// The chart as helm package makes it (.tgz, its own version 0.16.1):
+	// helm installs from the archive and the agent registers with the
+	// new token.
+	tgz := packagedChart(t)
+	res = run(b.Name, "--token-name", "edge-tgz", "--ttl", "1h", "--reregister", "--chart", tgz, "--timeout", "2m", "-o", "json")
+	if res.Code != 0 {
+		t.Fatalf("enroll --chart %s: exit %d\n%s\n%s", tgz, res.Code, res.Stdout, res.Stderr)
+	}
+	if err := json.Unmarshal([]byte(res.Stdout), &got); err != nil {
+		t.Fatalf("stdout is not one JSON object: %v\n%s", err, res.Stdout)
+	}
+	if cl := got.Clusters[0]; got.Token != "edge-tgz" || len(got.Clusters) != 1 || cl.Status != "Registered" || cl.Cluster != fleet.ClusterName(kubeSystemUID(t, b)) ||
+		cl.Helm[len(cl.Helm)-1] != tgz || strings.Contains(strings.Join(cl.Helm, " "), "--version") {
+		t.Errorf("enroll --chart %s: %+v", tgz, got)
+	}
+	if s := agentB.Status(); s.Registrations != 2 || s.Starts != 2 {
+		t.Errorf("agent after the install from %s: %+v", tgz, s)
+	}
 }
 
 // An expired token: the agent starts after the token is gone, gets 401
@@ -243,6 +262,25 @@ func TestEnrollHelmMissing(t *testing.T) {
 	res := r.Kubectl("regtoken", "enroll", set.Clusters[0].Name, "--kubeconfig", kubeconfig, "-n", ns, "--chart", chart, "--ttl", "1h")
 	if res.Code != 1 || res.Stderr != "error: helm is not on PATH: install helm (https://helm.sh/docs/intro/install/) or pass --helm PATH; nothing was created\n" {
 		t.Fatalf("%s", res)
+	}
+	list, err := dyn.Resource(fleet.GVR).Namespace(ns).List(context.Background(), metav1.ListOptions{})
+	if err != nil || len(list.Items) != 0 {
+		t.Errorf("tokens after a refused enroll: %v %v", list, err)
+	}
+}
+
+// A local chart has its own version: --chart-version with a .tgz is
+// refused in one line before anything is created.
+func TestEnrollRefusesAChartVersionForAPackagedChart(t *testing.T) {
+	set := downstreams(t)
+	ns := newNamespace(t, "enroll-tgz-version")
+	enrollFleet(t, ns)
+	helm, _ := realHelm(t)
+	tgz := packagedChart(t)
+	res := newRunner(t).Kubectl("regtoken", "enroll", set.Clusters[0].Name, "--kubeconfig", kubeconfig, "-n", ns, "--chart", tgz, "--chart-version", "0.16.1", "--helm", helm, "--ttl", "1h")
+	want := fmt.Sprintf("error: --chart-version 0.16.1 does not apply to the local chart %s, which has its own version: leave out --chart-version\n", tgz)
+	if res.Code != 1 || res.Stderr != want || res.Stdout != "" {
+		t.Fatalf("want exit 1 and %q, got %s", want, res)
 	}
 	list, err := dyn.Resource(fleet.GVR).Namespace(ns).List(context.Background(), metav1.ListOptions{})
 	if err != nil || len(list.Items) != 0 {

@@ -192,7 +192,7 @@ func TestCompletionOfTokenNames(t *testing.T) {
 	putToken(t, ns, "alpha", "", false)
 	putToken(t, ns, "beta", "", false)
 	r := newRunner(t)
-	for _, sub := range []string{"get", "values", "helm", "delete"} {
+	for _, sub := range []string{"get", "describe", "values", "helm", "delete"} {
 		res := r.Kubectl("regtoken", "__complete", "--kubeconfig", env.Kubeconfig, "-n", ns, sub, "")
 		mustSucceed(t, res, "__complete "+sub)
 		if !strings.Contains(res.Stdout, "alpha\n") || !strings.Contains(res.Stdout, "beta\n") {

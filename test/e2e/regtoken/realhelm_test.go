@@ -183,3 +183,23 @@ func TestRealHelmPipeGetsTheFilledInServerAndCA(t *testing.T) {
 		t.Errorf("the pipe wrote files: %v", entries)
 	}
 }
+
+// packagedChart is test/charts/fleet-agent as helm package makes it, a
+// .tgz in a fresh directory: the form an air-gapped install passes to
+// --chart.
+func packagedChart(t *testing.T) string {
+	t.Helper()
+	helm, chart := realHelm(t)
+	dir, home := t.TempDir(), t.TempDir()
+	cmd := exec.Command(helm, "package", chart, "-d", dir)
+	cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=" + home, "HELM_CACHE_HOME=" + home, "HELM_CONFIG_HOME=" + home, "HELM_DATA_HOME=" + home}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("helm package %s: %v\n%s", chart, err, out)
+	}
+	tgz := filepath.Join(dir, "fleet-agent-0.16.1.tgz")
+	if !strings.Contains(string(out), tgz) {
+		t.Fatalf("helm package did not write %s:\n%s", tgz, out)
+	}
+	return tgz
+}

@@ -1,0 +1,16 @@
+package printer
+
+import "testing"
+
+func TestEscapeTextKeepsServerTextOnOneInertLine(t *testing.T) {
+	for in, want := range map[string]string{
+		"cluster-1":                 "cluster-1",
+		"cluster-\x1b]0;evil\a":     `cluster-^[]0;evil\x07`,
+		"a\nforged: line\r\tb":      `a\nforged: line\r\tb`,
+		"c1 csi \u009b31m, ünïcode": `c1 csi \x9b31m, ünïcode`,
+	} {
+		if got := EscapeText(in); got != want {
+			t.Errorf("EscapeText(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
