@@ -39,6 +39,18 @@ func (b mdBlock) number() string {
 	return n
 }
 
+// key names a comparison section whatever its number and the numbers in
+// its title: the title up to its first colon ("Enrolling clusters" of
+// "## 6. Enrolling clusters: … on 1 and 20 …").
+func (b mdBlock) key() string {
+	if b.number() == "" {
+		return ""
+	}
+	_, title, _ := strings.Cut(b.heading, ". ")
+	k, _, _ := strings.Cut(title, ":")
+	return k
+}
+
 func splitReport(s string) (preamble []string, blocks []mdBlock) {
 	for _, l := range strings.Split(strings.TrimRight(s, "\n"), "\n") {
 		switch {
@@ -84,7 +96,8 @@ func generatedLine(preamble []string) string {
 }
 
 // splice returns full with every numbered comparison section of part in
-// place of full's section of that number (or added in order), the Targets
+// place of full's section of that title (or added in number order; the
+// sections were renumbered once), the Targets
 // rows of part's comparisons in place of full's, and a preamble line per
 // spliced section saying which run it came from. part's machine table goes
 // with its sections, as the conditions they were measured in.
@@ -128,7 +141,7 @@ func splice(full, part string) (string, error) {
 			withMachine.lines = append(withMachine.lines, machine...)
 			withMachine.lines = append(withMachine.lines, "</details>", "")
 		}
-		if i := slices.IndexFunc(fullBlocks, func(b mdBlock) bool { return b.number() == n }); i >= 0 {
+		if i := slices.IndexFunc(fullBlocks, func(b mdBlock) bool { return b.key() == pb.key() }); i >= 0 {
 			fullBlocks[i] = withMachine
 			continue
 		}
@@ -145,6 +158,27 @@ func splice(full, part string) (string, error) {
 	}
 	if len(spliced) == 0 {
 		return "", fmt.Errorf("the partial report has no numbered comparison section")
+	}
+	// A section replaced in place keeps its old place: the numbered
+	// sections go back in number order, in the places they hold.
+	var places []int
+	var numbered []mdBlock
+	for i, b := range fullBlocks {
+		if b.number() != "" {
+			places, numbered = append(places, i), append(numbered, b)
+		}
+	}
+	slices.SortStableFunc(numbered, func(a, b mdBlock) int {
+		if numberLess(a.number(), b.number()) {
+			return -1
+		}
+		if numberLess(b.number(), a.number()) {
+			return 1
+		}
+		return 0
+	})
+	for k, i := range places {
+		fullBlocks[i] = numbered[k]
 	}
 
 	if i := findBlock(fullBlocks, targetsHeading); i >= 0 && len(comparisons) > 0 {

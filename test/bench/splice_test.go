@@ -14,7 +14,7 @@ const fullReport = "# Benchmarks\n\n" +
 	"| enroll | enroll fast | 3× | **MISSED** |\n\n" +
 	"Where a target is missed, the comparison's notes say why.\n\n" +
 	"## 4. Lists at scale\n\nscale body\n\n" +
-	"## 6. Enrolling clusters on 6\n\nold enroll body\n\n" +
+	"## 5. Enrolling clusters: on 6\n\nold enroll body\n\n" +
 	"## Investigation notes (hand-written)\n\nnotes\n"
 
 const partReport = "# Benchmarks\n\n" +
@@ -26,7 +26,7 @@ const partReport = "# Benchmarks\n\n" +
 	"| enroll | enroll fast | 1.9× | **MET** |\n\n" +
 	"Where a target is missed, the comparison's notes say why.\n\n" +
 	"## 5. Prunes at scale\n\nprune body\n\n" +
-	"## 6. Enrolling clusters on 20\n\nnew enroll body\n\n" +
+	"## 6. Enrolling clusters: on 20\n\nnew enroll body\n\n" +
 	"## Investigation notes (hand-written)\n\nnotes\n"
 
 func TestSplice(t *testing.T) {
@@ -48,7 +48,7 @@ func TestSplice(t *testing.T) {
 		"## 4. Lists at scale\n\nscale body\n\n" +
 		"## 5. Prunes at scale\n\nprune body\n\n" +
 		"<details><summary>Machine and versions of this section's run</summary>\n\n| | |\n|---|---|\n| cores | 2 |\n| load | 3.1 |\n\n</details>\n\n" +
-		"## 6. Enrolling clusters on 20\n\nnew enroll body\n\n" +
+		"## 6. Enrolling clusters: on 20\n\nnew enroll body\n\n" +
 		"<details><summary>Machine and versions of this section's run</summary>\n\n| | |\n|---|---|\n| cores | 2 |\n| load | 3.1 |\n\n</details>\n\n" +
 		"## Investigation notes (hand-written)\n\nnotes\n"
 	if got != want {
