@@ -122,15 +122,23 @@ func watchFrom(ctx context.Context, lw cache.ListerWatcherWithContext, rv string
 // ByName returns a ListerWatcher for the single object name of a dynamic
 // resource, filtered on the server by metadata.name.
 func ByName(ri dynamic.ResourceInterface, name string) cache.ListerWatcherWithContext {
+	return Named(name,
+		func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) { return ri.List(ctx, opts) },
+		ri.Watch)
+}
+
+// Named is ByName for any client's List and Watch (a typed clientset's,
+// whose List returns its own list type).
+func Named(name string, list func(context.Context, metav1.ListOptions) (runtime.Object, error), watchFn func(context.Context, metav1.ListOptions) (watch.Interface, error)) cache.ListerWatcherWithContext {
 	selector := fields.OneTermEqualSelector("metadata.name", name).String()
 	return &cache.ListWatch{
 		ListWithContextFunc: func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
 			opts.FieldSelector = selector
-			return ri.List(ctx, opts)
+			return list(ctx, opts)
 		},
 		WatchFuncWithContext: func(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error) {
 			opts.FieldSelector = selector
-			return ri.Watch(ctx, opts)
+			return watchFn(ctx, opts)
 		},
 	}
 }

@@ -79,8 +79,9 @@ func NewCmdEnroll(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Comm
 			--kube-context CONTEXT (and --kubeconfig when given): helm upgrade
 			--install, without --wait, the values on helm's stdin (nothing is
 			written to disk). It then waits, by watch, until the Fleet controller
-			has granted each cluster's registration, and prints a table CONTEXT,
-			CLIENT-ID, CLUSTER, STATUS (-o json|yaml: one result object).
+			has granted each cluster's registration and the agent has stored its
+			credential, and prints a table CONTEXT, CLIENT-ID, CLUSTER, STATUS
+			(-o json|yaml: one result object).
 
 			A cluster whose agent is registered already (its credential Secret
 			fleet-agent exists) is reported and left alone: a new token does not
@@ -538,6 +539,16 @@ func (o *EnrollOptions) enrollAll(ctx context.Context, tok *Token, values *Resul
 		if err != nil {
 			if ctx.Err() != nil {
 				err = o.diagnose(cl, tok, ns)
+			}
+			cl.fail(err)
+			prog.set(cl, cl.Status, cl.Error)
+			return
+		}
+		prog.set(cl, "granted as "+reg.Status.ClusterName+"; waiting for the agent to store its credential", "")
+		if err := cl.awaitCredential(ctx, ns, reg.Status.ClusterName); err != nil {
+			if ctx.Err() != nil {
+				err = fmt.Errorf("registration %s was granted as %s, but the agent did not store its credential (Secret %s/%s) within --timeout %s: most often the token was gone at the grant or the agent cannot read its credential upstream; look with %s",
+					reg.Name, reg.Status.ClusterName, ns, agentCredentialSecret, o.Timeout, cl.downstreamHint("logs", "deployment/"+agentRelease, "-n", ns))
 			}
 			cl.fail(err)
 			prog.set(cl, cl.Status, cl.Error)

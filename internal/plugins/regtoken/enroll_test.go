@@ -10,11 +10,13 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
+	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/kubectl-tokens/kubectl-tokens/internal/cli/clitest"
 	"github.com/kubectl-tokens/kubectl-tokens/internal/kubeconfig"
@@ -84,6 +86,21 @@ func agentCredential(cluster string) *corev1.Secret {
 	return &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: agentCredentialSecret, Namespace: agentNamespace}, Data: map[string][]byte{"clusterName": []byte(cluster)}}
 }
 
+// agentStoresCredential makes d's agent hold the credential of cluster by
+// the time enroll looks for it, which it does only after the grant: the
+// credential appears at the first list of the agent's Secrets.
+func agentStoresCredential(d *clitest.Factory, cluster string) *clitest.Factory {
+	d.Core.PrependReactor("list", "secrets", func(k8stesting.Action) (bool, runtime.Object, error) {
+		if _, err := d.Core.Tracker().Get(corev1.SchemeGroupVersion.WithResource("secrets"), agentNamespace, agentCredentialSecret); apierrors.IsNotFound(err) {
+			if err := d.Core.Tracker().Add(agentCredential(cluster)); err != nil {
+				return true, nil, err
+			}
+		}
+		return false, nil, nil
+	})
+	return d
+}
+
 // fakeHelm is a helm stand-in: it writes its argv (one per line) and
 // stdin to dir/<kube-context, else "repo-add" or "repo-update">.argv/.stdin, and fails with a
 // helm-like error for the contexts in $FAKE_HELM_FAIL.
@@ -132,7 +149,10 @@ func enrollWorld(t *testing.T, regs ...runtime.Object) (*clitest.Factory, map[st
 		}
 	}
 	f := world{controller: fleetValues, dynamic: append([]runtime.Object{fleetController("registry.example.com/rancher/fleet:v0.16.1")}, regs...)}.factory(t)
-	others := map[string]*clitest.Factory{"ctx-a": downstream("ctx-a", "uid-a"), "ctx-b": downstream("ctx-b", "uid-b")}
+	others := map[string]*clitest.Factory{
+		"ctx-a": agentStoresCredential(downstream("ctx-a", "uid-a"), "cluster-aaaa"),
+		"ctx-b": agentStoresCredential(downstream("ctx-b", "uid-b"), "cluster-bbbb"),
+	}
 	f.Others = others
 	return f, others
 }
@@ -182,7 +202,7 @@ func TestEnrollInstallsEveryContextAndWaitsForTheirRegistrations(t *testing.T) {
 		"get clusterregistrationtokens.fleet.cattle.io fleet-default/edge",
 		"get clusterregistrationtokens.fleet.cattle.io fleet-default/edge")
 	for name, d := range others {
-		wantRequests(t, d.Requests(), "get namespaces kube-system", "get secrets cattle-fleet-system/fleet-agent")
+		wantRequests(t, d.Requests(), "get namespaces kube-system", "get secrets cattle-fleet-system/fleet-agent", "list secrets cattle-fleet-system")
 		want := []string{"helm", "--kube-context", name, "-n", "cattle-fleet-system", "upgrade", "--install", "--create-namespace",
 			"--set-string", "labels.env=prod", "--values", "-", "--version", "0.16.1", "fleet-agent", "fleet/fleet-agent"}
 		if got := helmCall(t, dir, name); !slices.Equal(got, want) {
@@ -428,10 +448,24 @@ func TestEnrollPathWithoutHelmOnPath(t *testing.T) {
 	wantRequests(t, f.Requests())
 }
 
+// A grant is not the end: until the agent holds its credential, a second
+// enroll would take the cluster for unregistered and wait in vain.
+func TestEnrollWaitsForTheAgentsCredentialAfterTheGrant(t *testing.T) {
+	helm, _ := fakeHelm(t)
+	f, others := enrollWorld(t)
+	others["ctx-a"] = downstream("ctx-a", "uid-a") // its agent never stores the credential
+	f.Others = others
+	res := run(t, f, "enroll", "ctx-a", "--token-name", "edge", "--ttl", "1h", "--helm", helm, "--timeout", "1s")
+	want := "registration request-a was granted as cluster-aaaa, but the agent did not store its credential (Secret cattle-fleet-system/fleet-agent) within --timeout 1s"
+	if res.Exit != 1 || !strings.Contains(res.Stderr, want) || !strings.Contains(res.Stderr, "kubectl logs deployment/fleet-agent -n cattle-fleet-system --context=ctx-a") {
+		t.Fatalf("want %q and the logs hint:\n%s", want, res)
+	}
+}
+
 func TestEnrollWarnsWhenTheTTLRequirementIsUnknown(t *testing.T) {
 	helm, _ := fakeHelm(t)
 	f := world{controller: fleetValues, dynamic: []runtime.Object{registration("request-a", "edge", "uid-a", "cluster-aaaa", 0)}}.factory(t)
-	f.Others = map[string]*clitest.Factory{"ctx-a": downstream("ctx-a", "uid-a")}
+	f.Others = map[string]*clitest.Factory{"ctx-a": agentStoresCredential(downstream("ctx-a", "uid-a"), "cluster-aaaa")}
 	res := run(t, f, "enroll", "ctx-a", "--token-name", "edge", "--helm", helm)
 	if res.Exit != 0 || !strings.Contains(res.Stderr, "warning: whether the Fleet controller requires a TTL is unknown") ||
 		!strings.Contains(res.Stderr, "note: the Fleet controller's version is unknown") {

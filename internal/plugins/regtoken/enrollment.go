@@ -13,11 +13,13 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/dynamic"
 	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 
 	"github.com/kubectl-tokens/kubectl-tokens/internal/apierror"
 	"github.com/kubectl-tokens/kubectl-tokens/internal/cli"
+	"github.com/kubectl-tokens/kubectl-tokens/internal/wait"
 )
 
 // Where the fleet-agent keeps its own credential once registered
@@ -169,6 +171,26 @@ func (c *EnrolledCluster) reregister(ctx context.Context, systemNS string, at ti
 		return apierror.Wrap(err, apierror.Op{Verb: "restart", Resource: deploymentGVR.GroupResource(), Kind: "Deployment", Namespace: systemNS, Name: agentRelease})
 	}
 	return nil
+}
+
+// awaitCredential waits, by watch, until the agent has stored the
+// credential of cluster: its Secret fleet-agent naming that cluster
+// (docs/fleet-registration.md §7.4). The grant alone does not say so
+// (§7.7), and until the agent has it, a second enroll would take the
+// cluster for unregistered and install values the running agent never
+// reads (§7.6), then wait for a registration that never comes.
+func (c *EnrolledCluster) awaitCredential(ctx context.Context, systemNS, cluster string) error {
+	secrets := c.core.Secrets(systemNS)
+	lw := wait.Named(agentCredentialSecret,
+		func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
+			return secrets.List(ctx, opts)
+		},
+		secrets.Watch)
+	_, err := wait.Until(ctx, lw, "", func(ev watch.Event) (bool, error) {
+		s, ok := ev.Object.(*corev1.Secret)
+		return ok && ev.Type != watch.Deleted && s.Name == agentCredentialSecret && string(s.Data["clusterName"]) == cluster, nil
+	})
+	return err
 }
 
 // agentAvailable reads the downstream fleet-agent Deployment: found, and
