@@ -79,7 +79,7 @@ func describeToken(u *unstructured.Unstructured, now time.Time) string {
 		s, _, _ := unstructured.NestedString(u.Object, path...)
 		return s
 	}
-	line := func(k, v string) { fmt.Fprintf(&w, "%-15s%s\n", k+":", printer.EscapeText(v)) }
+	line := func(k, v string) { printer.DescribeLine(&w, k, v) }
 	orNone := func(s, none string) string {
 		if s == "" {
 			return none
@@ -112,7 +112,7 @@ func describeToken(u *unstructured.Unstructured, now time.Time) string {
 	} else {
 		line("TTL", fmt.Sprintf("%s (%d ms)", formatTTL(t.TTL), t.TTL))
 	}
-	line("Created", stamp(t.Created, now))
+	line("Created", printer.Stamp(t.Created, now))
 	at, ok := t.expiresAt()
 	if ok {
 		line("Expires", fmt.Sprintf("%s (%s)", at.UTC().Format(time.RFC3339), humanExpires(at, true, now)))
@@ -120,21 +120,14 @@ func describeToken(u *unstructured.Unstructured, now time.Time) string {
 		line("Expires", ttl.Never)
 	}
 	line("Expired", fmt.Sprint(t.expired(now)))
-	line("Last used", stamp(t.LastUsed, now))
-	line("Last activity", stamp(t.LastActivity, now))
+	line("Last used", printer.Stamp(t.LastUsed, now))
+	line("Last activity", printer.Stamp(t.LastActivity, now))
 	line("Last update", orNone(str("status", "lastUpdateTime"), "<unknown>"))
 	line("Current", fmt.Sprintf("%t (whether this token authenticated this request)", t.Current))
 	line("Labels", mapText(u.GetLabels()))
 	line("Annotations", mapText(u.GetAnnotations()))
 	line("Use as", fmt.Sprintf("Authorization: Bearer ext/%s:<value, shown only when created>", t.Name))
 	return w.String()
-}
-
-func stamp(t, now time.Time) string {
-	if t.IsZero() {
-		return "<never>"
-	}
-	return fmt.Sprintf("%s (%s)", t.UTC().Format(time.RFC3339), humanAgo(t, now))
 }
 
 func mapText(m map[string]string) string {

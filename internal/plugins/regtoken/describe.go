@@ -12,7 +12,6 @@ import (
 	"github.com/spf13/cobra"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/duration"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/cli-runtime/pkg/printers"
 	"k8s.io/kubectl/pkg/util/templates"
@@ -84,10 +83,10 @@ func (o *DescribeOptions) Run(ctx context.Context) error {
 	}
 	t := now()
 	var b strings.Builder
-	line := func(k, v string) { fmt.Fprintf(&b, "%-15s%s\n", k+":", printer.EscapeText(v)) }
+	line := func(k, v string) { printer.DescribeLine(&b, k, v) }
 	line("Name", tok.Name)
 	line("Namespace", tok.Namespace)
-	line("Created", fmt.Sprintf("%s (%s ago)", tok.CreationTimestamp.UTC().Format(time.RFC3339), duration.HumanDuration(t.Sub(tok.CreationTimestamp.Time))))
+	line("Created", printer.Stamp(tok.CreationTimestamp.Time, t))
 	line("TTL", ttlText(tok))
 	expires := relativeExpiry(tok, t)
 	if at, ok := tok.ExpiresAt(); ok {
@@ -149,7 +148,7 @@ func (o *DescribeOptions) describeRegistrations(ctx context.Context) error {
 		if !known {
 			state = "<unknown>"
 		}
-		fmt.Fprintf(o.Out, "%-15s%s\n", "Registrations:", state)
+		printer.DescribeLine(o.Out, "Registrations", state)
 		fmt.Fprintln(o.ErrOut, note)
 		return nil
 	}

@@ -1,0 +1,25 @@
+package printer
+
+import (
+	"fmt"
+	"io"
+	"time"
+
+	"k8s.io/apimachinery/pkg/util/duration"
+)
+
+// DescribeLine writes one line of a kubectl-describe-style block: the key
+// and its colon padded to 15 columns, then the value escaped to one inert
+// line (EscapeText), since describe values are mostly server text.
+func DescribeLine(w io.Writer, key, value string) {
+	fmt.Fprintf(w, "%-15s%s\n", key+":", EscapeText(value))
+}
+
+// Stamp is a time as a describe line shows it: RFC3339 in UTC and how
+// long before now; <never> for the zero time.
+func Stamp(t, now time.Time) string {
+	if t.IsZero() {
+		return "<never>"
+	}
+	return fmt.Sprintf("%s (%s ago)", t.UTC().Format(time.RFC3339), duration.HumanDuration(now.Sub(t)))
+}
