@@ -154,8 +154,15 @@ func TestEnrollRegistersTwoClustersThroughTheRealHelm(t *testing.T) {
 			t.Errorf("%s: helm argv %q", c.Name, cl.Helm)
 		}
 	}
-	// Granted is enroll's end (§7.7); the agent picks its credential up
-	// on its next poll.
+	// Registered means the agent holds its credential: the Secret is
+	// there the moment enroll returns, with no wait, so a re-run cannot
+	// take the cluster for unregistered.
+	for i, c := range []*multicluster.Cluster{a, b} {
+		s, err := kubernetes.NewForConfigOrDie(c.Config).CoreV1().Secrets("cattle-fleet-system").Get(context.Background(), "fleet-agent", metav1.GetOptions{})
+		if err != nil || string(s.Data["clusterName"]) != got.Clusters[i].Cluster {
+			t.Errorf("%s: no credential of %s when enroll returned: %v", c.Name, got.Clusters[i].Cluster, err)
+		}
+	}
 	for _, ag := range []*fleetagent.Agent{agentA, agentB} {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		s, err := ag.WaitFor(ctx, func(s fleetagent.Status) bool { return s.State == fleetagent.Registered })
@@ -175,6 +182,16 @@ func TestEnrollRegistersTwoClustersThroughTheRealHelm(t *testing.T) {
 		if !strings.Contains(get.Stdout, got.Clusters[i].Registration) || !strings.Contains(get.Stdout, fleet.ClusterName(kubeSystemUID(t, c))) {
 			t.Errorf("regtoken get does not show %s's registration:\n%s", c.Name, get.Stdout)
 		}
+	}
+	describe := kubectl(newRunner(t), "describe", "edge", "-n", ns)
+	mustSucceed(t, describe, "regtoken describe")
+	for i := range got.Clusters {
+		if !strings.Contains(describe.Stdout, got.Clusters[i].Registration) || !strings.Contains(describe.Stdout, got.Clusters[i].Cluster) {
+			t.Errorf("regtoken describe does not show %s's registration:\n%s", got.Clusters[i].Context, describe.Stdout)
+		}
+	}
+	if !strings.Contains(describe.Stdout, "Values Secret: edge (keys: values)") {
+		t.Errorf("regtoken describe does not describe the values Secret:\n%s", describe.Stdout)
 	}
 	wide := kubectl(newRunner(t), "list", "-n", ns, "-o", "wide")
 	if !strings.Contains(wide.Stdout, "REGISTERED") || !strings.Contains(strings.Fields(strings.Split(wide.Stdout, "\n")[1])[7], "2") {
@@ -263,10 +280,7 @@ func TestEnrollHelmMissing(t *testing.T) {
 	if res.Code != 1 || res.Stderr != "error: helm is not on PATH: install helm (https://helm.sh/docs/intro/install/) or pass --helm PATH; nothing was created\n" {
 		t.Fatalf("%s", res)
 	}
-	list, err := dyn.Resource(fleet.GVR).Namespace(ns).List(context.Background(), metav1.ListOptions{})
-	if err != nil || len(list.Items) != 0 {
-		t.Errorf("tokens after a refused enroll: %v %v", list, err)
-	}
+	noTokens(t, ns)
 }
 
 // A local chart has its own version: --chart-version with a .tgz is
@@ -282,10 +296,7 @@ func TestEnrollRefusesAChartVersionForAPackagedChart(t *testing.T) {
 	if res.Code != 1 || res.Stderr != want || res.Stdout != "" {
 		t.Fatalf("want exit 1 and %q, got %s", want, res)
 	}
-	list, err := dyn.Resource(fleet.GVR).Namespace(ns).List(context.Background(), metav1.ListOptions{})
-	if err != nil || len(list.Items) != 0 {
-		t.Errorf("tokens after a refused enroll: %v %v", list, err)
-	}
+	noTokens(t, ns)
 }
 
 // One of several contexts failing: the other registers, the exit code is
@@ -316,6 +327,15 @@ func kubeSystemUID(t *testing.T, c *multicluster.Cluster) string {
 		t.Fatal(err)
 	}
 	return string(ns.UID)
+}
+
+// noTokens: a refused enroll created no token in ns.
+func noTokens(t *testing.T, ns string) {
+	t.Helper()
+	list, err := dyn.Resource(fleet.GVR).Namespace(ns).List(context.Background(), metav1.ListOptions{})
+	if err != nil || len(list.Items) != 0 {
+		t.Errorf("tokens after a refused enroll: %v %v", list, err)
+	}
 }
 
 // oneErrorLine: the failure is one "error: " line.
