@@ -145,13 +145,12 @@ func splice(full, part string) (string, error) {
 			fullBlocks[i] = withMachine
 			continue
 		}
-		// Before the first section numbered higher, else before the
-		// investigation notes (the last block).
-		at := slices.IndexFunc(fullBlocks, func(b mdBlock) bool { return b.number() != "" && numberLess(n, b.number()) })
-		if at < 0 {
-			at = len(fullBlocks)
-			if at > 0 && fullBlocks[at-1].number() == "" && fullBlocks[at-1].heading != targetsHeading && fullBlocks[at-1].heading != machineHeading {
-				at--
+		// A new section goes after the last numbered one (else after
+		// Targets); the numbered sections are put in order below.
+		at := findBlock(fullBlocks, targetsHeading) + 1
+		for i, b := range fullBlocks {
+			if b.number() != "" {
+				at = i + 1
 			}
 		}
 		fullBlocks = slices.Insert(fullBlocks, at, withMachine)
