@@ -9,10 +9,12 @@ import (
 )
 
 // DescribeLine writes one line of a kubectl-describe-style block: the key
-// and its colon padded to 15 columns, then the value escaped to one inert
-// line (EscapeText), since describe values are mostly server text.
+// and its colon padded to 15 columns and a space (the longest key,
+// bootstrap's "Secret matches:", fills them), then the value escaped to
+// one inert line (EscapeText), since describe values are mostly server
+// text.
 func DescribeLine(w io.Writer, key, value string) {
-	fmt.Fprintf(w, "%-15s%s\n", key+":", EscapeText(value))
+	fmt.Fprintf(w, "%-15s %s\n", key+":", EscapeText(value))
 }
 
 // Stamp is a time as a describe line shows it: RFC3339 in UTC and how

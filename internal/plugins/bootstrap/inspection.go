@@ -1,6 +1,7 @@
 package bootstrap
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"slices"
@@ -8,8 +9,9 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/cli-runtime/pkg/printers"
 	bootstrapapi "k8s.io/cluster-bootstrap/token/api"
+
+	"github.com/kubectl-tokens/kubectl-tokens/internal/printer"
 )
 
 // Inspection is what inspect found (printed as text, or as this object
@@ -87,14 +89,11 @@ func candidateSummary(cs []CACandidate) string {
 }
 
 // write prints the report for people; values, many of them the server's,
-// are escaped as kubectl's printers escape them.
+// are escaped to one inert line each (a description could otherwise hold
+// a line break and forge a line of the report).
 func (in *Inspection) write(w io.Writer) error {
-	var err error
-	line := func(k, v string) {
-		if err == nil {
-			_, err = fmt.Fprintf(w, "%-15s %s\n", k+":", printers.EscapeTerminal(v))
-		}
-	}
+	var buf bytes.Buffer
+	line := func(k, v string) { printer.DescribeLine(&buf, k, v) }
 	yesNo := func(b bool) string {
 		if b {
 			return "yes"
@@ -160,5 +159,6 @@ func (in *Inspection) write(w io.Writer) error {
 			line("cluster-info", ci.Note)
 		}
 	}
+	_, err := w.Write(buf.Bytes())
 	return err
 }

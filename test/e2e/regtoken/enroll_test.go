@@ -190,7 +190,7 @@ func TestEnrollRegistersTwoClustersThroughTheRealHelm(t *testing.T) {
 			t.Errorf("regtoken describe does not show %s's registration:\n%s", got.Clusters[i].Context, describe.Stdout)
 		}
 	}
-	if !strings.Contains(describe.Stdout, "Values Secret: edge (keys: values)") {
+	if !strings.Contains(describe.Stdout, "Values Secret:  edge (keys: values)") {
 		t.Errorf("regtoken describe does not describe the values Secret:\n%s", describe.Stdout)
 	}
 	wide := kubectl(newRunner(t), "list", "-n", ns, "-o", "wide")
