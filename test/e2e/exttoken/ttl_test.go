@@ -125,7 +125,7 @@ func TestIdentityReachesTheEmulator(t *testing.T) {
 	if got := mustRun(t, u.Kubeconfig, "exttoken", "get", name, "-o", "jsonpath={.status.current}").Stdout; got != "false" {
 		t.Errorf("status.current of another token = %q", got)
 	}
-	if !strings.Contains(mustRun(t, kc, "exttoken", "describe", name).Stdout, "Current:       true") {
+	if !strings.Contains(mustRun(t, kc, "exttoken", "describe", name).Stdout, "Current:        true") {
 		t.Error("describe does not show Current: true")
 	}
 }
