@@ -22,7 +22,7 @@ export TOOLS_DIR
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 DATE ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
-VERSION_PKG := github.com/kubectl-tokens/kubectl-tokens/internal/version
+VERSION_PKG := github.com/kubectl-tokens/kubectl-tokens/pkg/version
 LDFLAGS := -s -w -X $(VERSION_PKG).Version=$(VERSION) -X $(VERSION_PKG).Commit=$(COMMIT) -X $(VERSION_PKG).Date=$(DATE)
 
 # Test timeout for go test: the control plane starts once per package.
@@ -33,7 +33,7 @@ TEST_TIMEOUT ?= 30m
 # Fuzz targets and the time each gets in make test (a short run that keeps
 # them from rotting; run longer with FUZZTIME=10m make fuzz).
 FUZZTIME ?= 10s
-FUZZ_TARGETS := ./internal/shellquote:FuzzQuote ./internal/plugins/regtoken:FuzzHelmCommand ./internal/plugins/bootstrap:FuzzJoinCommands
+FUZZ_TARGETS := ./pkg/shellquote:FuzzQuote ./plugins/regtoken:FuzzHelmCommand ./plugins/bootstrap:FuzzJoinCommands
 
 all: build
 
@@ -99,7 +99,7 @@ bench: testbin build helm
 bench-smoke: testbin build helm
 	KUBEBUILDER_ASSETS=$(BIN)/testbin PLUGIN_BIN_DIR=$(BIN) $(GO) run ./test/bench -smoke
 
-demo: testbin build
+demo: testbin helm build
 	hack/demo.sh
 
 install: build

@@ -33,4 +33,5 @@ build() { # name package ldflags
 build etcd go.etcd.io/etcd/server/v3 "$etcd_ldflags"
 build kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver "$kube_ldflags"
 build kubeadm k8s.io/kubernetes/cmd/kubeadm "$kube_ldflags"
+build kube-controller-manager k8s.io/kubernetes/cmd/kube-controller-manager "$kube_ldflags"
 echo "testbin: kube-apiserver/kubeadm $kube_version, etcd $etcd_version in $out"

@@ -2,8 +2,8 @@
 package main
 
 import (
-	"github.com/kubectl-tokens/kubectl-tokens/internal/cli"
-	"github.com/kubectl-tokens/kubectl-tokens/internal/plugins/bootstrap"
+	"github.com/kubectl-tokens/kubectl-tokens/pkg/cli"
+	"github.com/kubectl-tokens/kubectl-tokens/plugins/bootstrap"
 )
 
 func main() { cli.Main(bootstrap.Plugin, bootstrap.NewRoot) }

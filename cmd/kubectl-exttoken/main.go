@@ -2,8 +2,8 @@
 package main
 
 import (
-	"github.com/kubectl-tokens/kubectl-tokens/internal/cli"
-	"github.com/kubectl-tokens/kubectl-tokens/internal/plugins/exttoken"
+	"github.com/kubectl-tokens/kubectl-tokens/pkg/cli"
+	"github.com/kubectl-tokens/kubectl-tokens/plugins/exttoken"
 )
 
 func main() { cli.Main(exttoken.Plugin, exttoken.NewRoot) }

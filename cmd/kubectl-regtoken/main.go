@@ -2,8 +2,8 @@
 package main
 
 import (
-	"github.com/kubectl-tokens/kubectl-tokens/internal/cli"
-	"github.com/kubectl-tokens/kubectl-tokens/internal/plugins/regtoken"
+	"github.com/kubectl-tokens/kubectl-tokens/pkg/cli"
+	"github.com/kubectl-tokens/kubectl-tokens/plugins/regtoken"
 )
 
 func main() { cli.Main(regtoken.Plugin, regtoken.NewRoot) }

@@ -14,8 +14,8 @@ import (
 
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
-	"github.com/kubectl-tokens/kubectl-tokens/internal/cli"
-	pluginset "github.com/kubectl-tokens/kubectl-tokens/internal/plugins"
+	"github.com/kubectl-tokens/kubectl-tokens/pkg/cli"
+	pluginset "github.com/kubectl-tokens/kubectl-tokens/plugins"
 )
 
 // profile runs `kubectl <plugin> args...` in this process, loops times,

@@ -24,7 +24,7 @@ const startupFactor = 4
 const sizeLimit = 35_000_000
 
 // versionPkg is where the release stamps the version (as .goreleaser.yaml).
-const versionPkg = "github.com/kubectl-tokens/kubectl-tokens/internal/version"
+const versionPkg = "github.com/kubectl-tokens/kubectl-tokens/pkg/version"
 
 var platforms = [][2]string{{"linux", "amd64"}, {"linux", "arm64"}, {"darwin", "amd64"}, {"darwin", "arm64"}, {"windows", "amd64"}, {"windows", "arm64"}}
 

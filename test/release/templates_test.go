@@ -24,7 +24,7 @@ import (
 
 const (
 	fakeTag     = "v1.2.3"
-	versionPkgX = "-X github.com/kubectl-tokens/kubectl-tokens/internal/version."
+	versionPkgX = "-X github.com/kubectl-tokens/kubectl-tokens/pkg/version."
 )
 
 // fakeSum stands in for the digest krew-release-bot downloads: lowercase

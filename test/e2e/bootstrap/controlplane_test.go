@@ -16,7 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
-	"github.com/kubectl-tokens/kubectl-tokens/internal/shellquote/shelltest"
+	"github.com/kubectl-tokens/kubectl-tokens/pkg/shellquote/shelltest"
 )
 
 // uploadCerts runs the real `kubeadm init phase upload-certs

@@ -13,7 +13,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
-	"github.com/kubectl-tokens/kubectl-tokens/internal/shellquote/shelltest"
+	"github.com/kubectl-tokens/kubectl-tokens/pkg/shellquote/shelltest"
 )
 
 // Tokens we create are kubeadm's: kubeadm token list shows them (text and

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/kubectl-tokens/kubectl-tokens/internal/shellquote/shelltest"
+	"github.com/kubectl-tokens/kubectl-tokens/pkg/shellquote/shelltest"
 )
 
 // create --print-join-command -o json is kubeadm's own join command as an

@@ -14,7 +14,7 @@ import (
 
 	"sigs.k8s.io/yaml"
 
-	"github.com/kubectl-tokens/kubectl-tokens/internal/shellquote/shelltest"
+	"github.com/kubectl-tokens/kubectl-tokens/pkg/shellquote/shelltest"
 )
 
 // sha256hex is the k3s rule for a single CA certificate: sha256 of the

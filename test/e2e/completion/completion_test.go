@@ -13,7 +13,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/tools/clientcmd"
 
-	"github.com/kubectl-tokens/kubectl-tokens/internal/plugins"
+	"github.com/kubectl-tokens/kubectl-tokens/plugins"
 	"github.com/kubectl-tokens/kubectl-tokens/test/plugintest"
 )
 

@@ -16,7 +16,7 @@ import (
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/yaml"
 
-	"github.com/kubectl-tokens/kubectl-tokens/internal/wait"
+	"github.com/kubectl-tokens/kubectl-tokens/pkg/wait"
 )
 
 // CRDName is the ClusterRegistrationToken CRD.

@@ -20,7 +20,7 @@ import (
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"sigs.k8s.io/yaml"
 
-	"github.com/kubectl-tokens/kubectl-tokens/internal/wait"
+	"github.com/kubectl-tokens/kubectl-tokens/pkg/wait"
 	"github.com/kubectl-tokens/kubectl-tokens/test/testenv"
 )
 

@@ -12,7 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/watch"
 
-	"github.com/kubectl-tokens/kubectl-tokens/internal/wait"
+	"github.com/kubectl-tokens/kubectl-tokens/pkg/wait"
 )
 
 // APIServiceName is Rancher's APIService for the ext group.

@@ -19,8 +19,8 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/klog/v2"
 
-	"github.com/kubectl-tokens/kubectl-tokens/internal/apierror"
-	"github.com/kubectl-tokens/kubectl-tokens/internal/cli"
+	"github.com/kubectl-tokens/kubectl-tokens/pkg/apierror"
+	"github.com/kubectl-tokens/kubectl-tokens/pkg/cli"
 	"github.com/kubectl-tokens/kubectl-tokens/test/testenv"
 )
 

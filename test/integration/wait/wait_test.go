@@ -13,7 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/dynamic"
 
-	"github.com/kubectl-tokens/kubectl-tokens/internal/wait"
+	"github.com/kubectl-tokens/kubectl-tokens/pkg/wait"
 	"github.com/kubectl-tokens/kubectl-tokens/test/testenv"
 )
 

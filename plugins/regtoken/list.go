@@ -1,0 +1,207 @@
+package regtoken
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/kubectl/pkg/util/templates"
+
+	"github.com/kubectl-tokens/kubectl-tokens/pkg/apierror"
+	"github.com/kubectl-tokens/kubectl-tokens/pkg/cli"
+	"github.com/kubectl-tokens/kubectl-tokens/pkg/printer"
+	"github.com/kubectl-tokens/kubectl-tokens/pkg/ttl"
+)
+
+// ListOptions is `kubectl regtoken list`.
+type ListOptions struct {
+	genericiooptions.IOStreams
+	f     cli.Clients
+	print *printer.Flags
+
+	AllNamespaces  bool
+	ChunkSize      int64
+	ExpiringWithin string
+	FailIfAny      bool
+
+	namespace string
+	within    time.Duration // --expiring-within, when ExpiringWithin is given
+	tokens    dynamic.ResourceInterface
+	dyn       dynamic.Interface
+}
+
+// NewCmdList builds `kubectl regtoken list`.
+func NewCmdList(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Command {
+	o := &ListOptions{IOStreams: streams, f: f, print: printer.NewFlags(printer.WithTable)}
+	cmd := &cobra.Command{
+		Use:     "list [-A] [-o wide|json|yaml|name] [--expiring-within D [--fail-if-any]]",
+		Aliases: []string{"ls"},
+		Short:   "List registration tokens with their expiry and whether their values are ready",
+		Long: cli.LongDesc(`
+			List the Fleet ClusterRegistrationTokens of a namespace (or all with -A).
+
+			Columns: NAME, TTL (spec.ttl), EXPIRES (relative, "never" or "expired"),
+			SECRET ("ready" once the controller has written the values Secret, else
+			"pending") and AGE. -o wide adds SECRET-NAME, EXPIRES-AT (RFC3339) and
+			REGISTERED: how many ClusterRegistrations carry the token's label
+			(fleet-agent v0.16 and newer label theirs; older agents leave none, so
+			"?" stands where no labelled registration was found).
+
+			--expiring-within D shows only tokens that expire within D or have
+			expired (by creationTimestamp + spec.ttl, as the Fleet controller
+			judges). For monitoring, --fail-if-any makes the exit code 3 when any
+			token is shown (0 when none is, 1 on errors).`),
+		Example: templates.Examples(`
+			# Tokens in fleet-default
+			kubectl regtoken list -n fleet-default
+
+			# Every token in the cluster, with Secret names, exact expiry and registrations
+			kubectl regtoken list -A -o wide
+
+			# A cron job's check: exit 3 when a token expires within a week
+			kubectl regtoken list -A --expiring-within 7d --fail-if-any`),
+		Args: cobra.NoArgs,
+		RunE: cli.RunE(o),
+	}
+	cmd.Flags().BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "List tokens in all namespaces.")
+	cmd.Flags().StringVar(&o.ExpiringWithin, "expiring-within", "", "Only tokens that expire within this duration (e.g. 7d) or have expired.")
+	cli.AddFailIfAnyFlag(cmd, &o.FailIfAny)
+	cli.AddChunkSizeFlag(cmd, &o.ChunkSize)
+	o.print.AddFlags(cmd)
+	return cmd
+}
+
+// Complete resolves the namespace and client.
+func (o *ListOptions) Complete(_ *cobra.Command, _ []string) error {
+	if !o.AllNamespaces {
+		var err error
+		if o.namespace, _, err = o.f.Namespace(); err != nil {
+			return err
+		}
+	}
+	if o.ExpiringWithin != "" {
+		var err error
+		if o.within, err = ttl.ParseWithin("--expiring-within", o.ExpiringWithin); err != nil {
+			return err
+		}
+	}
+	var err error
+	if o.dyn, err = o.f.Dynamic(); err != nil {
+		return err
+	}
+	o.tokens = o.dyn.Resource(tokenGVR).Namespace(o.namespace)
+	return nil
+}
+
+// Validate checks -o and --chunk-size.
+func (o *ListOptions) Validate() error {
+	if o.ChunkSize < 0 {
+		return fmt.Errorf("--chunk-size %d is negative: pass 0 for one request, or a page size", o.ChunkSize)
+	}
+	return o.print.Validate()
+}
+
+// Run lists and prints.
+func (o *ListOptions) Run(ctx context.Context) error {
+	list, err := listTokens(ctx, o.tokens, o.ChunkSize)
+	if err != nil {
+		return apierror.Wrap(err, tokenOp("list", o.namespace, ""))
+	}
+	if o.ExpiringWithin != "" {
+		if list.Items, err = expiringWithin(list.Items, now(), o.within); err != nil {
+			return err
+		}
+	}
+	n := len(list.Items)
+	if !o.print.IsTable() {
+		if err := o.print.Print(list, printer.Namespaces(o.AllNamespaces), o.Out); err != nil {
+			return err
+		}
+		return cli.FailIfAny(o.FailIfAny, n, "tokens")
+	}
+	if n == 0 {
+		what := "No ClusterRegistrationTokens found"
+		if o.ExpiringWithin != "" {
+			what = "No ClusterRegistrationTokens expire within " + o.ExpiringWithin
+		}
+		if o.AllNamespaces {
+			fmt.Fprintf(o.ErrOut, "%s.\n", what)
+		} else {
+			fmt.Fprintf(o.ErrOut, "%s in namespace %s.\n", what, o.namespace)
+		}
+		return nil
+	}
+	table, err := tokenTable(list.Items, now())
+	if err != nil {
+		return err
+	}
+	if o.print.Wide() {
+		o.addRegistered(ctx, table, list.Items)
+	}
+	if err := o.print.Print(table, printer.Namespaces(o.AllNamespaces), o.Out); err != nil {
+		return err
+	}
+	return cli.FailIfAny(o.FailIfAny, n, "tokens")
+}
+
+// expiringWithin keeps the tokens that expire within d of now or have
+// expired (docs/fleet-registration.md §6: creationTimestamp + ttl, never
+// status.expires).
+func expiringWithin(items []unstructured.Unstructured, now time.Time, d time.Duration) ([]unstructured.Unstructured, error) {
+	out := items[:0]
+	for i := range items {
+		tok, err := toToken(&items[i])
+		if err != nil {
+			return nil, err
+		}
+		if at, ok := tok.ExpiresAt(); ok && !at.After(now.Add(d)) {
+			out = append(out, items[i])
+		}
+	}
+	return out, nil
+}
+
+// addRegistered adds -o wide's REGISTERED column: the registrations that
+// carry each token's label, from one list. Zero is shown as "?" with one
+// note, since agents older than v0.16 label nothing.
+func (o *ListOptions) addRegistered(ctx context.Context, table *metav1.Table, items []unstructured.Unstructured) {
+	table.ColumnDefinitions = append(table.ColumnDefinitions, metav1.TableColumnDefinition{Name: "REGISTERED", Type: "string", Priority: 1})
+	counts, err := countRegistrations(ctx, o.dyn, o.namespace)
+	unknown := false
+	for i := range table.Rows {
+		cell := "?"
+		if err == nil {
+			if n := counts[items[i].GetNamespace()+"/"+items[i].GetName()]; n > 0 {
+				cell = fmt.Sprint(n)
+			} else {
+				unknown = true
+			}
+		}
+		table.Rows[i].Cells = append(table.Rows[i].Cells, cell)
+	}
+	switch {
+	case err != nil:
+		fmt.Fprintf(o.ErrOut, "note: REGISTERED is unknown: %s\n", apierror.OneLine(err.Error()))
+	case unknown:
+		fmt.Fprintln(o.ErrOut, `note: REGISTERED "?": no ClusterRegistration carries the token's label; fleet-agents older than v0.16 label none, so such a token may still have registered clusters`)
+	}
+}
+
+// countRegistrations counts the labelled registrations per
+// namespace/token in ns ("" = all namespaces), from one list.
+func countRegistrations(ctx context.Context, dyn dynamic.Interface, ns string) (map[string]int, error) {
+	list, err := dyn.Resource(registrationGVR).Namespace(ns).List(ctx, metav1.ListOptions{LabelSelector: registrationLabel})
+	if err != nil {
+		return nil, apierror.Wrap(err, registrationOp("list", ns))
+	}
+	counts := map[string]int{}
+	for _, r := range list.Items {
+		counts[r.GetNamespace()+"/"+r.GetLabels()[registrationLabel]]++
+	}
+	return counts, nil
+}

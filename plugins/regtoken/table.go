@@ -1,0 +1,113 @@
+package regtoken
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/duration"
+	"k8s.io/client-go/dynamic"
+
+	"github.com/kubectl-tokens/kubectl-tokens/pkg/apierror"
+
+	"github.com/kubectl-tokens/kubectl-tokens/pkg/printer"
+)
+
+// tokenColumns are the list/get table. The CRD's own printer columns
+// (NAME, SECRET-NAME) say nothing about expiry, so the table is built here.
+// -o wide adds the Secret's name and the expiry as RFC3339 (EXPIRES-AT,
+// since EXPIRES is the relative form); -A adds NAMESPACE in front.
+var tokenColumns = []printer.Column{
+	{Name: "NAME"},
+	{Name: "TTL"},
+	{Name: "EXPIRES"},
+	{Name: "SECRET"},
+	{Name: "AGE"},
+	{Name: "SECRET-NAME", Wide: true},
+	{Name: "EXPIRES-AT", Wide: true},
+}
+
+func tokenTable(items []unstructured.Unstructured, now time.Time) (*metav1.Table, error) {
+	rows := make([][]any, 0, len(items))
+	objects := make([]runtime.Object, 0, len(items))
+	for i := range items {
+		tok, err := toToken(&items[i])
+		if err != nil {
+			return nil, err
+		}
+		rows = append(rows, tokenRow(tok, now))
+		objects = append(objects, &items[i])
+	}
+	return printer.NewTable(tokenColumns, rows, objects), nil
+}
+
+func tokenRow(t *Token, now time.Time) []any {
+	secret, secretName := "pending", "<none>"
+	if t.Status.SecretName != "" {
+		secret, secretName = "ready", t.Status.SecretName
+	}
+	expiresAt := "<none>"
+	if at, ok := t.ExpiresAt(); ok {
+		expiresAt = at.UTC().Format(time.RFC3339)
+	}
+	return []any{t.Name, ttlText(t), relativeExpiry(t, now), secret, duration.HumanDuration(now.Sub(t.CreationTimestamp.Time)), secretName, expiresAt}
+}
+
+// ttlText is spec.ttl as stored, or <none>.
+func ttlText(t *Token) string {
+	if t.Spec.TTL == nil {
+		return "<none>"
+	}
+	return *t.Spec.TTL
+}
+
+// relativeExpiry is "never", "expired" or "in 23h".
+func relativeExpiry(t *Token, now time.Time) string {
+	at, ok := t.ExpiresAt()
+	switch {
+	case !ok:
+		return "never"
+	case !now.Before(at):
+		return "expired"
+	default:
+		return "in " + duration.HumanDuration(at.Sub(now))
+	}
+}
+
+// describeExpiry is the expiry for a sentence.
+func describeExpiry(t *Token) string {
+	if at, ok := t.ExpiresAt(); ok {
+		return "expires " + at.UTC().Format(time.RFC3339)
+	}
+	return "never expires"
+}
+
+// registrationColumns are the table of the registrations made with a
+// token, in get and describe.
+var registrationColumns = []printer.Column{{Name: "REQUEST"}, {Name: "CLIENT-ID"}, {Name: "CLUSTER"}, {Name: "GRANTED"}, {Name: "AGE"}}
+
+// registrationsTable is the table of the registrations made with token
+// ns/name, oldest first. Without a table, note is the line for stderr
+// that says why: known false when they could not be listed (get and
+// describe go on without them), else there is none with the label.
+func registrationsTable(ctx context.Context, dyn dynamic.Interface, ns, name string, now time.Time) (table *metav1.Table, note string, known bool) {
+	regs, err := listRegistrations(ctx, dyn, ns, name)
+	if err != nil {
+		return nil, fmt.Sprintf("note: the registrations made with %s are unknown: %s", name, apierror.OneLine(err.Error())), false
+	}
+	if len(regs) == 0 {
+		return nil, fmt.Sprintf("No ClusterRegistration carries the label %s=%s: no fleet-agent v0.16 or newer has registered with it (older agents leave no label).", registrationLabel, name), true
+	}
+	rows := make([][]any, 0, len(regs))
+	for _, r := range regs {
+		cluster := r.Status.ClusterName
+		if cluster == "" {
+			cluster = "<none>"
+		}
+		rows = append(rows, []any{r.Name, r.Spec.ClientID, cluster, fmt.Sprint(r.Status.Granted), duration.HumanDuration(now.Sub(r.CreationTimestamp.Time))})
+	}
+	return printer.NewTable(registrationColumns, rows, nil), "", true
+}
