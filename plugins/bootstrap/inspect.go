@@ -165,6 +165,9 @@ func (o *InspectOptions) inspect(ctx context.Context) (*Inspection, error) {
 		in.Description = t.Description
 		in.Usages, in.Groups = t.Usages, t.Groups
 		in.Expires, in.TTL = ExpiresString(t), TTLString(t, t0)
+		if t.Expires == nil {
+			in.Expires, in.TTL = kubeadmNeverExpires, kubeadmForeverTTL // JSON as before
+		}
 		if p.Secret != "" {
 			eq := SecretsEqual(t.Secret, p.Secret)
 			in.SecretMatches = &eq
@@ -180,7 +183,7 @@ func (o *InspectOptions) inspect(ctx context.Context) (*Inspection, error) {
 		ok := len(in.Problems) == 0
 		in.Authenticates = &ok
 		if t.Expired(t0) {
-			in.fail(fmt.Sprintf("token %s expired at %s: create a new one with kubectl bootstrap create", p.ID, ExpiresString(t)))
+			in.fail(fmt.Sprintf("token %s expired at %s: create a new one with %s", p.ID, ExpiresString(t), hint(o.f, "create")))
 		} else if s.Type != TokenSecretType {
 			in.fail(fmt.Sprintf("Secret %s has type %q, not %q: no consumer accepts it", in.Secret, s.Type, TokenSecretType))
 		}
@@ -208,7 +211,7 @@ func (o *InspectOptions) inspect(ctx context.Context) (*Inspection, error) {
 			in.fail(fmt.Sprintf("the CA hash was not checked: %s", in.CAHash.Candidates[0].Error))
 		}
 		if !in.CAHash.Matches && p.CAHash != "" && hasHash(in.CAHash.Candidates) {
-			in.fail(fmt.Sprintf("the token's CA hash %s does not match this cluster's CA (%s): a node would refuse to join; print a new one with kubectl bootstrap create -o secure", p.CAHash, candidateSummary(in.CAHash.Candidates)))
+			in.fail(fmt.Sprintf("the token's CA hash %s does not match this cluster's CA (%s): a node would refuse to join; print a new one with %s", p.CAHash, candidateSummary(in.CAHash.Candidates), hint(o.f, "create", "-o", "secure")))
 		}
 	}
 

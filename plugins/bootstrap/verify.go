@@ -160,7 +160,7 @@ func (o *VerifyOptions) refused(ctx context.Context) error {
 		return fmt.Errorf("%s: the secret half does not match the stored token %s; check for a typo or create a new token", base, id)
 	}
 	if problems := AuthProblems(s, t, now()); len(problems) > 0 {
-		return fmt.Errorf("%s: %s; create a new token with kubectl bootstrap create", base, strings.Join(problems, "; "))
+		return fmt.Errorf("%s: %s; create a new token with %s", base, strings.Join(problems, "; "), hint(o.f, "create"))
 	}
 	return fmt.Errorf("%s although its Secret looks valid: is bootstrap token authentication (--enable-bootstrap-token-auth) on in kube-apiserver?", base)
 }
