@@ -137,7 +137,7 @@ func (o *CreateOptions) Complete(_ *cobra.Command, _ []string) error {
 		if (o.RancherURL == "" || sameHost(o.server, cluster.Server)) && cluster.HasCA() {
 			ca, err := cluster.CA()
 			if err != nil {
-				return fmt.Errorf("the CA for the kubeconfig: %w", err)
+				return fmt.Errorf("cannot embed the cluster's CA in the kubeconfig: %w; fix certificate-authority in the kubeconfig", err)
 			}
 			o.caData = ca.PEM
 		}

@@ -131,8 +131,8 @@ func validateDelete(names []string, selected bool, flag, dryRun string, chunk in
 	if err := dryrun.Validate(dryRun); err != nil {
 		return err
 	}
-	if chunk < 0 {
-		return fmt.Errorf("invalid --chunk-size %d: use a positive number, or 0 to fetch everything at once", chunk)
+	if err := cli.ValidateChunkSize(chunk); err != nil {
+		return err
 	}
 	for _, n := range names {
 		if err := valid(n); err != nil {

@@ -118,8 +118,8 @@ func (s *legacySelection) validate() error {
 	if s.NeverExpiring && (s.Expired || s.ExpiringWithin != "") {
 		return fmt.Errorf("--never-expiring excludes --expired and --expiring-within: a ttl-0 token never expires")
 	}
-	if s.ChunkSize < 0 {
-		return fmt.Errorf("invalid --chunk-size %d: use a positive number, or 0 to fetch everything at once", s.ChunkSize)
+	if err := cli.ValidateChunkSize(s.ChunkSize); err != nil {
+		return err
 	}
 	if _, err := labels.Parse(s.Selector); err != nil {
 		return fmt.Errorf("invalid label selector %q: %s", s.Selector, apierror.OneLine(err.Error()))

@@ -118,8 +118,8 @@ func (o *ListOptions) Validate() error {
 	if err := o.print.Validate(); err != nil {
 		return err
 	}
-	if o.ChunkSize < 0 {
-		return fmt.Errorf("invalid --chunk-size %d: use a positive number, or 0 to fetch everything at once", o.ChunkSize)
+	if err := cli.ValidateChunkSize(o.ChunkSize); err != nil {
+		return err
 	}
 	if o.ShowExpiry && !o.print.IsTable() {
 		return fmt.Errorf("--show-expiry is a table: drop -o %s or --show-expiry", o.print.Output())
