@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kubectl-tokens/kubectl-tokens/pkg/fleet"
+
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -91,7 +93,7 @@ func TestDelete(t *testing.T) {
 				t.Errorf("got %s\nwant exit %d, stdout %q, stderr %q", res, c.exit, c.stdout, c.stderr)
 			}
 			wantRequests(t, f.Requests(), c.requests...)
-			list, err := f.Dyn.Resource(tokenGVR).Namespace(testNS).List(t.Context(), metav1.ListOptions{})
+			list, err := f.Dyn.Resource(fleet.TokenGVR).Namespace(testNS).List(t.Context(), metav1.ListOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -6,6 +6,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/kubectl-tokens/kubectl-tokens/pkg/fleet"
+
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/printer"
@@ -14,7 +16,7 @@ import (
 // enrollColumns are enroll's final table.
 var enrollColumns = []printer.Column{{Name: "CONTEXT"}, {Name: "CLIENT-ID"}, {Name: "CLUSTER"}, {Name: "STATUS"}}
 
-func enrollTable(clusters []*EnrolledCluster) *metav1.Table {
+func enrollTable(clusters []*fleet.EnrolledCluster) *metav1.Table {
 	rows := make([][]any, 0, len(clusters))
 	for _, cl := range clusters {
 		id, cluster := cl.ClientID, cl.Cluster
@@ -41,8 +43,8 @@ type enrollProgress struct {
 	started time.Time
 
 	mu     sync.Mutex
-	order  []*EnrolledCluster
-	state  map[*EnrolledCluster]string
+	order  []*fleet.EnrolledCluster
+	state  map[*fleet.EnrolledCluster]string
 	drawn  int
 	stopCh chan struct{}
 	done   sync.WaitGroup
@@ -54,8 +56,8 @@ type enrollProgress struct {
 // redrawn block is tested without a terminal or sleeping. On a terminal
 // the block is redrawn every redrawEvery until stop, so the elapsed time
 // moves while nothing changes; redrawEvery 0 leaves that to the caller.
-func newEnrollProgress(w io.Writer, tty bool, now func() time.Time, clusters []*EnrolledCluster, started time.Time, redrawEvery time.Duration) *enrollProgress {
-	p := &enrollProgress{w: w, tty: tty, now: now, started: started, order: clusters, state: map[*EnrolledCluster]string{}, stopCh: make(chan struct{})}
+func newEnrollProgress(w io.Writer, tty bool, now func() time.Time, clusters []*fleet.EnrolledCluster, started time.Time, redrawEvery time.Duration) *enrollProgress {
+	p := &enrollProgress{w: w, tty: tty, now: now, started: started, order: clusters, state: map[*fleet.EnrolledCluster]string{}, stopCh: make(chan struct{})}
 	if !tty {
 		return p
 	}
@@ -70,22 +72,22 @@ func newEnrollProgress(w io.Writer, tty bool, now func() time.Time, clusters []*
 }
 
 // set records cl's state; detail completes a final state ("as cluster-x").
-func (p *enrollProgress) set(cl *EnrolledCluster, state, detail string) {
+func (p *enrollProgress) set(cl *fleet.EnrolledCluster, state, detail string) {
 	line := state
-	if detail != "" && cl.Status != statusFailed {
+	if detail != "" && cl.Status != fleet.StatusFailed {
 		line += " " + detail
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if !p.tty {
-		if cl.Status == statusFailed {
-			line = statusFailed + " (see below)"
+		if cl.Status == fleet.StatusFailed {
+			line = fleet.StatusFailed + " (see below)"
 		}
 		fmt.Fprintf(p.w, "%s: %s\n", cl.Context, printer.EscapeText(line))
 		return
 	}
-	if cl.Status == statusFailed {
-		line = statusFailed + ": " + cl.Error
+	if cl.Status == fleet.StatusFailed {
+		line = fleet.StatusFailed + ": " + cl.Error
 	}
 	p.state[cl] = line
 	p.redraw()

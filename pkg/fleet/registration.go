@@ -1,4 +1,4 @@
-package regtoken
+package fleet
 
 import (
 	"context"
@@ -23,14 +23,14 @@ import (
 // the token's namespace, labelled with the token's name; the controller
 // grants it (docs/fleet-registration.md §7.1–§7.5).
 const (
-	registrationKind  = "ClusterRegistration"
-	registrationLabel = "fleet.cattle.io/registration-token"
+	RegistrationKind  = "ClusterRegistration"
+	RegistrationLabel = "fleet.cattle.io/registration-token"
 )
 
-var registrationGVR = schema.GroupVersionResource{Group: "fleet.cattle.io", Version: "v1alpha1", Resource: "clusterregistrations"}
+var RegistrationGVR = schema.GroupVersionResource{Group: "fleet.cattle.io", Version: "v1alpha1", Resource: "clusterregistrations"}
 
-func registrationOp(verb, namespace string) apierror.Op {
-	return apierror.Op{Verb: verb, Resource: registrationGVR.GroupResource(), Kind: registrationKind, Namespace: namespace, NotServed: notServed}
+func RegistrationOp(verb, namespace string) apierror.Op {
+	return apierror.Op{Verb: verb, Resource: RegistrationGVR.GroupResource(), Kind: RegistrationKind, Namespace: namespace, NotServed: NotServed}
 }
 
 // Registration is the part of a ClusterRegistration the plugin reads.
@@ -48,7 +48,7 @@ type Registration struct {
 func toRegistration(u *unstructured.Unstructured) (*Registration, error) {
 	r := &Registration{}
 	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, r); err != nil {
-		return nil, fmt.Errorf("%s %q in namespace %q cannot be read: %w", registrationKind, u.GetName(), u.GetNamespace(), err)
+		return nil, fmt.Errorf("%s %q in namespace %q cannot be read: %w", RegistrationKind, u.GetName(), u.GetNamespace(), err)
 	}
 	return r, nil
 }
@@ -65,17 +65,17 @@ func (r *Registration) newer(than *Registration) bool {
 	return r.Name > than.Name
 }
 
-// tokenSelector selects the registrations made with token name.
-func tokenSelector(name string) string {
-	return labels.SelectorFromSet(labels.Set{registrationLabel: name}).String()
+// TokenSelector selects the registrations made with token name.
+func TokenSelector(name string) string {
+	return labels.SelectorFromSet(labels.Set{RegistrationLabel: name}).String()
 }
 
-// listRegistrations lists the registrations made with token name in ns,
+// ListRegistrations lists the registrations made with token name in ns,
 // oldest first.
-func listRegistrations(ctx context.Context, dyn dynamic.Interface, ns, name string) ([]*Registration, error) {
-	list, err := dyn.Resource(registrationGVR).Namespace(ns).List(ctx, metav1.ListOptions{LabelSelector: tokenSelector(name)})
+func ListRegistrations(ctx context.Context, dyn dynamic.Interface, ns, name string) ([]*Registration, error) {
+	list, err := dyn.Resource(RegistrationGVR).Namespace(ns).List(ctx, metav1.ListOptions{LabelSelector: TokenSelector(name)})
 	if err != nil {
-		return nil, apierror.Wrap(err, registrationOp("list", ns))
+		return nil, apierror.Wrap(err, RegistrationOp("list", ns))
 	}
 	out := make([]*Registration, 0, len(list.Items))
 	for i := range list.Items {
@@ -107,8 +107,8 @@ type registrationWatch struct {
 // the wait at once). It returns once the first list is in.
 func startRegistrationWatch(ctx context.Context, dyn dynamic.Interface, ns, name string, ignoreExisting bool) (*registrationWatch, error) {
 	w := &registrationWatch{byID: map[string]map[string]*Registration{}, ignored: map[string]bool{}, changed: make(chan struct{})}
-	ri := dyn.Resource(registrationGVR).Namespace(ns)
-	selector := tokenSelector(name)
+	ri := dyn.Resource(RegistrationGVR).Namespace(ns)
+	selector := TokenSelector(name)
 	lw := &cache.ListWatch{
 		ListWithContextFunc: func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
 			opts.LabelSelector = selector
@@ -127,7 +127,7 @@ func startRegistrationWatch(ctx context.Context, dyn dynamic.Interface, ns, name
 		})
 		w.mu.Lock()
 		if ctx.Err() == nil {
-			w.err = apierror.Wrap(err, registrationOp("watch", ns))
+			w.err = apierror.Wrap(err, RegistrationOp("watch", ns))
 		} else {
 			w.err = ctx.Err()
 		}

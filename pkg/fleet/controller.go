@@ -1,4 +1,4 @@
-package regtoken
+package fleet
 
 import (
 	"context"
@@ -20,16 +20,16 @@ import (
 // (docs/fleet-registration.md §6): whether it deletes TTL-less tokens at
 // once, and its version, from the image tag.
 const (
-	controllerNamespace  = "cattle-fleet-system"
-	controllerDeployment = "fleet-controller"
-	ttlRequiredEnv       = "FLEET_REGISTRATION_TOKEN_TTL_REQUIRED"
+	ControllerNamespace  = "cattle-fleet-system"
+	ControllerDeployment = "fleet-controller"
+	TtlRequiredEnv       = "FLEET_REGISTRATION_TOKEN_TTL_REQUIRED"
 )
 
-var deploymentGVR = schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "deployments"}
+var DeploymentGVR = schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "deployments"}
 
-// controllerFacts is what the fleet-controller Deployment says; known is
+// ControllerFacts is what the fleet-controller Deployment says; known is
 // false when it could not be read (readErr says why).
-type controllerFacts struct {
+type ControllerFacts struct {
 	known       bool
 	readErr     string
 	ttlRequired bool
@@ -42,28 +42,28 @@ type controllerFacts struct {
 // versionTag is a release tag: v0.16.1, 0.16.1, v0.16.0-rc.2.
 var versionTag = regexp.MustCompile(`^v?([0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?)$`)
 
-// readController reads the fleet-controller Deployment. Any failure
+// ReadController reads the fleet-controller Deployment. Any failure
 // (forbidden, not found, Fleet elsewhere) leaves the facts unknown: the
 // caller says so rather than guessing.
-func readController(ctx context.Context, dyn dynamic.Interface) controllerFacts {
-	u, err := dyn.Resource(deploymentGVR).Namespace(controllerNamespace).Get(ctx, controllerDeployment, metav1.GetOptions{})
+func ReadController(ctx context.Context, dyn dynamic.Interface) ControllerFacts {
+	u, err := dyn.Resource(DeploymentGVR).Namespace(ControllerNamespace).Get(ctx, ControllerDeployment, metav1.GetOptions{})
 	if err != nil {
-		op := apierror.Op{Verb: "get", Resource: deploymentGVR.GroupResource(), Kind: "Deployment", Namespace: controllerNamespace, Name: controllerDeployment}
-		return controllerFacts{readErr: apierror.OneLine(apierror.Wrap(err, op).Error())}
+		op := apierror.Op{Verb: "get", Resource: DeploymentGVR.GroupResource(), Kind: "Deployment", Namespace: ControllerNamespace, Name: ControllerDeployment}
+		return ControllerFacts{readErr: apierror.OneLine(apierror.Wrap(err, op).Error())}
 	}
 	d := &appsv1.Deployment{}
 	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, d); err != nil {
-		return controllerFacts{readErr: err.Error()}
+		return ControllerFacts{readErr: err.Error()}
 	}
-	facts := controllerFacts{known: true}
+	facts := ControllerFacts{known: true}
 	for _, c := range d.Spec.Template.Spec.Containers {
-		if c.Name != controllerDeployment && !strings.Contains(c.Image, "rancher/fleet:") {
+		if c.Name != ControllerDeployment && !strings.Contains(c.Image, "rancher/fleet:") {
 			continue
 		}
 		facts.image = c.Image
-		facts.version = imageVersion(c.Image)
+		facts.version = ImageVersion(c.Image)
 		for _, e := range c.Env {
-			if e.Name == ttlRequiredEnv {
+			if e.Name == TtlRequiredEnv {
 				facts.ttlRequired, _ = strconv.ParseBool(e.Value)
 			}
 		}
@@ -72,10 +72,10 @@ func readController(ctx context.Context, dyn dynamic.Interface) controllerFacts 
 	return facts
 }
 
-// imageVersion is the chart version in an image reference's tag
+// ImageVersion is the chart version in an image reference's tag
 // (registry/rancher/fleet:v0.16.1[@sha256:...] → 0.16.1); "" for dev,
 // latest or no tag.
-func imageVersion(image string) string {
+func ImageVersion(image string) string {
 	ref, _, _ := strings.Cut(image, "@")
 	i := strings.LastIndex(ref, ":")
 	if i < 0 || strings.Contains(ref[i:], "/") {
@@ -89,12 +89,12 @@ func imageVersion(image string) string {
 }
 
 // unknownVersionNote says why --chart-version was left to helm.
-func (c controllerFacts) unknownVersionNote() string {
+func (c ControllerFacts) unknownVersionNote() string {
 	switch {
 	case !c.known:
 		return fmt.Sprintf("the Fleet controller's version is unknown (%s): helm installs the newest fleet-agent chart; pass --chart-version to match the controller", c.readErr)
 	case c.image == "":
-		return fmt.Sprintf("the Fleet controller's version is unknown (Deployment %s/%s has no rancher/fleet container): helm installs the newest fleet-agent chart; pass --chart-version to match the controller", controllerNamespace, controllerDeployment)
+		return fmt.Sprintf("the Fleet controller's version is unknown (Deployment %s/%s has no rancher/fleet container): helm installs the newest fleet-agent chart; pass --chart-version to match the controller", ControllerNamespace, ControllerDeployment)
 	}
 	return fmt.Sprintf("the Fleet controller's version is unknown (image %s has no release tag): helm installs the newest fleet-agent chart; pass --chart-version to match the controller", c.image)
 }

@@ -1,4 +1,4 @@
-package regtoken
+package fleet
 
 import (
 	"strings"
@@ -18,7 +18,7 @@ func valuesSecretWith(typ string, data map[string][]byte) *corev1.Secret {
 
 func TestDecodeValues(t *testing.T) {
 	raw := "apiServerCA: \"\"\napiServerURL: https://x\nclusterNamespace: ns\nsystemRegistrationNamespace: cattle-fleet-clusters-system\ntoken: " + secretToken + "\ntokenName: t\n"
-	v, err := decodeValues(valuesSecretWith(valuesSecretType, map[string][]byte{"values": []byte(raw)}), "ns", "t", clitest.NewFactory(clitest.Options{}))
+	v, err := DecodeValues(valuesSecretWith(ValuesSecretType, map[string][]byte{"values": []byte(raw)}), "ns", "t", clitest.NewFactory(clitest.Options{}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -26,7 +26,7 @@ func TestDecodeValues(t *testing.T) {
 		t.Errorf("decoded %+v", v)
 	}
 	legacy := strings.Replace(raw, "tokenName: t\n", "", 1)
-	v, err = decodeValues(valuesSecretWith(valuesSecretType, map[string][]byte{"values": []byte(legacy)}), "ns", "t", clitest.NewFactory(clitest.Options{}))
+	v, err = DecodeValues(valuesSecretWith(ValuesSecretType, map[string][]byte{"values": []byte(legacy)}), "ns", "t", clitest.NewFactory(clitest.Options{}))
 	if err != nil || v.HasTokenName || len(v.Warnings) != 0 {
 		t.Errorf("values without tokenName: %+v, %v", v, err)
 	}
@@ -36,15 +36,15 @@ func TestDecodeValuesRefusesBrokenSecrets(t *testing.T) {
 	good := "apiServerCA: \"\"\napiServerURL: \"\"\nclusterNamespace: ns\nsystemRegistrationNamespace: s\ntoken: " + secretToken + "\n"
 	for name, s := range map[string]*corev1.Secret{
 		"wrong type":      valuesSecretWith("Opaque", map[string][]byte{"values": []byte(good)}),
-		"no values key":   valuesSecretWith(valuesSecretType, map[string][]byte{"other": []byte(good)}),
-		"not YAML":        valuesSecretWith(valuesSecretType, map[string][]byte{"values": []byte("token: " + secretToken + "\n  : : [\n")}),
-		"a YAML list":     valuesSecretWith(valuesSecretType, map[string][]byte{"values": []byte("- " + secretToken + "\n")}),
-		"missing keys":    valuesSecretWith(valuesSecretType, map[string][]byte{"values": []byte("token: " + secretToken + "\n")}),
-		"empty token":     valuesSecretWith(valuesSecretType, map[string][]byte{"values": []byte(strings.Replace(good, secretToken, `""`, 1))}),
-		"non-string URL":  valuesSecretWith(valuesSecretType, map[string][]byte{"values": []byte(strings.Replace(good, `apiServerURL: ""`, "apiServerURL: [1]", 1))}),
-		"empty YAML file": valuesSecretWith(valuesSecretType, map[string][]byte{"values": nil}),
+		"no values key":   valuesSecretWith(ValuesSecretType, map[string][]byte{"other": []byte(good)}),
+		"not YAML":        valuesSecretWith(ValuesSecretType, map[string][]byte{"values": []byte("token: " + secretToken + "\n  : : [\n")}),
+		"a YAML list":     valuesSecretWith(ValuesSecretType, map[string][]byte{"values": []byte("- " + secretToken + "\n")}),
+		"missing keys":    valuesSecretWith(ValuesSecretType, map[string][]byte{"values": []byte("token: " + secretToken + "\n")}),
+		"empty token":     valuesSecretWith(ValuesSecretType, map[string][]byte{"values": []byte(strings.Replace(good, secretToken, `""`, 1))}),
+		"non-string URL":  valuesSecretWith(ValuesSecretType, map[string][]byte{"values": []byte(strings.Replace(good, `apiServerURL: ""`, "apiServerURL: [1]", 1))}),
+		"empty YAML file": valuesSecretWith(ValuesSecretType, map[string][]byte{"values": nil}),
 	} {
-		_, err := decodeValues(s, "ns", "t", clitest.NewFactory(clitest.Options{}))
+		_, err := DecodeValues(s, "ns", "t", clitest.NewFactory(clitest.Options{}))
 		if err == nil {
 			t.Errorf("%s: accepted", name)
 			continue

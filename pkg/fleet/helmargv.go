@@ -1,16 +1,16 @@
-package regtoken
+package fleet
 
 import "strings"
 
 // The fleet-agent chart's coordinates (docs/fleet-registration.md §3, §6):
 // validate.yaml refuses any other release name, and any namespace but
-// internal.systemNamespace (agentNamespace by default).
+// internal.systemNamespace (AgentNamespace by default).
 const (
-	helmRepoName   = "fleet"
-	helmRepoURL    = "https://rancher.github.io/fleet-helm-charts/"
-	agentNamespace = "cattle-fleet-system"
-	agentRelease   = "fleet-agent"
-	agentChart     = "fleet/fleet-agent"
+	HelmRepoName   = "fleet"
+	HelmRepoURL    = "https://rancher.github.io/fleet-helm-charts/"
+	AgentNamespace = "cattle-fleet-system"
+	AgentRelease   = "fleet-agent"
+	AgentChart     = "fleet/fleet-agent"
 )
 
 // HelmInstall is the helm install of the fleet-agent for one token.
@@ -49,19 +49,19 @@ type HelmInstall struct {
 
 // RepoAddArgv is `helm repo add fleet <url>`.
 func RepoAddArgv() []string {
-	return repoAddArgv(helmRepoURL)
+	return RepoAddArgvFor(HelmRepoURL)
 }
 
-func repoAddArgv(url string) []string {
-	return []string{"helm", "repo", "add", helmRepoName, url}
+func RepoAddArgvFor(url string) []string {
+	return []string{"helm", "repo", "add", HelmRepoName, url}
 }
 
-// repoUpdateArgv refreshes the fleet repository's index. helm repo add of
+// RepoUpdateArgv refreshes the fleet repository's index. helm repo add of
 // a repository already added with the same URL skips without downloading
 // the index, so a chart version newer than the cached index (the
 // controller's, after an upgrade) would not be found.
-func repoUpdateArgv() []string {
-	return []string{"helm", "repo", "update", helmRepoName}
+func RepoUpdateArgv() []string {
+	return []string{"helm", "repo", "update", HelmRepoName}
 }
 
 // Argv is the helm install argv. Every --set-string/--set-file argument is
@@ -75,7 +75,7 @@ func repoUpdateArgv() []string {
 func (h HelmInstall) Argv() []string {
 	ns := h.Namespace
 	if ns == "" {
-		ns = agentNamespace
+		ns = AgentNamespace
 	}
 	argv := []string{"helm"}
 	if h.KubeContext != "" {
@@ -111,9 +111,9 @@ func (h HelmInstall) Argv() []string {
 	}
 	chart := h.Chart
 	if chart == "" {
-		chart = agentChart
+		chart = AgentChart
 	}
-	return append(argv, agentRelease, flagSafePath(chart))
+	return append(argv, AgentRelease, flagSafePath(chart))
 }
 
 // helmKey escapes one key segment for helm's --set parser, which splits

@@ -1,4 +1,4 @@
-package regtoken
+package fleet
 
 import (
 	"fmt"
@@ -16,10 +16,10 @@ const maxNameLength = validation.LabelValueMaxLength
 // generatedSuffixLength is what the apiserver appends to generateName.
 const generatedSuffixLength = 5
 
-// validateName checks a token name given on the command line.
-func validateName(name string) error {
-	if strings.HasPrefix(name, importPrefix) {
-		return fmt.Errorf("token name %q starts with %q, which Fleet uses for the tokens it makes for imported clusters: choose another name", name, importPrefix)
+// ValidateName checks a token name given on the command line.
+func ValidateName(name string) error {
+	if strings.HasPrefix(name, ImportPrefix) {
+		return fmt.Errorf("token name %q starts with %q, which Fleet uses for the tokens it makes for imported clusters: choose another name", name, ImportPrefix)
 	}
 	if errs := validation.IsDNS1123Subdomain(name); len(errs) > 0 {
 		return fmt.Errorf("token name %q is invalid: %s; use lower-case letters, digits, '-' and '.'", name, errs[0])
@@ -30,11 +30,11 @@ func validateName(name string) error {
 	return nil
 }
 
-// validateGenerateName checks a --generate-name prefix: the apiserver
+// ValidateGenerateName checks a --generate-name prefix: the apiserver
 // appends 5 characters, so the prefix must make a valid name with them.
-func validateGenerateName(prefix string) error {
-	if strings.HasPrefix(prefix, importPrefix) {
-		return fmt.Errorf("--generate-name %q would make names starting with %q, which Fleet uses for the tokens it makes for imported clusters: choose another prefix", prefix, importPrefix)
+func ValidateGenerateName(prefix string) error {
+	if strings.HasPrefix(prefix, ImportPrefix) {
+		return fmt.Errorf("--generate-name %q would make names starting with %q, which Fleet uses for the tokens it makes for imported clusters: choose another prefix", prefix, ImportPrefix)
 	}
 	if prefix == "" {
 		return fmt.Errorf("--generate-name is empty: pass a prefix such as cluster-")
@@ -48,4 +48,22 @@ func validateGenerateName(prefix string) error {
 	return nil
 }
 
-var errNoName = fmt.Errorf("no token name given: pass NAME (list them with kubectl regtoken list)")
+var ErrNoName = fmt.Errorf("no token name given: pass NAME (list them with kubectl regtoken list)")
+
+// ValidateNamespace refuses a namespace that cannot exist, before any
+// other check: its error is the real cause of what would follow.
+func ValidateNamespace(ns string) error {
+	if errs := validation.IsDNS1123Label(ns); len(errs) > 0 {
+		return fmt.Errorf("namespace %q is not a valid namespace name (%s): pass -n with an existing namespace, e.g. -n fleet-default", ns, errs[0])
+	}
+	return nil
+}
+
+// NeverExpiresWarning is said of every new token without a TTL: it can
+// register clusters for as long as it exists.
+func NeverExpiresWarning(name string) string {
+	if name == "" {
+		name = "the token"
+	}
+	return fmt.Sprintf("%s never expires: it can register clusters until it is deleted; pass --ttl (e.g. --ttl 24h) unless that is meant", name)
+}

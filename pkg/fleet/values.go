@@ -1,4 +1,4 @@
-package regtoken
+package fleet
 
 import (
 	"errors"
@@ -37,21 +37,21 @@ type Values struct {
 
 var yamlLine = regexp.MustCompile(`line [0-9]+`)
 
-// decodeValues checks the values Secret of token ns/name and decodes it.
+// DecodeValues checks the values Secret of token ns/name and decodes it.
 // Errors never quote the content: it holds the agent's credential.
-func decodeValues(s *corev1.Secret, ns, name string, f cli.Clients) (*Values, error) {
+func DecodeValues(s *corev1.Secret, ns, name string, f cli.Clients) (*Values, error) {
 	where := fmt.Sprintf("Secret %q in namespace %q", s.Name, ns)
-	again := fmt.Sprintf("delete the token (%s) and create a new one", hint(f, "delete", name, "-n", ns))
-	if string(s.Type) != valuesSecretType {
-		return nil, fmt.Errorf("%s has type %q, not %s, so it was not written by the Fleet controller for token %q: delete or rename that Secret, or use another token name", where, s.Type, valuesSecretType, name)
+	again := fmt.Sprintf("delete the token (%s) and create a new one", Hint(f, "delete", name, "-n", ns))
+	if string(s.Type) != ValuesSecretType {
+		return nil, fmt.Errorf("%s has type %q, not %s, so it was not written by the Fleet controller for token %q: delete or rename that Secret, or use another token name", where, s.Type, ValuesSecretType, name)
 	}
-	raw, ok := s.Data[valuesKey]
+	raw, ok := s.Data[ValuesKey]
 	if !ok {
-		return nil, fmt.Errorf("%s has no %q key, so the Fleet controller did not finish it: %s", where, valuesKey, again)
+		return nil, fmt.Errorf("%s has no %q key, so the Fleet controller did not finish it: %s", where, ValuesKey, again)
 	}
 	m, detail := parseValues(raw)
 	if m == nil {
-		return nil, fmt.Errorf("the %q key of %s is %s: %s", valuesKey, where, detail, again)
+		return nil, fmt.Errorf("the %q key of %s is %s: %s", ValuesKey, where, detail, again)
 	}
 	var missing []string
 	for _, k := range requiredValuesKeys {
@@ -70,7 +70,7 @@ func decodeValues(s *corev1.Secret, ns, name string, f cli.Clients) (*Values, er
 		}
 		return v
 	}
-	v := &Values{Raw: raw, m: m, APIServerURL: str(m, "apiServerURL"), APIServerCA: str(m, "apiServerCA"), Token: str(m, "token"), SystemNamespace: agentNamespace}
+	v := &Values{Raw: raw, m: m, APIServerURL: str(m, "apiServerURL"), APIServerCA: str(m, "apiServerCA"), Token: str(m, "token"), SystemNamespace: AgentNamespace}
 	clusterNS := str(m, "clusterNamespace")
 	str(m, "systemRegistrationNamespace")
 	if _, v.HasTokenName = m["tokenName"]; v.HasTokenName {
@@ -140,9 +140,9 @@ func checkValuesFileOwner(f cli.Clients, path string, v *Values, ns, name string
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
-	rewrite := fmt.Sprintf("write this token's values with %s and pass that file", hint(f, "values", name, "-n", ns, "--values-file", name+"-values.yaml"))
+	rewrite := fmt.Sprintf("write this token's values with %s and pass that file", Hint(f, "values", name, "-n", ns, "--values-file", name+"-values.yaml"))
 	if err != nil {
-		return fmt.Errorf("--values-file %s cannot be read: %w; %s", path, unwrapPath(err), rewrite)
+		return fmt.Errorf("--values-file %s cannot be read: %w; %s", path, UnwrapPath(err), rewrite)
 	}
 	m, detail := parseValues(raw)
 	if m == nil {

@@ -1,4 +1,4 @@
-package regtoken
+package fleet
 
 import (
 	"slices"
@@ -7,7 +7,7 @@ import (
 )
 
 func TestParseLabels(t *testing.T) {
-	labels, warnings, err := parseLabels([]string{"env=prod", "example.com/tier=gold", "empty=", "fleet.cattle.io/x=y", "management.cattle.io/z=w"})
+	labels, warnings, err := ParseLabels([]string{"env=prod", "example.com/tier=gold", "empty=", "fleet.cattle.io/x=y", "management.cattle.io/z=w"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -22,7 +22,7 @@ func TestParseLabels(t *testing.T) {
 
 func TestParseLabelsRefusesInvalid(t *testing.T) {
 	for _, in := range []string{"noequals", "=v", "bad key=v", "k=$(touch /tmp/x)", "k=it's", "k=two words", "k=line\nbreak", "k=" + strings.Repeat("a", 64), "-k=v", "a/b/c=v"} {
-		_, _, err := parseLabels([]string{in})
+		_, _, err := ParseLabels([]string{in})
 		if err == nil {
 			t.Errorf("parseLabels(%q) accepted it", in)
 			continue
@@ -31,7 +31,7 @@ func TestParseLabelsRefusesInvalid(t *testing.T) {
 			t.Errorf("parseLabels(%q): error is not one line: %q", in, err)
 		}
 	}
-	if _, _, err := parseLabels([]string{"k=a", "k=b"}); err == nil || !strings.Contains(err.Error(), "twice") {
+	if _, _, err := ParseLabels([]string{"k=a", "k=b"}); err == nil || !strings.Contains(err.Error(), "twice") {
 		t.Errorf("a repeated key: %v", err)
 	}
 }

@@ -1,19 +1,21 @@
-package regtoken
+package fleet
 
 import (
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"strings"
+	"time"
 
 	"k8s.io/cli-runtime/pkg/printers"
 )
 
-// helmBinary finds the helm enroll runs: --helm, else helm on PATH. It is
+// HelmBinary finds the helm enroll runs: --helm, else helm on PATH. It is
 // checked before anything is created.
-func helmBinary(flag string) (string, error) {
+func HelmBinary(flag string) (string, error) {
 	name := flag
 	if name == "" {
 		name = "helm"
@@ -23,15 +25,24 @@ func helmBinary(flag string) (string, error) {
 		if flag == "" {
 			return "", errors.New("helm is not on PATH: install helm (https://helm.sh/docs/intro/install/) or pass --helm PATH; nothing was created")
 		}
-		return "", fmt.Errorf("--helm %s cannot be run: %s; pass the path of a helm binary; nothing was created", flag, unwrapPath(errors.Unwrap(err)))
+		return "", fmt.Errorf("--helm %s cannot be run: %s; pass the path of a helm binary; nothing was created", flag, UnwrapPath(errors.Unwrap(err)))
 	}
 	return path, nil
 }
 
-// runHelm runs argv (argv[0] is "helm", as printed) with the binary at
+// HelmGrace is how long an interrupted helm may take to finish before it
+// is killed.
+var HelmGrace = 30 * time.Second
+
+// RunHelm runs argv (argv[0] is "helm", as printed) with the binary at
 // path, values on stdin. A failure is helm's own error line.
-func runHelm(ctx context.Context, path string, argv []string, stdin []byte) error {
+func RunHelm(ctx context.Context, path string, argv []string, stdin []byte) error {
 	cmd := exec.CommandContext(ctx, path, argv[1:]...)
+	// Stop helm as Ctrl-C in a terminal does, and give it time to record
+	// the release's state: a kill mid-install leaves the release
+	// pending-install, and every later run is refused.
+	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
+	cmd.WaitDelay = HelmGrace
 	cmd.Stdin = bytes.NewReader(stdin)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out

@@ -1,4 +1,4 @@
-package regtoken
+package fleet
 
 import (
 	"bytes"
@@ -10,15 +10,13 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/apierror"
@@ -27,24 +25,24 @@ import (
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/kubeconfig"
 )
 
-// defaultValuesFile is values.yaml in the current directory, the name the
+// DefaultValuesFile is values.yaml in the current directory, the name the
 // Fleet docs and the printed helm command use.
-const defaultValuesFile = "values.yaml"
+const DefaultValuesFile = "values.yaml"
 
-// valuesMode says what a command does with --values-file.
-type valuesMode int
+// ValuesMode says what a command does with --values-file.
+type ValuesMode int
 
 const (
 	// writeValues: create and values write the file (or stdout for -).
-	writeValues valuesMode = iota
+	WriteValues ValuesMode = iota
 	// nameValues: helm only names it in the printed command.
-	nameValues
+	NameValues
 )
 
-// installFlags are the values-file and helm flags shared by create, values
+// InstallOptions are the values-file and helm flags shared by create, values
 // and helm, and the code that turns a values Secret into values.yaml and
 // the helm commands.
-type installFlags struct {
+type InstallOptions struct {
 	ValuesFile      string
 	Force           bool
 	Labels          []string
@@ -53,39 +51,23 @@ type installFlags struct {
 	APIServerCAFile string
 	ChartVersion    string
 
-	mode valuesMode
+	Mode ValuesMode
 
 	// Resolved by complete.
 	labels        []Label
 	labelWarnings []string
+	urlWarnings   []string
 	flagCA        []byte // --api-server-ca-file's PEM
 	cluster       kubeconfig.Cluster
 	kubeCA        []byte // the kubeconfig cluster's PEM CA; nil when it has none
 	core          corev1client.CoreV1Interface
 }
 
-func (o *installFlags) addFlags(cmd *cobra.Command) {
-	fs := cmd.Flags()
-	if o.mode == writeValues {
-		fs.StringVar(&o.ValuesFile, "values-file", defaultValuesFile, "Where to write values.yaml (mode 0600); '-' writes it to stdout, with apiServerURL and apiServerCA filled in, and the helm command then reads it from stdin.")
-		fs.BoolVar(&o.Force, "force", false, "Overwrite an existing values file (and CA file).")
-	} else {
-		fs.StringVar(&o.ValuesFile, "values-file", defaultValuesFile, "The values.yaml the printed helm command uses (written by create or values); refused when it belongs to another token.")
-	}
-	fs.StringArrayVar(&o.Labels, "label", nil, "Label KEY=VALUE for the Fleet Cluster, passed to helm as --set-string labels.KEY=VALUE (repeatable).")
-	fs.StringVar(&o.ClientID, "client-id", "", "spec.clientID of a Cluster created upstream beforehand (helm --set-string clientID=...); no quotes, backslashes or control characters.")
-	fs.StringVar(&o.APIServerURL, "api-server-url", "", "URL of the Fleet manager's API server for the agent; default: values.yaml's, else the kubeconfig's server when values.yaml has none.")
-	fs.StringVar(&o.APIServerCAFile, "api-server-ca-file", "", "PEM file of that API server's CA (helm --set-file apiServerCA=...); default: values.yaml's, else the kubeconfig's CA.")
-	fs.StringVar(&o.ChartVersion, "chart-version", "", "fleet-agent chart version for helm --version (default: the newest).")
-	_ = cmd.MarkFlagFilename("values-file", "yaml", "yml")
-	_ = cmd.MarkFlagFilename("api-server-ca-file", "pem", "crt")
-}
-
-// complete parses the labels, reads the CA files and resolves the clients
+// Complete parses the labels, reads the CA files and resolves the clients
 // finish needs, so that a bad CA or label is refused before any request.
-func (o *installFlags) complete(f cli.Clients) error {
+func (o *InstallOptions) Complete(f cli.Clients) error {
 	var err error
-	if o.labels, o.labelWarnings, err = parseLabels(o.Labels); err != nil {
+	if err := o.CompleteLabels(); err != nil {
 		return err
 	}
 	if o.APIServerCAFile != "" {
@@ -121,9 +103,58 @@ func unwrapKubeconfigHint(err error) string {
 	return s
 }
 
-// validate checks the flags before anything is sent to the cluster, so a
+// CompleteLabels parses --label; it is all a run that fetches no values
+// needs.
+func (o *InstallOptions) CompleteLabels() error {
+	var err error
+	o.labels, o.labelWarnings, err = ParseLabels(o.Labels)
+	return err
+}
+
+// Labels are the parsed --label flags, in the order given.
+func (o *InstallOptions) ParsedLabels() []Label { return o.labels }
+
+// FlagWarnings are the warnings about the flags themselves (label keys
+// Fleet drops, an apiServerURL with a path), for dry runs as for real ones.
+func (o *InstallOptions) FlagWarnings() []string {
+	return append(slices.Clone(o.labelWarnings), o.urlWarnings...)
+}
+
+// ValidateFlags is what Validate checks of the flags alone, for a run
+// that writes no file (a dry run, --no-wait).
+func (o *InstallOptions) ValidateFlags() error {
+	if err := CheckClientID(o.ClientID); err != nil {
+		return err
+	}
+	return o.checkAPIServerURL()
+}
+
+// checkAPIServerURL refuses an apiServerURL the agent cannot use: not
+// https (the agent sends its token to it), or no host; and warns about a
+// path, which is a proxy in front of the API server (e.g. Rancher's
+// /k8s/clusters/local) that the agent's token may not pass.
+func (o *InstallOptions) checkAPIServerURL() error {
+	o.urlWarnings = nil
+	if o.APIServerURL == "" {
+		return nil
+	}
+	u, err := url.Parse(o.APIServerURL)
+	switch {
+	case err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http"):
+		return fmt.Errorf("--api-server-url %q is not an https URL: pass the Fleet manager's API server, e.g. https://fleet.example.com:6443", o.APIServerURL)
+	case u.Scheme == "http":
+		return fmt.Errorf("--api-server-url %q is plain http: the agent would send its credential unencrypted; pass the https URL of the Fleet manager's API server", o.APIServerURL)
+	case u.User != nil:
+		return fmt.Errorf("--api-server-url holds user information: pass the API server's URL without credentials, e.g. https://%s", u.Host)
+	case strings.TrimSuffix(u.Path, "/") != "":
+		o.urlWarnings = append(o.urlWarnings, fmt.Sprintf("--api-server-url %s has a path (%s): that is a proxy in front of the API server, which the agent's token may not pass; prefer the API server's own address", o.APIServerURL, u.Path))
+	}
+	return nil
+}
+
+// Validate checks the flags before anything is sent to the cluster, so a
 // bad path or label never leaves a token behind. It sets nothing.
-func (o *installFlags) validate() error {
+func (o *InstallOptions) Validate() error {
 	// helm reads --set values rune by rune: invalid UTF-8 would reach the
 	// chart altered.
 	for flag, v := range map[string]string{"--client-id": o.ClientID, "--api-server-url": o.APIServerURL, "--chart-version": o.ChartVersion, "--values-file": o.ValuesFile, "--api-server-ca-file": o.APIServerCAFile} {
@@ -131,17 +162,14 @@ func (o *installFlags) validate() error {
 			return fmt.Errorf("%s is not valid UTF-8: helm would pass it on altered; fix the value", flag)
 		}
 	}
-	if err := checkClientID(o.ClientID); err != nil {
+	if err := o.ValidateFlags(); err != nil {
 		return err
 	}
 	if strings.ContainsRune(o.ValuesFile, '\r') {
 		return errors.New("--values-file contains a carriage return, which helm's --values list parsing drops: choose another path")
 	}
-	if o.APIServerURL != "" {
-		u, err := url.Parse(o.APIServerURL)
-		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			return fmt.Errorf("--api-server-url %q is not an http(s) URL: pass the Fleet manager's API server, e.g. https://fleet.example.com:6443", o.APIServerURL)
-		}
+	if err := o.checkAPIServerURL(); err != nil {
+		return err
 	}
 	if o.ValuesFile == "" {
 		return errors.New("--values-file is empty: pass a path, or - for stdout")
@@ -149,11 +177,11 @@ func (o *installFlags) validate() error {
 	return nil
 }
 
-// checkValuesFileWritable is validate's check of the files a command will
+// CheckValuesFileWritable is validate's check of the files a command will
 // write for token name ("" when the server names it); a dry run writes
 // nothing and skips it.
-func (o *installFlags) checkValuesFileWritable(name string) error {
-	if o.mode != writeValues || o.ValuesFile == "-" {
+func (o *InstallOptions) CheckValuesFileWritable(name string) error {
+	if o.Mode != WriteValues || o.ValuesFile == "-" {
 		return nil
 	}
 	if err := atomicfile.CheckWritable(o.ValuesFile, o.Force, "--values-file"); err != nil {
@@ -166,11 +194,11 @@ func (o *installFlags) checkValuesFileWritable(name string) error {
 	return nil
 }
 
-// checkClientID refuses what the fleet-agent chart cannot carry: it
+// CheckClientID refuses what the fleet-agent chart cannot carry: it
 // writes clientID into the agent's JSON config without escaping
 // (docs/fleet-registration.md §6), so '"', '\' or a control character
 // breaks the agent.
-func checkClientID(id string) error {
+func CheckClientID(id string) error {
 	for _, r := range id {
 		if r == '"' || r == '\\' || unicode.IsControl(r) {
 			return fmt.Errorf("--client-id %q contains %q: the fleet-agent chart writes the client ID into the agent's JSON config without escaping, which breaks the agent; choose an ID without quotes, backslashes or control characters", id, r)
@@ -179,7 +207,7 @@ func checkClientID(id string) error {
 	return nil
 }
 
-func (o *installFlags) caPath(name string) string {
+func (o *InstallOptions) caPath(name string) string {
 	dir := "."
 	if o.ValuesFile != "-" {
 		dir = filepath.Dir(o.ValuesFile)
@@ -187,44 +215,31 @@ func (o *installFlags) caPath(name string) string {
 	return filepath.Join(dir, name+"-ca.pem")
 }
 
-// getValuesSecret reads the Secret status.secretName names. The
-// controller writes it before the status, so it exists by now.
-func (o *installFlags) getValuesSecret(ctx context.Context, f cli.Clients, tok *Token) (*corev1.Secret, error) {
-	s, err := o.core.Secrets(tok.Namespace).Get(ctx, tok.Status.SecretName, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
-		return nil, apierror.Explained(err, "Secret %q in namespace %q, named by the status of %s %q, does not exist (deleted meanwhile?): delete the token (%s) and create a new one", tok.Status.SecretName, tok.Namespace, kind, tok.Name, hint(f, "delete", tok.Name, "-n", tok.Namespace))
-	}
-	if err != nil {
-		return nil, apierror.Wrap(err, secretOp("get", tok.Namespace, tok.Status.SecretName))
-	}
-	return s, nil
-}
-
-// finish turns a token's values Secret into values.yaml (when the command
+// Finish turns a token's values Secret into values.yaml (when the command
 // writes it), the CA file when one is needed, and the helm commands.
-func (o *installFlags) finish(f cli.Clients, tok *Token, secret *corev1.Secret, now time.Time) (*Result, error) {
+func (o *InstallOptions) Finish(f cli.Clients, tok *Token, secret *corev1.Secret, Now time.Time) (*Result, error) {
 	ns, name := tok.Namespace, tok.Name
-	if err := refuseExpired(f, tok, now); err != nil {
+	if err := RefuseExpired(f, tok, Now); err != nil {
 		return nil, err
 	}
-	v, err := decodeValues(secret, ns, name, f)
+	v, err := DecodeValues(secret, ns, name, f)
 	if err != nil {
 		return nil, err
 	}
-	if o.mode == nameValues {
+	if o.Mode == NameValues {
 		if err := checkValuesFileOwner(f, o.ValuesFile, v, ns, name); err != nil {
 			return nil, err
 		}
 	}
-	res := newResult(ns, name)
+	res := NewResult(ns, name)
 	res.SecretName = secret.Name
 	if at, ok := tok.ExpiresAt(); ok {
 		res.Expires = at.UTC().Format(time.RFC3339)
 	}
-	res.Warnings = append(res.Warnings, o.labelWarnings...)
+	res.Warnings = append(res.Warnings, o.FlagWarnings()...)
 	res.Warnings = append(res.Warnings, v.Warnings...)
 
-	toStdout := o.mode == writeValues && o.ValuesFile == "-"
+	toStdout := o.Mode == WriteValues && o.ValuesFile == "-"
 	h := HelmInstall{Namespace: v.SystemNamespace, Labels: o.labels, ClientID: o.ClientID, ChartVersion: o.ChartVersion, ValuesFile: o.ValuesFile}
 	if !v.HasTokenName {
 		// The chart requires tokenName whatever the controller's version
@@ -232,7 +247,7 @@ func (o *installFlags) finish(f cli.Clients, tok *Token, secret *corev1.Secret, 
 		h.TokenName = name
 		res.Notes = append(res.Notes, fmt.Sprintf("values.yaml has no tokenName (Fleet controller v0.15 or older) and the fleet-agent chart requires it: the helm command sets it with --set-string tokenName=%s", name))
 	}
-	if v.SystemNamespace != agentNamespace {
+	if v.SystemNamespace != AgentNamespace {
 		res.Notes = append(res.Notes, fmt.Sprintf("the Fleet controller runs in namespace %s (values.yaml internal.systemNamespace): the fleet-agent chart must be installed there, so the helm command uses -n %s", v.SystemNamespace, v.SystemNamespace))
 	}
 
@@ -254,7 +269,7 @@ func (o *installFlags) finish(f cli.Clients, tok *Token, secret *corev1.Secret, 
 	case v.APIServerURL == "":
 		res.Warnings = append(res.Warnings, "values.yaml has an empty apiServerURL and the kubeconfig names no server: the chart will refuse to install; pass --api-server-url")
 	}
-	if isLoopback(url) {
+	if IsLoopback(url) {
 		res.Warnings = append(res.Warnings, fmt.Sprintf("apiServerURL %s is a loopback address: the downstream cluster cannot reach it; pass --api-server-url with an address it can reach", url))
 	}
 
@@ -301,9 +316,12 @@ func (o *installFlags) finish(f cli.Clients, tok *Token, secret *corev1.Secret, 
 		if err := o.writeFiles(f, res, v, caPEM); err != nil {
 			return nil, err
 		}
-		if o.mode == nameValues {
+		if o.Mode == NameValues {
+			// The file the printed command reads, so the result says one
+			// truth with its argv.
+			res.ValuesFile = o.ValuesFile
 			if _, err := os.Stat(o.ValuesFile); err != nil {
-				res.Notes = append(res.Notes, fmt.Sprintf("%s does not exist here: write it with %s", o.ValuesFile, hint(f, "values", name, "-n", ns)))
+				res.Notes = append(res.Notes, fmt.Sprintf("%s does not exist here: write it with %s", o.ValuesFile, Hint(f, "values", name, "-n", ns)))
 			}
 		}
 	}
@@ -313,7 +331,7 @@ func (o *installFlags) finish(f cli.Clients, tok *Token, secret *corev1.Secret, 
 	return res, nil
 }
 
-func (o *installFlags) fillVerb(toStdout bool) string {
+func (o *InstallOptions) fillVerb(toStdout bool) string {
 	if toStdout {
 		return "values.yaml on stdout sets"
 	}
@@ -323,7 +341,7 @@ func (o *installFlags) fillVerb(toStdout bool) string {
 // writeFiles writes values.yaml (create, values) and the kubeconfig's CA
 // when the helm command needs it as a file. A failure after values.yaml
 // was created removes it again.
-func (o *installFlags) writeFiles(f cli.Clients, res *Result, v *Values, caPEM []byte) error {
+func (o *InstallOptions) writeFiles(f cli.Clients, res *Result, v *Values, caPEM []byte) error {
 	caPath := res.APIServerCAFile
 	if caPath != "" {
 		if err := checkCAFile(caPath, caPEM, o.Force); err != nil {
@@ -331,7 +349,7 @@ func (o *installFlags) writeFiles(f cli.Clients, res *Result, v *Values, caPEM [
 		}
 	}
 	createdValues := false
-	if o.mode == writeValues {
+	if o.Mode == WriteValues {
 		res.ValuesFile = o.ValuesFile
 		_, statErr := os.Lstat(o.ValuesFile)
 		if err := atomicfile.Write(o.ValuesFile, v.Raw, o.Force); err != nil {
@@ -358,7 +376,7 @@ func checkCAFile(path string, pem []byte, force bool) error {
 	case errors.Is(err, fs.ErrNotExist), force:
 		return atomicfile.CheckWritable(path, true, "CA file")
 	case err != nil:
-		return fmt.Errorf("cannot read %s: %w; remove it or choose another --values-file directory", path, unwrapPath(err))
+		return fmt.Errorf("cannot read %s: %w; remove it or choose another --values-file directory", path, UnwrapPath(err))
 	case bytes.Equal(old, pem):
 		return nil
 	default:
@@ -380,7 +398,7 @@ func explainWrite(err error, flag string) error {
 	return fmt.Errorf("%w; choose another %s", err, flag)
 }
 
-func isLoopback(raw string) bool {
+func IsLoopback(raw string) bool {
 	u, err := url.Parse(raw)
 	if err != nil || u.Hostname() == "" {
 		return false
@@ -392,11 +410,27 @@ func isLoopback(raw string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// unwrapPath drops the *PathError wrapper whose text repeats the path.
-func unwrapPath(err error) error {
+// UnwrapPath drops the *PathError wrapper whose text repeats the path.
+func UnwrapPath(err error) error {
 	var pe *fs.PathError
 	if errors.As(err, &pe) {
 		return pe.Err
 	}
 	return err
+}
+
+// PinControllerVersion sets --chart-version, when not given, to the Fleet
+// controller's version, so the agent the printed helm command installs
+// matches the controller (as enroll does). The note says what was chosen,
+// or why nothing was.
+func (o *InstallOptions) PinControllerVersion(ctx context.Context, m *Manager) (note string) {
+	if o.ChartVersion != "" {
+		return ""
+	}
+	facts := ReadController(ctx, m.Dyn)
+	if facts.version == "" {
+		return facts.unknownVersionNote()
+	}
+	o.ChartVersion = facts.version
+	return fmt.Sprintf("fleet-agent chart version %s, the Fleet controller's (image %s)", facts.version, facts.image)
 }

@@ -1,4 +1,4 @@
-package regtoken
+package fleet
 
 import (
 	"strings"
@@ -7,12 +7,12 @@ import (
 
 func TestValidateName(t *testing.T) {
 	for _, ok := range []string{"edge-1", "a", "my.cluster", strings.Repeat("a", 63)} {
-		if err := validateName(ok); err != nil {
+		if err := ValidateName(ok); err != nil {
 			t.Errorf("validateName(%q): %v", ok, err)
 		}
 	}
 	for _, bad := range []string{"import-token-x", "Upper", "under_score", "-lead", "trail-", strings.Repeat("a", 64), "a b"} {
-		if err := validateName(bad); err == nil {
+		if err := ValidateName(bad); err == nil {
 			t.Errorf("validateName(%q) accepted it", bad)
 		}
 	}
@@ -20,12 +20,12 @@ func TestValidateName(t *testing.T) {
 
 func TestValidateGenerateName(t *testing.T) {
 	for _, ok := range []string{"ci-", "edge", strings.Repeat("a", 58)} {
-		if err := validateGenerateName(ok); err != nil {
+		if err := ValidateGenerateName(ok); err != nil {
 			t.Errorf("validateGenerateName(%q): %v", ok, err)
 		}
 	}
 	for _, bad := range []string{"", "import-token-", "import-token-ci-", "UP-", strings.Repeat("a", 59), "-x"} {
-		if err := validateGenerateName(bad); err == nil {
+		if err := ValidateGenerateName(bad); err == nil {
 			t.Errorf("validateGenerateName(%q) accepted it", bad)
 		}
 	}

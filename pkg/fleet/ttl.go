@@ -1,4 +1,4 @@
-package regtoken
+package fleet
 
 import (
 	"fmt"
@@ -17,11 +17,11 @@ const (
 	ttlMaxLength = 32
 )
 
-// fleetTTL is spec.ttl for --ttl v: "" for a token that never expires
+// TTLSpec is spec.ttl for --ttl v: "" for a token that never expires
 // (never, or 0, which Fleet also reads as never), else a Go duration
 // without d or w, e.g. 36h or 1h30m. note says when the value was
 // converted, so the user sees what was sent.
-func fleetTTL(flag string, v ttl.Value) (spec, note string, err error) {
+func TTLSpec(flag string, v ttl.Value) (spec, note string, err error) {
 	switch {
 	case v.Never:
 		return "", "", nil

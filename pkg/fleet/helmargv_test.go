@@ -1,4 +1,4 @@
-package regtoken
+package fleet
 
 import (
 	"encoding/csv"

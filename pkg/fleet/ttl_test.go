@@ -1,4 +1,4 @@
-package regtoken
+package fleet
 
 import (
 	"regexp"
@@ -20,7 +20,7 @@ func TestTTLInTheSharedGrammarBecomesAGoDurationFleetAccepts(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", in, err)
 		}
-		got, note, err := fleetTTL("--ttl", v)
+		got, note, err := TTLSpec("--ttl", v)
 		if err != nil || got != want || note != "" {
 			t.Errorf("--ttl %s: spec.ttl %q, note %q, err %v; want %q", in, got, note, err, want)
 		}
@@ -36,7 +36,7 @@ func TestTTLNeverAndZeroSendNoTTL(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, note, err := fleetTTL("--ttl", v)
+		got, note, err := TTLSpec("--ttl", v)
 		if err != nil || got != "" {
 			t.Errorf("--ttl %s: spec.ttl %q, err %v; want none", in, got, err)
 		}
@@ -51,7 +51,7 @@ func TestTTLBeyondFleetsMaximumIsRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := fleetTTL("--ttl", v); err == nil || !strings.Contains(err.Error(), "2562047h") {
+	if _, _, err := TTLSpec("--ttl", v); err == nil || !strings.Contains(err.Error(), "2562047h") {
 		t.Errorf("2562047h30m: %v", err)
 	}
 }
