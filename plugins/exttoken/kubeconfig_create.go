@@ -147,8 +147,11 @@ func (o *KubeconfigCreateOptions) Complete(cmd *cobra.Command, args []string) er
 // Validate checks everything local before a kubeconfig exists, so a
 // failure never leaves one (and its tokens) behind.
 func (o *KubeconfigCreateOptions) Validate() error {
-	if err := o.print.Validate(); err != nil {
-		return err
+	// Without -o the command prints only its summary, on stderr.
+	if o.print.Output() != "" {
+		if err := o.print.Validate(); err != nil {
+			return err
+		}
 	}
 	if err := dryrun.Validate(o.DryRun); err != nil {
 		return err
@@ -282,8 +285,12 @@ func (o *KubeconfigCreateOptions) summary(k kubeconfigView) string {
 	if o.File != stdoutFile {
 		where = "to " + o.File + " (mode 0600)"
 	}
-	return printer.EscapeText(fmt.Sprintf("%s/%s created for user %s: %s, %d tokens, %s; written %s. Revoke it and its tokens with %s",
-		kubeconfigResource, k.Name, k.User, clusters, len(k.Tokens), expires, where, command(o.kubeconfigs.conn, "kubeconfig", "delete", k.Name)))
+	tokens := fmt.Sprintf("%d tokens", len(k.Tokens))
+	if len(k.Tokens) == 1 {
+		tokens = "1 token"
+	}
+	return printer.EscapeText(fmt.Sprintf("%s/%s created for user %s: %s, %s, %s; written %s. Revoke it and its tokens with %s",
+		kubeconfigResource, k.Name, k.User, clusters, tokens, expires, where, command(o.kubeconfigs.conn, "kubeconfig", "delete", k.Name)))
 }
 
 func (o *KubeconfigCreateOptions) printDryRun(obj *unstructured.Unstructured) error {
