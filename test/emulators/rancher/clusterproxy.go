@@ -193,8 +193,8 @@ func (e *Emulator) authenticateBearer(ctx context.Context, header string) (*Toke
 }
 
 // mayProxy: Rancher itself (cluster "") takes any unscoped token; a
-// cluster needs to exist,, a cluster-scoped token is for it, and
-// the token's user may get it.
+// cluster must exist, a cluster-scoped token be for it, and the token's
+// user may get it.
 func (e *Emulator) mayProxy(ctx context.Context, tok *Token, cluster string) error {
 	if tok.Spec.ClusterName != "" && tok.Spec.ClusterName != cluster {
 		return unauthorized(fmt.Sprintf("token is not valid for cluster %s", cluster))
