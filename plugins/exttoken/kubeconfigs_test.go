@@ -324,7 +324,7 @@ func TestKubeconfigListGetDescribe(t *testing.T) {
 	objs[3] = withDescription(objs[3], "evil\x1b[31m\nforged")
 	runCases(t, []cmdCase{
 		{name: "the server's table", args: []string{"kubeconfig", "list"}, objs: objs, golden: "kubeconfig-list", requests: none,
-			check: tables("GET "+kubeconfigsPath+"?limit=500")},
+			check: tables("GET " + kubeconfigsPath + "?limit=500")},
 		{name: "the server's wide table", args: []string{"kubeconfig", "list", "-o", "wide"}, objs: objs, golden: "kubeconfig-list-wide"},
 		{name: "names", args: []string{"kubeconfig", "list", "-o", "name"}, objs: objs,
 			stdout: []string{"kubeconfig.ext.cattle.io/kubeconfig-bob\nkubeconfig.ext.cattle.io/kubeconfig-ci\n"}},
