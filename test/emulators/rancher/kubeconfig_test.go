@@ -190,7 +190,7 @@ func TestKubeconfigAnswers(t *testing.T) {
 		_, err := kubeconfigs(t, cfg).Create(ctx, newKubeconfig(spec), metav1.CreateOptions{})
 		return err
 	}
-	wantStatus(t, create(env.Config, map[string]any{}), 403, "kubeconfigs.ext.cattle.io is forbidden: user system:admin is not a Rancher user")
+	wantStatus(t, create(env.Config, map[string]any{}), 403, "kubeconfigs.ext.cattle.io is forbidden: user admin is not a Rancher user")
 	wantStatus(t, create(noTokenCfg, map[string]any{}), 403, "kubeconfigs.ext.cattle.io is forbidden: error getting request token")
 	wantStatus(t, create(cfg, map[string]any{"clusters": []any{"c-m-kcc", "c-m-kcc"}}), 400, "spec.clusters must be unique")
 	wantStatus(t, create(cfg, map[string]any{"clusters": []any{"c-m-nope"}}), 400, "cluster c-m-nope not found")
