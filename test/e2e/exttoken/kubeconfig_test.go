@@ -156,3 +156,54 @@ func TestKubeconfigRefusals(t *testing.T) {
 		t.Errorf("refused creates left kubeconfigs: %s", left)
 	}
 }
+
+// TestExpiringAcrossKinds: one view over ext tokens, kubeconfigs and v3
+// tokens on the real aggregated API; an administrator sees v3 tokens, a
+// user gets a warning that they were skipped and still the exit code.
+func TestExpiringAcrossKinds(t *testing.T) {
+	emulator(t)
+	addCluster(t, "c-m-expa", "")
+	admin := newUser(t, "expadmin", rancher.UserOptions{Admin: true, Clusters: []string{"c-m-expa"}})
+	user := newUser(t, "expuser", rancher.UserOptions{Clusters: []string{"c-m-expa"}})
+	v3 := "token-v3exp-" + admin.Name
+	if err := rancher.SeedLegacyToken(context.Background(), env.Config, rancher.LegacyToken{Name: v3, User: user.Name, TTL: 60 * 60 * 1000, Value: "v3secret", Kind: "kubeconfig"}); err != nil {
+		t.Fatal(err)
+	}
+	tok, _ := create(t, user, "--ttl", "90m", "--description", "soon")
+	kcPath := filepath.Join(t.TempDir(), "k")
+	kc := strings.TrimSpace(mustRun(t, user.Kubeconfig, "exttoken", "kubeconfig", "create", "c-m-expa", "--ttl", "100m", "--kubeconfig-file", kcPath, "-o", "name").Stdout)
+	mustRun(t, user.Kubeconfig, "exttoken", "create", "--ttl", "30d") // not within the window
+
+	res := kubectl(user.Kubeconfig, "exttoken", "expiring", "--within", "2h", "--fail-if-any", "-o", "name")
+	if res.Code != 3 || res.Stdout != "token.ext.cattle.io/"+tok+"\n"+kc+"\n" ||
+		!strings.Contains(res.Stderr, "warning: skipped legacy v3 tokens (tokens.management.cattle.io): you may not list them") {
+		t.Errorf("user: %s", res)
+	}
+	res = kubectl(admin.Kubeconfig, "exttoken", "expiring", "--within", "2h", "-o", "json")
+	if res.Code != 0 {
+		t.Fatalf("admin: %s", res)
+	}
+	var list struct {
+		Items []struct {
+			Metadata struct {
+				Name string `json:"name"`
+			} `json:"metadata"`
+			Credential, Owner string
+		} `json:"items"`
+	}
+	if err := json.Unmarshal([]byte(res.Stdout), &list); err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]string{}
+	for _, it := range list.Items {
+		seen[it.Metadata.Name] = it.Credential + "/" + it.Owner
+	}
+	for name, want := range map[string]string{v3: "v3-token/" + user.Name, tok: "ext-token/" + user.Name, strings.TrimPrefix(kc, "kubeconfig.ext.cattle.io/"): "kubeconfig/" + user.Name} {
+		if seen[name] != want {
+			t.Errorf("admin view: %s is %q, want %q (all: %v)", name, seen[name], want, seen)
+		}
+	}
+	if strings.Contains(res.Stdout+res.Stderr, "v3secret") {
+		t.Errorf("the v3 token's secret was printed")
+	}
+}
