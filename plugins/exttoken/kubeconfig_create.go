@@ -175,7 +175,8 @@ func (o *KubeconfigCreateOptions) Validate() error {
 	if o.defaultEntry != nil && !*o.defaultEntry && len(o.Clusters) == 0 && !o.AllClusters {
 		return fmt.Errorf("--include-default-entry=false leaves the kubeconfig empty: Rancher requires at least one cluster then; name a cluster or pass --all-clusters")
 	}
-	if o.DryRun == dryrun.Client {
+	if o.DryRun != dryrun.None {
+		// A dry run returns no content: there is nothing to write.
 		return nil
 	}
 	if o.File == "" {

@@ -200,7 +200,7 @@ func TestKubeconfigCreate(t *testing.T) {
 			stdout: []string{"kubeconfig.ext.cattle.io/kubeconfig-abcde\n"}},
 		{name: "client dry run sends nothing and needs no file", args: []string{"kubeconfig", "create", "c-m-abc12", "--ttl", "2h", "--dry-run", "-o", "yaml"}, requests: none,
 			golden: "kubeconfig-create-dry-run"},
-		{name: "server dry run writes nothing", args: []string{"kubeconfig", "create", "c-m-abc12", "--dry-run=server", "--kubeconfig-file", "-"}, setup: v2_15,
+		{name: "server dry run writes nothing", args: []string{"kubeconfig", "create", "c-m-abc12", "--dry-run=server"}, setup: v2_15,
 			stdout: []string{"kubeconfig.ext.cattle.io/kubeconfig-abcde created (server dry run)\n"}, requests: []string{kcCreateReq}},
 	})
 }

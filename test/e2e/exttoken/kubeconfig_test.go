@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/tools/clientcmd"
+	"sigs.k8s.io/yaml"
 
 	"github.com/kubectl-tokens/kubectl-tokens/test/emulators/rancher"
 )
@@ -206,4 +207,52 @@ func TestExpiringAcrossKinds(t *testing.T) {
 	if strings.Contains(res.Stdout+res.Stderr, "v3secret") {
 		t.Errorf("the v3 token's secret was printed")
 	}
+}
+
+// TestKubeconfigSecretHygiene: the kubeconfig's tokens appear in its
+// file only, whatever the command, output format or -v.
+func TestKubeconfigSecretHygiene(t *testing.T) {
+	emulator(t)
+	addCluster(t, "c-m-hyg", "hyg.example.com")
+	u := newUser(t, "kchyg", rancher.UserOptions{Clusters: []string{"c-m-hyg"}})
+	path := filepath.Join(t.TempDir(), "k")
+	res := mustRun(t, u.Kubeconfig, "exttoken", "kubeconfig", "create", "c-m-hyg", "--kubeconfig-file", path, "-o", "yaml", "-v=9")
+	kc, err := clientcmd.LoadFromFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var secrets []string
+	for _, a := range kc.AuthInfos {
+		if _, v, ok := strings.Cut(a.Token, ":"); ok && v != "" {
+			secrets = append(secrets, v)
+		}
+	}
+	if len(secrets) < 2 { // the shared token and the ACE cluster's
+		t.Fatalf("tokens in the kubeconfig: %d", len(secrets))
+	}
+	var created unstructured.Unstructured
+	if err := yaml.Unmarshal([]byte(res.Stdout), &created.Object); err != nil {
+		t.Fatalf("create -o yaml: %v\n%s", err, res)
+	}
+	name := created.GetName()
+	outputs := []string{res.Stdout + res.Stderr}
+	for _, args := range [][]string{
+		{"kubeconfig", "get", name, "-o", "yaml", "-v=9"},
+		{"kubeconfig", "list", "-o", "json"},
+		{"kubeconfig", "list", "-o", "wide"},
+		{"kubeconfig", "describe", name},
+		{"expiring", "-o", "yaml"},
+		{"list", "-o", "json"},
+	} {
+		r := mustRun(t, u.Kubeconfig, append([]string{"exttoken"}, args...)...)
+		outputs = append(outputs, r.Stdout+r.Stderr)
+	}
+	for i, out := range outputs {
+		for _, s := range secrets {
+			if strings.Contains(out, s) {
+				t.Errorf("output %d holds a token value:\n%s", i, out)
+			}
+		}
+	}
+	mustRun(t, u.Kubeconfig, "exttoken", "kubeconfig", "delete", name)
 }

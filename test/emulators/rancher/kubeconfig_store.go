@@ -391,8 +391,12 @@ func (e *Emulator) createKubeconfig(ctx context.Context, c *caller, k *Kubeconfi
 	k.Name, k.GenerateName, k.UID = stored.Name, "", stored.UID
 	owner := metav1.OwnerReference{APIVersion: GroupVersion.String(), Kind: KubeconfigKind, Name: k.Name, UID: k.UID}
 
+	tokenTTL := spec.TTL * 1000
+	if tokenTTL == 0 {
+		tokenTTL = -1 // no default and no maximum: the tokens never expire
+	}
 	mint := func(cluster string) (*Token, string, error) {
-		t := &Token{Spec: TokenSpec{UserID: c.Name, UserPrincipal: principal, Kind: KubeconfigTokenKind, TTL: spec.TTL * 1000, ClusterName: cluster}}
+		t := &Token{Spec: TokenSpec{UserID: c.Name, UserPrincipal: principal, Kind: KubeconfigTokenKind, TTL: tokenTTL, ClusterName: cluster}}
 		t.Labels = map[string]string{LabelKubeconfigID: k.Name}
 		t.OwnerReferences = []metav1.OwnerReference{owner}
 		return e.storeNewToken(ctx, t)
