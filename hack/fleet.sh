@@ -3,7 +3,8 @@
 # pristine source archive ../shared/upstream/fleet-v0.16.1.tar.gz (or
 # $FLEET_ARCHIVE) into bin/testbin, beside the control plane, and copies
 # the archive's charts (fleet-crd, fleet, fleet-agent) to
-# bin/testbin/fleet-charts for the tests to install with the real helm.
+# bin/testbin/fleet-charts for the tests to install with the real helm
+# (with the release's versions and image tags, as Fleet packages them).
 # The source is unpacked into bin/fleet-src (a scratch directory, never
 # committed) and the build is kept while the archive, the Go version and
 # this recipe are unchanged (the stamp .fleet.pins).
@@ -56,6 +57,13 @@ rm -rf "$out/.fleet-build"
 rm -rf "$out/fleet-charts"
 mkdir -p "$out/fleet-charts"
 cp -R "$src/charts/fleet-crd" "$src/charts/fleet" "$src/charts/fleet-agent" "$out/fleet-charts/"
+# As Fleet's release packages them (.github/scripts/package-charts.sh in
+# the archive): image tags and chart versions of the release, not dev and
+# 0.0.0.
+for chart in "$out"/fleet-charts/*; do
+	sed -i -e "s@tag: dev@tag: $version@" "$chart/values.yaml"
+	sed -i -e "s@^version: .*@version: ${version#v}@" -e "s@^appVersion: .*@appVersion: ${version#v}@" "$chart/Chart.yaml"
+done
 mv "$out/.fleet-build/fleetcontroller" "$out/.fleet-build/fleetagent" "$out/"
 rmdir "$out/.fleet-build"
 echo "$pins" >"$out/.fleet.pins"
