@@ -57,7 +57,7 @@ func ReadController(ctx context.Context, dyn dynamic.Interface) ControllerFacts 
 	}
 	facts := ControllerFacts{known: true}
 	for _, c := range d.Spec.Template.Spec.Containers {
-		if c.Name != ControllerDeployment && !strings.Contains(c.Image, "rancher/fleet:") {
+		if c.Name != ControllerDeployment && !isFleetImage(c.Image) {
 			continue
 		}
 		facts.image = c.Image
@@ -97,4 +97,15 @@ func (c ControllerFacts) unknownVersionNote() string {
 		return fmt.Sprintf("the Fleet controller's version is unknown (Deployment %s/%s has no rancher/fleet container): helm installs the newest fleet-agent chart; pass --chart-version to match the controller", ControllerNamespace, ControllerDeployment)
 	}
 	return fmt.Sprintf("the Fleet controller's version is unknown (image %s has no release tag): helm installs the newest fleet-agent chart; pass --chart-version to match the controller", c.image)
+}
+
+// isFleetImage tells a rancher/fleet image by its repository, whatever its
+// tag or digest (an untagged or digest-pinned controller is still Fleet:
+// its version is what is unknown).
+func isFleetImage(image string) bool {
+	ref, _, _ := strings.Cut(image, "@")
+	if i := strings.LastIndex(ref, ":"); i >= 0 && !strings.Contains(ref[i:], "/") {
+		ref = ref[:i]
+	}
+	return ref == "rancher/fleet" || strings.HasSuffix(ref, "/rancher/fleet")
 }

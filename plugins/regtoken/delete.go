@@ -114,6 +114,11 @@ func (o *DeleteOptions) Run(ctx context.Context) error {
 	if err != nil || len(targets) == 0 {
 		return err
 	}
+	for _, t := range targets {
+		if _, name := splitKey(t.Key); strings.HasPrefix(name, fleet.ImportPrefix) {
+			fmt.Fprintf(o.ErrOut, "warning: %s is the token Fleet made for the manager-initiated Cluster %s: without it that cluster's agent cannot be re-imported or redeployed until Fleet makes a new one (bump the Cluster's spec.redeployAgentGeneration)\n", name, strings.TrimPrefix(name, fleet.ImportPrefix))
+		}
+	}
 	d := deleter.Deleter{Out: o.Out, Verb: "deleted", DryRun: o.DryRun,
 		Do: func(ctx context.Context, t deleter.Target, opts metav1.DeleteOptions) error {
 			ns, name := splitKey(t.Key)

@@ -27,6 +27,14 @@ func TestDelete(t *testing.T) {
 			left:     []string{"forever", "zero"},
 		},
 		{
+			name:     "a token Fleet made for a manager-initiated cluster is deleted with a warning",
+			args:     []string{"delete", "import-token-edge"},
+			exit:     1,
+			stderr:   "warning: import-token-edge is the token Fleet made for the manager-initiated Cluster edge: without it that cluster's agent cannot be re-imported or redeployed until Fleet makes a new one (bump the Cluster's spec.redeployAgentGeneration)\n" + `error: ClusterRegistrationToken "import-token-edge" not found in namespace "fleet-default": list them with kubectl regtoken list -n fleet-default` + "\n",
+			requests: []string{"delete clusterregistrationtokens.fleet.cattle.io fleet-default/import-token-edge"},
+			left:     []string{"day", "forever", "old", "zero"},
+		},
+		{
 			name:     "a missing one among others",
 			args:     []string{"delete", "day", "nope", "old"},
 			exit:     1,
