@@ -80,6 +80,9 @@ func ConnectionArgs(cf *genericclioptions.ConfigFlags) []string {
 // passed (so the hint talks to the same cluster), each word quoted for a
 // POSIX shell. A -n among words replaces the user's.
 func HintCommand(f Clients, words ...string) string {
+	if f == nil {
+		return hint(nil, words)
+	}
 	return hint(ConnectionArgs(f.Flags()), words)
 }
 
