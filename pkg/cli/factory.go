@@ -281,6 +281,12 @@ func (f *Factory) RESTClientFor(gv schema.GroupVersion) (rest.Interface, error) 
 	if err != nil {
 		return nil, err
 	}
+	return RESTClientForConfig(cfg, gv)
+}
+
+// RESTClientForConfig is Clients.RESTClientFor on cfg, for the
+// implementations of Clients.
+func RESTClientForConfig(cfg *rest.Config, gv schema.GroupVersion) (rest.Interface, error) {
 	cfg = dynamic.ConfigFor(cfg)
 	cfg.GroupVersion = &gv
 	cfg.APIPath = "/apis"

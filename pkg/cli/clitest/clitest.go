@@ -168,13 +168,7 @@ func (f *Factory) RESTClientFor(gv schema.GroupVersion) (rest.Interface, error) 
 	if err != nil {
 		return nil, err
 	}
-	cfg = dynamic.ConfigFor(cfg)
-	cfg.GroupVersion = &gv
-	cfg.APIPath = "/apis"
-	if gv.Group == "" {
-		cfg.APIPath = "/api"
-	}
-	return rest.UnversionedRESTClientFor(cfg)
+	return cli.RESTClientForConfig(cfg, gv)
 }
 
 // ServerVersion is Options.Version, else Options.REST's /version.
