@@ -51,6 +51,10 @@ type Clients interface {
 	// CurrentCluster is the kubeconfig cluster the flags select, for
 	// commands that print or embed its server and CA.
 	CurrentCluster() (kubeconfig.Cluster, error)
+	// KubeconfigCluster is the merged kubeconfig's cluster entry name
+	// (kubeadm's join reads the unnamed one, ""); ok is false when there
+	// is none.
+	KubeconfigCluster(name string) (c kubeconfig.Cluster, ok bool, err error)
 	// Endpoint names the server and context for connection errors; it
 	// never fails (either may be "").
 	Endpoint() (server, contextName string)

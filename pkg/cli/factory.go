@@ -248,6 +248,19 @@ func (f *Factory) CurrentCluster() (kubeconfig.Cluster, error) {
 	return cluster, nil
 }
 
+// KubeconfigCluster is the merged kubeconfig's cluster entry name.
+func (f *Factory) KubeconfigCluster(name string) (kubeconfig.Cluster, bool, error) {
+	raw, err := f.RawConfig()
+	if err != nil {
+		return kubeconfig.Cluster{}, false, err
+	}
+	c, ok := raw.Clusters[name]
+	if !ok {
+		return kubeconfig.Cluster{}, false, nil
+	}
+	return kubeconfig.FromAPI("", c), true, nil
+}
+
 // Endpoint names the server and context for connection errors; it never
 // fails.
 func (f *Factory) Endpoint() (server, contextName string) {

@@ -51,6 +51,9 @@ type Options struct {
 	ListKinds map[schema.GroupVersionResource]string
 	// Cluster is the kubeconfig cluster (server, CA) commands may print.
 	Cluster kubeconfig.Cluster
+	// Clusters are the kubeconfig's cluster entries by name (the
+	// unnamed one is ""), for KubeconfigCluster.
+	Clusters map[string]kubeconfig.Cluster
 	// REST is what RESTConfig returns (e.g. an httptest server's), and
 	// what RESTClientFor talks to; nil makes both fail, as a test that
 	// must not need them wants.
@@ -215,6 +218,12 @@ func (f *Factory) CurrentCluster() (kubeconfig.Cluster, error) {
 		c.Server = *s
 	}
 	return c, nil
+}
+
+// KubeconfigCluster is Options.Clusters[name].
+func (f *Factory) KubeconfigCluster(name string) (kubeconfig.Cluster, bool, error) {
+	c, ok := f.opts.Clusters[name]
+	return c, ok, nil
 }
 
 // KubeconfigContexts are Options.Cluster.Context (or --context) and the
