@@ -132,7 +132,7 @@ func (o *ExtendOptions) Run(ctx context.Context) error {
 	if o.secret != "" && !SecretsEqual(t.Secret, o.secret) {
 		// As inspect and verify: a whole token names one credential, and
 		// extending another one that shares its ID would be a surprise.
-		return fmt.Errorf("bootstrap token %q not extended: the secret half does not match the stored token %s; check for a typo, or pass the ID alone", o.id, o.id)
+		return fmt.Errorf("bootstrap token %q not extended: the secret half does not match the stored token %q; check for a typo, or pass the ID alone", o.id, o.id)
 	}
 	t0 := now()
 	newExpiry, err := o.newExpiry(t0)

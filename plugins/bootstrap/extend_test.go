@@ -45,7 +45,7 @@ func TestExtend(t *testing.T) {
 		{cmdCase{name: "a bad time", args: []string{"extend", "abcdef", "--expires", "tomorrow"}, exit: 1,
 			stderr: `error: --expires "tomorrow" is not an RFC3339 time: pass e.g. 2099-12-31T23:59:59Z` + "\n"}, "2026-11-23T04:59:59Z"},
 		{cmdCase{name: "a whole token whose secret half does not match is refused", args: []string{"extend", "abcdef.ffffffffffffffff", "--ttl", "2d"}, exit: 1,
-			stderr:   `error: bootstrap token "abcdef" not extended: the secret half does not match the stored token abcdef; check for a typo, or pass the ID alone` + "\n",
+			stderr:   `error: bootstrap token "abcdef" not extended: the secret half does not match the stored token "abcdef"; check for a typo, or pass the ID alone` + "\n",
 			requests: []string{get}}, "2026-11-23T04:59:59Z"},
 	} {
 		t.Run(tc.c.name, func(t *testing.T) {
