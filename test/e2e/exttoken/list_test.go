@@ -172,7 +172,7 @@ func TestListFiltersAndExpiryView(t *testing.T) {
 	}
 	res := mustRun(t, u.Kubeconfig, "exttoken", "list", "--show-expiry")
 	header := strings.Fields(strings.SplitN(res.Stdout, "\n", 2)[0])
-	if strings.Join(header, " ") != "NAME KIND TTL AGE EXPIRES EXPIRED ENABLED LAST-USED" {
+	if strings.Join(header, " ") != "NAME KIND TTL AGE EXPIRES EXPIRED ENABLED CURRENT LAST-USED" {
 		t.Errorf("--show-expiry header %v", header)
 	}
 	for _, line := range strings.Split(res.Stdout, "\n") {
