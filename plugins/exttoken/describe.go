@@ -120,8 +120,8 @@ func describeToken(u *unstructured.Unstructured, now time.Time) string {
 		line("Expires", ttl.Never)
 	}
 	line("Expired", fmt.Sprint(t.expired(now)))
-	line("Last used", printer.Stamp(t.LastUsed, now))
-	line("Last activity", printer.Stamp(t.LastActivity, now))
+	line("Last used", usedStamp(t.LastUsed, now))
+	line("Last activity", usedStamp(t.LastActivity, now))
 	line("Last update", orNone(str("status", "lastUpdateTime"), "<unknown>"))
 	line("Current", fmt.Sprintf("%t (whether this token authenticated this request)", t.Current))
 	line("Labels", mapText(u.GetLabels()))

@@ -5,16 +5,31 @@ import (
 
 	"k8s.io/apimachinery/pkg/util/duration"
 
+	"github.com/kubectl-tokens/kubectl-tokens/pkg/printer"
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/ttl"
 )
 
-// humanAgo renders a past time the way kubectl renders AGE, with "ago";
-// zero is "<never>".
+// notUsed is a last use that never happened. Not "never": that word is
+// the plugins' one word for a credential that never expires, and the two
+// stand in one row.
+const notUsed = "unused"
+
+// humanAgo renders a last use the way kubectl renders AGE, with "ago";
+// zero is notUsed.
 func humanAgo(t, now time.Time) string {
 	if t.IsZero() {
-		return "<never>"
+		return notUsed
 	}
 	return duration.HumanDuration(now.Sub(t)) + " ago"
+}
+
+// usedStamp is a last use as describe shows it (printer.Stamp); zero is
+// notUsed.
+func usedStamp(t, now time.Time) string {
+	if t.IsZero() {
+		return notUsed
+	}
+	return printer.Stamp(t, now)
 }
 
 // humanExpires renders an expiry relative to now: "in 29d", "3h ago",

@@ -11,7 +11,7 @@ func TestHumanDurations(t *testing.T) {
 	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
 	cases := map[string][2]string{
 		"past":   {humanAgo(now.Add(-3*time.Hour), now), "3h ago"},
-		"never":  {humanAgo(time.Time{}, now), "<never>"},
+		"never":  {humanAgo(time.Time{}, now), "unused"},
 		"future": {humanExpires(now.Add(29*24*time.Hour), true, now), "in 29d"},
 		"gone":   {humanExpires(now.Add(-90*time.Second), true, now), "90s ago"},
 		"no exp": {humanExpires(time.Time{}, false, now), "never"},
