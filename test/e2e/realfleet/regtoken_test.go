@@ -98,7 +98,7 @@ func TestEnrollOnTheRealFleet(t *testing.T) {
 
 	t.Run("two clusters register", func(t *testing.T) {
 		started := time.Now()
-		res := enroll(a.Name, b.Name, "--token-name", "edge", "--ttl", "1h", "--label", "env=e2e", "--timeout", "4m", "-o", "json")
+		res := enroll(a.Name, b.Name, "--token-name", "edge", "--ttl", "1h", "--keep-token", "--label", "env=e2e", "--timeout", "4m", "-o", "json")
 		if res.Code != 0 {
 			t.Fatalf("enroll: exit %d\n%s\n%s", res.Code, res.Stdout, res.Stderr)
 		}
