@@ -215,3 +215,35 @@ func TestEnrollWithAnUnreachableAPIServerURL(t *testing.T) {
 		t.Error("no agent pod runs on the plane: the failure is not the URL's")
 	}
 }
+
+// A controller with controller.registrationTokenTTL.required refuses a
+// token without a TTL before anything is created (the real controller
+// would delete it silently).
+func TestTTLRequiredControllerRefusesATTLLessTokenBeforeCreatingIt(t *testing.T) {
+	logsOnFailure(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	if err := real.SetTTLRequired(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		defer cancel()
+		if err := real.SetTTLRequired(ctx, false); err != nil {
+			t.Errorf("turning the TTL requirement off again: %v", err)
+		}
+	})
+	ns := newNamespace(t, "ttlreq")
+	res := regtoken(newRunner(t), "create", "no-ttl", "-n", ns)
+	if res.Code != 1 || strings.Count(res.Stderr, "\n") != 1 || !strings.Contains(res.Stderr, "TTL") || res.Stdout != "" {
+		t.Errorf("create without --ttl: want one error line about the TTL, got %s", res)
+	}
+	list, err := dyn.Resource(realfleet.TokenGVR).Namespace(ns).List(ctx, metav1.ListOptions{})
+	if err != nil || len(list.Items) != 0 {
+		t.Errorf("tokens after the refusal: %v %v", list, err)
+	}
+	res = regtoken(newRunner(t), "create", "with-ttl", "-n", ns, "--ttl", "1h", "--values-file", "v.yaml")
+	if res.Code != 0 {
+		t.Errorf("create --ttl 1h on a TTL-required controller: %s", res)
+	}
+}
