@@ -15,6 +15,7 @@ import (
 
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/apierror"
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/cli"
+	"github.com/kubectl-tokens/kubectl-tokens/pkg/fleet"
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/printer"
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/ttl"
 )
@@ -96,7 +97,7 @@ func (o *ListOptions) Complete(_ *cobra.Command, _ []string) error {
 	if o.dyn, err = o.f.Dynamic(); err != nil {
 		return err
 	}
-	o.tokens = o.dyn.Resource(tokenGVR).Namespace(o.namespace)
+	o.tokens = o.dyn.Resource(fleet.TokenGVR).Namespace(o.namespace)
 	if o.print.IsTable() {
 		if o.rest, err = tokensREST(o.f); err != nil {
 			return err
@@ -120,10 +121,10 @@ func (o *ListOptions) Run(ctx context.Context) error {
 	}
 	toks, err := listTokenItems(ctx, o.rest, o.namespace, o.ChunkSize)
 	if err != nil {
-		return apierror.Wrap(err, tokenOp("list", o.namespace, ""))
+		return apierror.Wrap(err, fleet.TokenOp("list", o.namespace, ""))
 	}
 	if o.ExpiringWithin != "" {
-		toks = slices.DeleteFunc(toks, func(t Token) bool { return !expiresWithin(&t, now(), o.within) })
+		toks = slices.DeleteFunc(toks, func(t fleet.Token) bool { return !expiresWithin(&t, fleet.Now(), o.within) })
 	}
 	if len(toks) == 0 {
 		what := "No ClusterRegistrationTokens found"
@@ -137,7 +138,7 @@ func (o *ListOptions) Run(ctx context.Context) error {
 		}
 		return nil
 	}
-	table := tokenListTable(toks, now())
+	table := tokenListTable(toks, fleet.Now())
 	if o.print.Wide() {
 		o.addRegistered(ctx, table, toks)
 	}
@@ -150,18 +151,18 @@ func (o *ListOptions) Run(ctx context.Context) error {
 // printObjects is -o json|yaml|name and the templates: the whole objects,
 // as the dynamic client returns them.
 func (o *ListOptions) printObjects(ctx context.Context) error {
-	list, err := listTokens(ctx, o.tokens, o.ChunkSize)
+	list, err := fleet.ListTokens(ctx, o.tokens, o.ChunkSize)
 	if err != nil {
-		return apierror.Wrap(err, tokenOp("list", o.namespace, ""))
+		return apierror.Wrap(err, fleet.TokenOp("list", o.namespace, ""))
 	}
 	if o.ExpiringWithin != "" {
 		items := list.Items[:0]
 		for i := range list.Items {
-			tok, err := toToken(&list.Items[i])
+			tok, err := fleet.ToToken(&list.Items[i])
 			if err != nil {
 				return err
 			}
-			if expiresWithin(tok, now(), o.within) {
+			if expiresWithin(tok, fleet.Now(), o.within) {
 				items = append(items, list.Items[i])
 			}
 		}
@@ -176,7 +177,7 @@ func (o *ListOptions) printObjects(ctx context.Context) error {
 // expiresWithin is a token that expires within d of now or has expired
 // (docs/fleet-registration.md §6: creationTimestamp + ttl, never
 // status.expires).
-func expiresWithin(t *Token, now time.Time, d time.Duration) bool {
+func expiresWithin(t *fleet.Token, now time.Time, d time.Duration) bool {
 	at, ok := t.ExpiresAt()
 	return ok && !at.After(now.Add(d))
 }
@@ -184,7 +185,7 @@ func expiresWithin(t *Token, now time.Time, d time.Duration) bool {
 // addRegistered adds -o wide's REGISTERED column: the registrations that
 // carry each token's label, from one list. Zero is shown as "?" with one
 // note, since agents older than v0.16 label nothing.
-func (o *ListOptions) addRegistered(ctx context.Context, table *metav1.Table, toks []Token) {
+func (o *ListOptions) addRegistered(ctx context.Context, table *metav1.Table, toks []fleet.Token) {
 	table.ColumnDefinitions = append(table.ColumnDefinitions, metav1.TableColumnDefinition{Name: "REGISTERED", Type: "string", Priority: 1})
 	counts, err := countRegistrations(ctx, o.dyn, o.namespace)
 	unknown := false
@@ -210,13 +211,13 @@ func (o *ListOptions) addRegistered(ctx context.Context, table *metav1.Table, to
 // countRegistrations counts the labelled registrations per
 // namespace/token in ns ("" = all namespaces), from one list.
 func countRegistrations(ctx context.Context, dyn dynamic.Interface, ns string) (map[string]int, error) {
-	list, err := dyn.Resource(registrationGVR).Namespace(ns).List(ctx, metav1.ListOptions{LabelSelector: registrationLabel})
+	list, err := dyn.Resource(fleet.RegistrationGVR).Namespace(ns).List(ctx, metav1.ListOptions{LabelSelector: fleet.RegistrationLabel})
 	if err != nil {
-		return nil, apierror.Wrap(err, registrationOp("list", ns))
+		return nil, apierror.Wrap(err, fleet.RegistrationOp("list", ns))
 	}
 	counts := map[string]int{}
 	for _, r := range list.Items {
-		counts[r.GetNamespace()+"/"+r.GetLabels()[registrationLabel]]++
+		counts[r.GetNamespace()+"/"+r.GetLabels()[fleet.RegistrationLabel]]++
 	}
 	return counts, nil
 }

@@ -11,6 +11,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/cli"
+	"github.com/kubectl-tokens/kubectl-tokens/pkg/fleet"
 )
 
 // The list table decodes each page of JSON into these structs, which hold
@@ -44,8 +45,8 @@ type tokenItem struct {
 }
 
 // token is the item as the Token every other command reads.
-func (it *tokenItem) token() Token {
-	t := Token{}
+func (it *tokenItem) token() fleet.Token {
+	t := fleet.Token{}
 	t.Name, t.Namespace, t.CreationTimestamp = it.Metadata.Name, it.Metadata.Namespace, it.Metadata.CreationTimestamp
 	t.Spec.TTL = it.Spec.TTL
 	t.Status.SecretName = it.Status.SecretName
@@ -66,13 +67,13 @@ func tokensREST(f cli.Clients) (rest.Interface, error) {
 // listTokenItems lists the tokens of namespace ns ("" = all) in pages of
 // chunk (0 = one request), as the dynamic client would ask for them, and
 // decodes only the table's fields.
-func listTokenItems(ctx context.Context, rc rest.Interface, ns string, chunk int64) ([]Token, error) {
-	path := []string{"/apis", tokenGVR.Group, tokenGVR.Version}
+func listTokenItems(ctx context.Context, rc rest.Interface, ns string, chunk int64) ([]fleet.Token, error) {
+	path := []string{"/apis", fleet.TokenGVR.Group, fleet.TokenGVR.Version}
 	if ns != "" {
 		path = append(path, "namespaces", ns)
 	}
-	path = append(path, tokenGVR.Resource)
-	var out []Token
+	path = append(path, fleet.TokenGVR.Resource)
+	var out []fleet.Token
 	cont := ""
 	for {
 		req := rc.Get().AbsPath(path...)
@@ -94,13 +95,13 @@ func listTokenItems(ctx context.Context, rc rest.Interface, ns string, chunk int
 		}
 		var page tokenPage
 		if err := json.Unmarshal(body, &page); err != nil {
-			return nil, fmt.Errorf("the list of %s cannot be read: %w", tokenResource, err)
+			return nil, fmt.Errorf("the list of %s cannot be read: %w", fleet.TokenResource, err)
 		}
-		if page.Kind != kind+"List" {
-			return nil, fmt.Errorf("the server answered the list of %s with kind %q, not %sList", tokenResource, page.Kind, kind)
+		if page.Kind != fleet.Kind+"List" {
+			return nil, fmt.Errorf("the server answered the list of %s with kind %q, not %sList", fleet.TokenResource, page.Kind, fleet.Kind)
 		}
 		if out == nil {
-			out = make([]Token, 0, len(page.Items))
+			out = make([]fleet.Token, 0, len(page.Items))
 		}
 		for i := range page.Items {
 			out = append(out, page.Items[i].token())

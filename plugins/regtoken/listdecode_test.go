@@ -10,6 +10,8 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	k8stesting "k8s.io/client-go/testing"
+
+	"github.com/kubectl-tokens/kubectl-tokens/pkg/fleet"
 )
 
 // The table follows the server's continue tokens page by page, with the
@@ -55,7 +57,7 @@ func TestListTableFollowsEveryPage(t *testing.T) {
 func TestListTableWithoutFleetSaysSo(t *testing.T) {
 	f := world{}.factory(t)
 	f.Dyn.PrependReactor("list", "clusterregistrationtokens", func(k8stesting.Action) (bool, runtime.Object, error) {
-		err := apierrors.NewNotFound(tokenResource, "")
+		err := apierrors.NewNotFound(fleet.TokenResource, "")
 		err.ErrStatus.Message = "the server could not find the requested resource"
 		return true, nil, err
 	})
