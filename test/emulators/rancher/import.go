@@ -73,6 +73,10 @@ type ImportOptions struct {
 	TTLMinutes, GraceMinutes int
 	// Log, when set, receives one line per step (never a token).
 	Log io.Writer
+	// BeforeImport, when set, runs in each /v3/import request for a known
+	// cluster before the token is checked: tests rotate the token there,
+	// "during the run" of a client, at a point they control.
+	BeforeImport func(clusterID string)
 }
 
 // ImportRequest is one request to the HTTPS routes, recorded with the

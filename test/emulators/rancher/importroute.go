@@ -88,6 +88,9 @@ func (im *Importer) serveImport(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}
+	if im.opts.BeforeImport != nil {
+		im.opts.BeforeImport(id)
+	}
 	if im.opts.Release.checksImportToken() {
 		t, found, err := im.readTokens(ctx, id)
 		if err != nil {
