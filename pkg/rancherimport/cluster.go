@@ -124,11 +124,14 @@ func (r *Rancher) reuse(ctx context.Context, got *unstructured.Unstructured, lab
 func (r *Rancher) WaitID(ctx context.Context, name string) (string, error) {
 	var id string
 	_, err := wait.Until(ctx, wait.ByName(r.provisioning(), name), "", func(ev watch.Event) (bool, error) {
+		if u, ok := ev.Object.(*unstructured.Unstructured); ok && u.GetName() != name {
+			return false, nil
+		}
 		if ev.Type == watch.Deleted {
 			return false, fmt.Errorf("Rancher cluster %q in namespace %q was deleted while import waited for it", name, r.workspace())
 		}
 		u, ok := ev.Object.(*unstructured.Unstructured)
-		if !ok {
+		if !ok || u.GetName() != name {
 			return false, nil
 		}
 		id, _, _ = unstructured.NestedString(u.Object, "status", "clusterName")
@@ -190,12 +193,12 @@ func (r *Rancher) State(ctx context.Context, id string) (ClusterState, error) {
 func (r *Rancher) WaitReady(ctx context.Context, id string, onChange func(ClusterState)) error {
 	var last ClusterState
 	_, err := wait.Until(ctx, wait.ByName(r.Dyn.Resource(ManagementClustersGVR), id), "", func(ev watch.Event) (bool, error) {
+		u, ok := ev.Object.(*unstructured.Unstructured)
+		if !ok || u.GetName() != id {
+			return false, nil
+		}
 		if ev.Type == watch.Deleted {
 			return false, fmt.Errorf("Rancher management cluster %s was deleted while import waited for it", id)
-		}
-		u, ok := ev.Object.(*unstructured.Unstructured)
-		if !ok {
-			return false, nil
 		}
 		s := stateOf(u)
 		if s != last && onChange != nil {

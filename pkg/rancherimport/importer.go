@@ -106,7 +106,7 @@ func (im *Importer) Run(ctx context.Context, clusters []*Cluster) error {
 // apply, Ready.
 func (im *Importer) one(ctx context.Context, c *Cluster) error {
 	r := im.Rancher
-	im.progress(c, "creating Rancher cluster %s", c.Name)
+	im.progress(c, "creating or reusing Rancher cluster %s", c.Name)
 	created, err := r.EnsureCluster(ctx, c.Name, im.Labels)
 	if err != nil {
 		return err

@@ -48,7 +48,7 @@ func (r *Rancher) ReadToken(ctx context.Context, id string) (*Token, error) {
 	var tok *Token
 	_, err := wait.Until(ctx, wait.ByName(crts, TokenName), "", func(ev watch.Event) (bool, error) {
 		u, ok := ev.Object.(*unstructured.Unstructured)
-		if !ok || ev.Type == watch.Deleted {
+		if !ok || ev.Type == watch.Deleted || u.GetName() != TokenName || u.GetNamespace() != id {
 			return false, nil
 		}
 		t, err := r.tokenOf(ctx, u)
