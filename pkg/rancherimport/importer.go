@@ -113,11 +113,19 @@ func (im *Importer) one(ctx context.Context, c *Cluster) error {
 	}
 	c.Created = created
 	im.progress(c, "waiting for Rancher to give %s its cluster ID", c.Name)
-	if c.ID, err = r.WaitID(ctx, c.Name); err != nil {
+	err = untilAllowed(ctx, func() (err error) {
+		c.ID, err = r.WaitID(ctx, c.Name)
+		return err
+	})
+	if err != nil {
 		return im.timedOut(ctx, err, "before Rancher gave the cluster its ID (is Rancher running?)")
 	}
 	if !created && !im.ManifestOnly && im.AgentPresent != nil {
-		st, err := r.State(ctx, c.ID)
+		var st ClusterState
+		err := untilAllowed(ctx, func() (err error) {
+			st, err = r.State(ctx, c.ID)
+			return err
+		})
 		if err != nil {
 			return err
 		}
@@ -133,7 +141,11 @@ func (im *Importer) one(ctx context.Context, c *Cluster) error {
 		}
 	}
 	im.progress(c, "reading the import token of %s", c.ID)
-	tok, err := r.ReadToken(ctx, c.ID)
+	var tok *Token
+	err = untilAllowed(ctx, func() (err error) {
+		tok, err = r.ReadToken(ctx, c.ID)
+		return err
+	})
 	if err != nil {
 		return im.timedOut(ctx, err, "before Rancher created the import token "+c.ID+"/"+TokenName)
 	}
@@ -170,10 +182,12 @@ func (im *Importer) one(ctx context.Context, c *Cluster) error {
 		return nil
 	}
 	im.progress(c, "applied; waiting for the agent to connect")
-	err = r.WaitReady(ctx, c.ID, func(s ClusterState) {
-		if s.AgentDeployed.Status == "True" && !s.Active() {
-			im.progress(c, "agent deployed; waiting for Rancher to mark %s Ready", c.ID)
-		}
+	err = untilAllowed(ctx, func() error {
+		return r.WaitReady(ctx, c.ID, func(s ClusterState) {
+			if s.AgentDeployed.Status == "True" && !s.Active() {
+				im.progress(c, "agent deployed; waiting for Rancher to mark %s Ready", c.ID)
+			}
+		})
 	})
 	if err != nil {
 		if ctx.Err() != nil {

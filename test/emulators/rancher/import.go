@@ -101,6 +101,7 @@ type Importer struct {
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
 	informer cache.SharedIndexInformer
+	webhook  bool // installed: removed by Stop
 
 	mu       sync.Mutex
 	inflight map[types.UID]bool
@@ -167,6 +168,11 @@ func StartImport(ctx context.Context, cfg *rest.Config, opts ImportOptions) (*Im
 		im.Stop()
 		return nil, fmt.Errorf("rancher import emulator: %w", err)
 	}
+	im.webhook = true
+	if err := im.installWebhook(ctx); err != nil {
+		im.Stop()
+		return nil, fmt.Errorf("rancher import emulator: %w", err)
+	}
 
 	runCtx, cancel := context.WithCancel(context.Background())
 	im.cancel = cancel
@@ -199,6 +205,9 @@ func (im *Importer) Stop() {
 		im.cancel()
 	}
 	im.wg.Wait()
+	if im.webhook {
+		im.removeWebhook()
+	}
 	_ = im.srv.Close()
 	<-im.done
 }

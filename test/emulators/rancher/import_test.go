@@ -339,7 +339,10 @@ func TestImportAgentStandInConnectsWithTheManifestsToken(t *testing.T) {
 	// The provisioning cluster follows.
 	prov := dynamic.NewForConfigOrDie(env.Config).Resource(rancher.ProvisioningClustersGVR).Namespace(im.Workspace())
 	if _, err := wait.Until(ctx, wait.ByName(prov, "edge"), "", func(ev watch.Event) (bool, error) {
-		u, _ := ev.Object.(*unstructured.Unstructured)
+		u, ok := ev.Object.(*unstructured.Unstructured)
+		if !ok {
+			return false, nil // the Listed event carries the list
+		}
 		ready, _, _ := unstructured.NestedBool(u.Object, "status", "ready")
 		deployed, _, _ := unstructured.NestedBool(u.Object, "status", "agentDeployed")
 		return ready && deployed, nil

@@ -34,6 +34,8 @@ func (im *Importer) serveHTTP(rw http.ResponseWriter, r *http.Request) {
 	switch {
 	case strings.HasPrefix(r.URL.Path, importPrefix) && r.Method == http.MethodGet:
 		im.serveImport(w, r)
+	case r.URL.Path == webhookPath && r.Method == http.MethodPost:
+		im.serveWebhook(w, r)
 	case r.URL.Path == "/v3/connect" && r.Method == http.MethodGet:
 		im.serveTunnel(w, r)
 	default:
@@ -165,7 +167,7 @@ func (im *Importer) setConditions(ctx context.Context, id, typ, status, reason s
 	if err != nil {
 		return err
 	}
-	conds, _ := u.Object["status"].(map[string]any)["conditions"].([]any)
+	conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
 	now := time.Now().UTC().Format(time.RFC3339)
 	cond := map[string]any{"type": typ, "status": status, "lastUpdateTime": now, "reason": reason}
 	replaced := false
@@ -177,7 +179,9 @@ func (im *Importer) setConditions(ctx context.Context, id, typ, status, reason s
 	if !replaced {
 		conds = append(conds, cond)
 	}
-	u.Object["status"].(map[string]any)["conditions"] = conds
+	if err := unstructured.SetNestedSlice(u.Object, conds, "status", "conditions"); err != nil {
+		return err
+	}
 	if _, err := clusters.Update(ctx, u, metav1.UpdateOptions{}); err != nil {
 		return err
 	}
