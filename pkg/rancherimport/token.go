@@ -34,6 +34,12 @@ type Token struct {
 	value                 secret
 }
 
+// Format prints a Token without its value, whatever the verb: fmt would
+// otherwise print the unexported field by reflection.
+func (t Token) Format(f fmt.State, _ rune) {
+	fmt.Fprintf(f, "Token{ClusterID: %s, Source: %s, value: <redacted>}", t.ClusterID, t.Source)
+}
+
 // Reveal is the token itself, for a caller that must send or print it.
 func (t *Token) Reveal() string { return string(t.value) }
 
