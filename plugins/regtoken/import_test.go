@@ -563,3 +563,27 @@ func TestImportCommandHidesTheTokenUnlessAsked(t *testing.T) {
 		t.Errorf("--show-token: %s", res)
 	}
 }
+
+func TestImportDryRunSendsNothing(t *testing.T) {
+	fr := newFakeRancher(t, inStatus)
+	fr.addDownstream("edge-1", "uid-1")
+	res := fr.run("import", "edge-1", "--dry-run=client")
+	want := "clusters.provisioning.cattle.io/edge-1 created or reused in namespace fleet-default (dry run)\nRancher's import manifest for edge-1 applied server-side to context edge-1 (dry run)\n"
+	if res.Exit != 0 || res.Stdout != want {
+		t.Errorf("%s\nwant stdout\n%s", res, want)
+	}
+	if len(fr.mgmt.Requests()) > 0 || len(fr.paths) > 0 {
+		t.Errorf("a dry run sent %q and fetched %q", fr.mgmt.Requests(), fr.paths)
+	}
+}
+
+func TestImportYAMLIsOneResultObjectWithoutSecrets(t *testing.T) {
+	fr := newFakeRancher(t, inRotating)
+	fr.addDownstream("edge-1", "uid-1")
+	res := fr.run("import", "edge-1", "-o", "yaml")
+	if res.Exit != 0 {
+		t.Fatalf("%s", res)
+	}
+	golden(t, "import-yaml", fr.scrub(res.Stdout))
+	fr.noToken(res)
+}

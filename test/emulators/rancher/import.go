@@ -248,7 +248,7 @@ func (im *Importer) now() time.Time {
 
 func (im *Importer) logf(format string, args ...any) {
 	if im.opts.Log != nil {
-		fmt.Fprintf(im.opts.Log, "%s rancher-import: %s\n", time.Now().Format(time.RFC3339), fmt.Sprintf(format, args...))
+		fmt.Fprintf(im.opts.Log, "%s rancher-import: %s\n", time.Now().Format("15:04:05.000"), fmt.Sprintf(format, args...))
 	}
 }
 
