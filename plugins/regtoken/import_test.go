@@ -67,9 +67,9 @@ type fakeRancher struct {
 	// applied are the server-side applies per downstream context, with
 	// their field manager.
 	applied map[string][]string
-	answer int               // non-zero: /v3/import answers this
-	body   string
-	paths  []string
+	answer  int // non-zero: /v3/import answers this
+	body    string
+	paths   []string
 }
 
 // tokenFor is a cluster's 54-character token, distinct per cluster.
