@@ -96,7 +96,7 @@ func (r *Rancher) reuse(ctx context.Context, got *unstructured.Unstructured, lab
 	spec, _, _ := unstructured.NestedMap(got.Object, "spec")
 	for _, k := range []string{"rkeConfig", "cloudCredentialSecretName"} {
 		if _, ok := spec[k]; ok {
-			return fmt.Errorf("Rancher cluster %q in namespace %q is provisioned by Rancher (spec.%s), not imported: pick another --name", got.GetName(), got.GetNamespace(), k)
+			return fmt.Errorf("the Rancher cluster %q in namespace %q is provisioned by Rancher (spec.%s), not imported: pick another --name", got.GetName(), got.GetNamespace(), k)
 		}
 	}
 	missing := map[string]string{}
@@ -128,7 +128,7 @@ func (r *Rancher) WaitID(ctx context.Context, name string) (string, error) {
 			return false, nil
 		}
 		if ev.Type == watch.Deleted {
-			return false, fmt.Errorf("Rancher cluster %q in namespace %q was deleted while import waited for it", name, r.workspace())
+			return false, fmt.Errorf("the Rancher cluster %q in namespace %q was deleted while import waited for it", name, r.workspace())
 		}
 		u, ok := ev.Object.(*unstructured.Unstructured)
 		if !ok || u.GetName() != name {
@@ -198,7 +198,7 @@ func (r *Rancher) WaitReady(ctx context.Context, id string, onChange func(Cluste
 			return false, nil
 		}
 		if ev.Type == watch.Deleted {
-			return false, fmt.Errorf("Rancher management cluster %s was deleted while import waited for it", id)
+			return false, fmt.Errorf("the Rancher management cluster %s was deleted while import waited for it", id)
 		}
 		s := stateOf(u)
 		if s != last && onChange != nil {

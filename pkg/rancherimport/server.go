@@ -75,7 +75,7 @@ func (r *Rancher) Server(ctx context.Context, urlOverride string, caOverride []b
 			return s, err
 		}
 		if v == "" {
-			return s, errors.New("Rancher's server-url setting is empty, so the agents would not know where to connect: set it in Rancher, or pass --rancher-url https://<rancher>")
+			return s, errors.New("the server-url setting is empty, so Rancher's agents would not know where to connect: set it in Rancher, or pass --rancher-url https://<rancher>")
 		}
 		if s.URL, err = ParseURL(v, "server-url setting"); err != nil {
 			return s, err
@@ -169,13 +169,13 @@ func (s Server) Fetch(ctx context.Context, c *http.Client, t *Token) ([]byte, er
 	case resp.StatusCode == http.StatusOK:
 		return body, nil
 	case resp.StatusCode == http.StatusBadRequest && strings.Contains(answer, "invalid filename"):
-		return nil, fmt.Errorf("Rancher at %s refused the manifest's name (400 invalid filename): the token or cluster ID %s is not of the form Rancher expects; report it with your Rancher version", s.host(), t.ClusterID)
+		return nil, fmt.Errorf("%s refused the manifest's name (400 invalid filename): the token or cluster ID %s is not of the form Rancher expects; report it with your Rancher version", s.host(), t.ClusterID)
 	case resp.StatusCode == http.StatusBadRequest:
-		return nil, fmt.Errorf("Rancher at %s refused the import token of cluster %s (400 %s): the token was rotated after its grace period, or the cluster is being deleted; run the import again: %w", s.host(), t.ClusterID, answer, ErrTokenRefused)
+		return nil, fmt.Errorf("%s refused the import token of cluster %s (400 %s): the token was rotated after its grace period, or the cluster is being deleted; run the import again: %w", s.host(), t.ClusterID, answer, ErrTokenRefused)
 	case resp.StatusCode == http.StatusForbidden:
 		return nil, fmt.Errorf("%s answered 403 Forbidden to the import route /v3/import: something in front of Rancher (a proxy, WAF or ingress rule) blocks it; allow /v3/import, or pass --rancher-url with an address that reaches Rancher", s.host())
 	case resp.StatusCode == http.StatusNotFound:
 		return nil, fmt.Errorf("%s has no import route (404 on /v3/import): it is not Rancher, or a proxy hides the route; pass --rancher-url with Rancher's address", s.host())
 	}
-	return nil, fmt.Errorf("Rancher at %s answered %s to the import manifest request: %s", s.host(), resp.Status, answer)
+	return nil, fmt.Errorf("%s answered %s to the import manifest request: %s", s.host(), resp.Status, answer)
 }

@@ -371,11 +371,11 @@ func TestImportTurnsEachRancherAnswerIntoOneLine(t *testing.T) {
 		code       int
 		want       string
 	}{
-		{"invalid token", "cluster not found or invalid token", 400, "Rancher at https://rancher.test refused the import token of cluster c-m-edge-1 (400 cluster not found or invalid token): the token was rotated after its grace period, or the cluster is being deleted; run the import again: cluster not found or invalid token"},
-		{"invalid filename", "invalid filename", 400, "Rancher at https://rancher.test refused the manifest's name (400 invalid filename): the token or cluster ID c-m-edge-1 is not of the form Rancher expects; report it with your Rancher version"},
+		{"invalid token", "cluster not found or invalid token", 400, "https://rancher.test refused the import token of cluster c-m-edge-1 (400 cluster not found or invalid token): the token was rotated after its grace period, or the cluster is being deleted; run the import again: cluster not found or invalid token"},
+		{"invalid filename", "invalid filename", 400, "https://rancher.test refused the manifest's name (400 invalid filename): the token or cluster ID c-m-edge-1 is not of the form Rancher expects; report it with your Rancher version"},
 		{"forbidden", "Forbidden", 403, "https://rancher.test answered 403 Forbidden to the import route /v3/import: something in front of Rancher (a proxy, WAF or ingress rule) blocks it; allow /v3/import, or pass --rancher-url with an address that reaches Rancher"},
 		{"not found", "404 page not found", 404, "https://rancher.test has no import route (404 on /v3/import): it is not Rancher, or a proxy hides the route; pass --rancher-url with Rancher's address"},
-		{"an error echoing the request", "failed: GET /v3/import/" + tokenFor("c-m-edge-1") + "_c-m-edge-1.yaml", 500, "Rancher at https://rancher.test answered 500 Internal Server Error to the import manifest request: failed: GET /v3/import/<redacted>_c-m-edge-1.yaml"},
+		{"an error echoing the request", "failed: GET /v3/import/" + tokenFor("c-m-edge-1") + "_c-m-edge-1.yaml", 500, "https://rancher.test answered 500 Internal Server Error to the import manifest request: failed: GET /v3/import/<redacted>_c-m-edge-1.yaml"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -283,7 +283,7 @@ func (a *Agent) connect(ctx context.Context, d *appsv1.Deployment) error {
 	a.logf("connected as %s", cluster)
 	_, err = io.Copy(io.Discard, resp.Body) // the tunnel, until either side ends it
 	if err == nil {
-		err = errors.New("Rancher closed the tunnel")
+		err = errors.New("the tunnel was closed by Rancher")
 	}
 	return err
 }
