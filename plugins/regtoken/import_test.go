@@ -587,3 +587,12 @@ func TestImportYAMLIsOneResultObjectWithoutSecrets(t *testing.T) {
 	golden(t, "import-yaml", fr.scrub(res.Stdout))
 	fr.noToken(res)
 }
+
+func TestImportOfAContextNamedLikeASubcommandAfterDashDash(t *testing.T) {
+	fr := newFakeRancher(t, inStatus)
+	fr.addDownstream("list", "uid-1")
+	res := fr.run("import", "--", "list")
+	if res.Exit != 0 || !strings.Contains(res.Stdout, "c-m-list") {
+		t.Errorf("%s", res)
+	}
+}
