@@ -226,8 +226,12 @@ func (o *ImportOptions) Validate() error {
 	}
 	switch out := o.print.Output(); out {
 	case "", "json", "yaml", "jsonl":
-	default:
+	case "name", "wide":
 		return fmt.Errorf("-o %s is not supported here: use -o json, yaml or jsonl", out)
+	default:
+		if err := o.print.Validate(); err != nil {
+			return err
+		}
 	}
 	if o.ManifestFile != "" {
 		if err := atomicfile.CheckWritable(o.ManifestFile, o.Force, "--manifest-file"); err != nil {

@@ -596,3 +596,12 @@ func TestImportOfAContextNamedLikeASubcommandAfterDashDash(t *testing.T) {
 		t.Errorf("%s", res)
 	}
 }
+
+func TestImportJSONPathReadsTheResult(t *testing.T) {
+	fr := newFakeRancher(t, inStatus)
+	fr.addDownstream("edge-1", "uid-1")
+	res := fr.run("import", "edge-1", "-o", "jsonpath={.clusters[0].clusterID} {.clusters[0].status}")
+	if res.Exit != 0 || res.Stdout != "c-m-edge-1 Active" {
+		t.Errorf("%s", res)
+	}
+}
