@@ -2,9 +2,13 @@
 #   make build     the three plugin binaries into bin/
 #   make test      lint, unit and end-to-end tests on a real control plane (builds what it needs)
 #   make test-unit the tests that need no control plane (go test -short)
+#   make test-race those tests under the race detector (part of make test)
+#   make golden    rewrite the golden files from the current output, for review
 #   make lint      golangci-lint (.golangci.yml), built from the module proxy
 #   make deadcode  functions no plugin's main can reach (golang.org/x/tools deadcode)
 #   make demo      a throwaway control plane and each plugin's headline flow
+#   make fleet     the real Fleet v0.16.1 (controller, agent, charts) into bin/testbin,
+#                  from ../shared/upstream/fleet-v0.16.1.tar.gz
 #   make install   copy the plugins to $(INSTALL_DIR) (put it on PATH for kubectl plugin list)
 #   make bench     side-by-side benchmarks on the real control plane, written to BENCHMARKS.md
 #   make release-snapshot  an unpublished release of every platform into dist/
@@ -28,7 +32,7 @@ LDFLAGS := -s -w -X $(VERSION_PKG).Version=$(VERSION) -X $(VERSION_PKG).Commit=$
 # Test timeout for go test: the control plane starts once per package.
 TEST_TIMEOUT ?= 30m
 
-.PHONY: all build testbin helm test test-unit lint deadcode tools fuzz demo install clean fmt vet release-check release-snapshot bench bench-smoke
+.PHONY: all build testbin fleet helm test test-unit test-race tidy-check golden lint deadcode tools fuzz demo install clean fmt vet release-check release-snapshot bench bench-smoke
 
 # Fuzz targets and the time each gets in make test (a short run that keeps
 # them from rotting; run longer with FUZZTIME=10m make fuzz).
@@ -42,6 +46,12 @@ build:
 
 testbin:
 	hack/testbin.sh
+
+# The real Fleet (test/realfleet runs it): without the source archive one
+# line says where to put it; make demo then uses the emulator and the
+# real-Fleet tests fail.
+fleet:
+	hack/fleet.sh
 
 # helm (hack/tools/helm) for the regtoken tests that run the printed helm
 # commands against test/charts/fleet-agent.
@@ -67,8 +77,22 @@ deadcode:
 test-unit:
 	$(GO) test -short ./...
 
+# The in-process tests again under the race detector: the engine's fan-out
+# and the progress redraws run concurrently.
+test-race:
+	$(GO) test -short -race -count=1 ./pkg/... ./plugins/...
+
+# go.mod and go.sum say exactly what the code imports.
+tidy-check:
+	$(GO) mod tidy -diff
+
+# Rewrites every golden file from what the tests print now, for review
+# with git diff (CI never does this).
+golden:
+	$(GO) test -short -count=1 $$(find . -path ./bin -prune -o -name '*.golden' -print | xargs -n1 dirname | xargs -n1 dirname | sort -u) -args -update
+
 # test/release already ran in release-check, on the snapshot it made.
-test: testbin helm build vet lint release-check
+test: tidy-check testbin fleet helm build vet lint test-race release-check
 	KUBEBUILDER_ASSETS=$(BIN)/testbin PLUGIN_BIN_DIR=$(BIN) HELM=$(BIN)/tools/helm $(GO) test -count=1 -timeout $(TEST_TIMEOUT) $$($(GO) list ./... | grep -v '/test/release$$')
 	$(MAKE) fuzz
 	$(MAKE) bench-smoke
@@ -99,7 +123,7 @@ bench: testbin build helm
 bench-smoke: testbin build helm
 	KUBEBUILDER_ASSETS=$(BIN)/testbin PLUGIN_BIN_DIR=$(BIN) $(GO) run ./test/bench -smoke
 
-demo: testbin helm build
+demo: testbin fleet helm build
 	hack/demo.sh
 
 install: build

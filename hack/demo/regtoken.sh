@@ -71,7 +71,7 @@ expect_failure kubectl regtoken create edge-1 -n "$NS" --values-file fresh.yaml
 
 if [[ -n ${DEMO_ENROLL_KUBECONFIG:-} ]]; then
 	section "enroll: token, helm install of the agent into two downstream clusters, wait until Fleet registered both"
-	run kubectl regtoken enroll edge-1 edge-2 -n "$NS" --kubeconfig "$DEMO_ENROLL_KUBECONFIG" --token-name edge-fleet --ttl 1h --label env=demo \
+	run kubectl regtoken enroll edge-1 edge-2 -n "$NS" --kubeconfig "$DEMO_ENROLL_KUBECONFIG" --token-name edge-fleet --ttl 1h --keep-token --label env=demo \
 		--chart "$DEMO_ROOT/test/charts/fleet-agent" --helm "$DEMO_ROOT/bin/tools/helm" --timeout 2m
 	run kubectl regtoken describe edge-fleet -n "$NS"
 	run kubectl regtoken list -n "$NS" -o wide

@@ -1,5 +1,7 @@
 // Package apierror turns the errors of API calls into one line a person
-// can act on: what was asked of which object, why it failed, what to do.
+// can act on: what was asked of which object, why it failed, what to do;
+// and gives the bare cause of the local errors around them (a dial, a
+// file) for the caller to word.
 //
 // It is part of kubectl-tokens' own plugins, not a library: its API may
 // change in any release, so do not import it from another module.
@@ -16,6 +18,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/kubectl-tokens/kubectl-tokens/pkg/shellquote"
 )
 
 // Op describes the call that failed.
@@ -33,6 +37,23 @@ type Op struct {
 type Error struct {
 	msg string
 	err error
+	// cmd is the command the message suggests (kubectl auth can-i ...),
+	// rendered into msg as cmdText; the runner repeats the user's
+	// connection flags in it (Command).
+	cmd     []string
+	cmdText string
+}
+
+// Command is the follow-up command an explained error in err's chain
+// suggests: its argv, and its text as it stands in the message, so that a
+// caller that knows the user's connection flags (the command runner) can
+// render it again with them. ok is false when there is none.
+func Command(err error) (text string, argv []string, ok bool) {
+	var e *Error
+	if !errors.As(err, &e) || len(e.cmd) == 0 {
+		return "", nil, false
+	}
+	return e.cmdText, e.cmd, true
 }
 
 func (e *Error) Error() string { return e.msg }
@@ -59,10 +80,35 @@ func Wrap(err error, op Op) error {
 	if !errors.As(err, &status) {
 		return err
 	}
-	return &Error{msg: explain(status.Status(), op), err: err}
+	msg, cmd := explain(status.Status(), op)
+	e := &Error{msg: msg, err: err}
+	if len(cmd) > 0 {
+		e.cmd, e.cmdText = cmd, shellquote.Join(cmd)
+	}
+	return e
 }
 
-func explain(st metav1.Status, op Op) string {
+// explain is the line for st, and the argv of the command it suggests
+// (nil when none).
+func explain(st metav1.Status, op Op) (string, []string) {
+	resource := op.Resource.String()
+	object := op.object()
+	switch {
+	case st.Reason == metav1.StatusReasonNotFound && !IsNotServed(st) && (st.Details == nil || st.Details.Kind != "namespaces") && op.List == "":
+		cmd := []string{"kubectl", "get", resource}
+		if op.Namespace != "" {
+			cmd = append(cmd, "-n", op.Namespace)
+			return fmt.Sprintf("%s not found: check the name and the namespace (-n); list them with %s", object, shellquote.Join(cmd)), cmd
+		}
+		return fmt.Sprintf("%s not found: check the name; list them with %s", object, shellquote.Join(cmd)), cmd
+	case st.Reason == metav1.StatusReasonForbidden:
+		cmd := canI(op)
+		return fmt.Sprintf("%s; check your rights with: %s", OneLine(st.Message), shellquote.Join(cmd)), cmd
+	}
+	return explainLine(st, op), nil
+}
+
+func explainLine(st metav1.Status, op Op) string {
 	resource := op.Resource.String()
 	object := op.object()
 	switch {
@@ -75,10 +121,7 @@ func explain(st metav1.Status, op Op) string {
 		if st.Details != nil && st.Details.Kind == "namespaces" {
 			return fmt.Sprintf("namespace %q not found: create it or pass another -n", st.Details.Name)
 		}
-		return fmt.Sprintf("%s not found%s", object, listHint(op))
-	case st.Reason == metav1.StatusReasonForbidden:
-		msg := OneLine(st.Message)
-		return fmt.Sprintf("%s; check your rights with: %s", msg, canI(op))
+		return fmt.Sprintf("%s not found: check the name; list them with %s", object, op.List)
 	case st.Reason == metav1.StatusReasonUnauthorized:
 		return "the server rejected your credentials (Unauthorized): log in again or check --token/--user/--kubeconfig"
 	case st.Reason == metav1.StatusReasonAlreadyExists:
@@ -136,26 +179,16 @@ func (op Op) object() string {
 	}
 }
 
-func listHint(op Op) string {
-	if op.List != "" {
-		return ": check the name; list them with " + op.List
-	}
-	if op.Namespace != "" {
-		return fmt.Sprintf(": check the name and the namespace (-n); list them with kubectl get %s -n %s", op.Resource.String(), op.Namespace)
-	}
-	return fmt.Sprintf(": check the name; list them with kubectl get %s", op.Resource.String())
-}
-
-func canI(op Op) string {
+func canI(op Op) []string {
 	verb := op.Verb
 	if verb == "" {
 		verb = "get"
 	}
-	s := fmt.Sprintf("kubectl auth can-i %s %s", verb, op.Resource.String())
+	cmd := []string{"kubectl", "auth", "can-i", verb, op.Resource.String()}
 	if op.Namespace != "" {
-		s += " -n " + op.Namespace
+		cmd = append(cmd, "-n", op.Namespace)
 	}
-	return s
+	return cmd
 }
 
 func invalidCauses(st metav1.Status) string {
@@ -204,18 +237,10 @@ func Connection(err error, server, context string) string {
 	case uerr.Timeout():
 		cause = "timed out"
 	case strings.Contains(err.Error(), "x509") || strings.Contains(err.Error(), "certificate"):
-		cause = "TLS: " + lastPart(err.Error())
+		cause = "TLS: " + LastPart(err)
 		return fmt.Sprintf("cannot trust the API server %s%s: %s; check certificate-authority in the kubeconfig", where, ctx, cause)
 	default:
-		cause = lastPart(err.Error())
+		cause = LastPart(err)
 	}
 	return fmt.Sprintf("cannot reach the API server %s%s: %s; check --server/--context or that the cluster is running", where, ctx, cause)
-}
-
-func lastPart(s string) string {
-	s = OneLine(s)
-	if i := strings.LastIndex(s, ": "); i >= 0 && i+2 < len(s) {
-		return s[i+2:]
-	}
-	return s
 }

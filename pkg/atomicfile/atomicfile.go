@@ -11,6 +11,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/kubectl-tokens/kubectl-tokens/pkg/apierror"
 )
 
 // ErrExists is returned (wrapped) when the target exists and force is off.
@@ -32,7 +34,7 @@ func Write(path string, data []byte, force bool) (err error) {
 	}
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
-		return fmt.Errorf("cannot write %s: %w", path, unwrapPathError(err))
+		return fmt.Errorf("cannot write %s: %w", path, apierror.PathCause(err))
 	}
 	tmpName := tmp.Name()
 	defer func() {
@@ -43,20 +45,20 @@ func Write(path string, data []byte, force bool) (err error) {
 	}()
 	// CreateTemp already uses 0600; Chmod makes it independent of that detail.
 	if err = tmp.Chmod(0o600); err != nil {
-		return fmt.Errorf("cannot write %s: %w", path, unwrapPathError(err))
+		return fmt.Errorf("cannot write %s: %w", path, apierror.PathCause(err))
 	}
 	if _, err = tmp.Write(data); err != nil {
-		return fmt.Errorf("cannot write %s: %w", path, unwrapPathError(err))
+		return fmt.Errorf("cannot write %s: %w", path, apierror.PathCause(err))
 	}
 	if err = tmp.Sync(); err != nil {
-		return fmt.Errorf("cannot write %s: %w", path, unwrapPathError(err))
+		return fmt.Errorf("cannot write %s: %w", path, apierror.PathCause(err))
 	}
 	if err = tmp.Close(); err != nil {
-		return fmt.Errorf("cannot write %s: %w", path, unwrapPathError(err))
+		return fmt.Errorf("cannot write %s: %w", path, apierror.PathCause(err))
 	}
 	if force {
 		if err = os.Rename(tmpName, path); err != nil {
-			return fmt.Errorf("cannot write %s: %w", path, unwrapPathError(err))
+			return fmt.Errorf("cannot write %s: %w", path, apierror.PathCause(err))
 		}
 		return nil
 	}
@@ -66,21 +68,7 @@ func Write(path string, data []byte, force bool) (err error) {
 			err = fmt.Errorf("refusing to overwrite %s: %w; pass --force to replace it or choose another path", path, ErrExists)
 			return err
 		}
-		return fmt.Errorf("cannot write %s: %w", path, unwrapPathError(err))
+		return fmt.Errorf("cannot write %s: %w", path, apierror.PathCause(err))
 	}
 	return os.Remove(tmpName)
-}
-
-// unwrapPathError drops the *PathError wrapper whose text repeats the
-// temporary file name, leaving the cause ("permission denied").
-func unwrapPathError(err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	var le *os.LinkError
-	if errors.As(err, &le) {
-		return le.Err
-	}
-	return err
 }

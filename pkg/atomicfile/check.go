@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/kubectl-tokens/kubectl-tokens/pkg/apierror"
 )
 
 // CheckWritable tells, before anything is created in a cluster, whether
@@ -28,14 +30,14 @@ func CheckWritable(path string, force bool, flag string) error {
 	dir := filepath.Dir(path)
 	st, err := os.Stat(dir)
 	if err != nil {
-		return fmt.Errorf("cannot write %s: directory %s: %v; create it or choose another path", what, dir, unwrapPathError(err))
+		return fmt.Errorf("cannot write %s: directory %s: %v; create it or choose another path", what, dir, apierror.PathCause(err))
 	}
 	if !st.IsDir() {
 		return fmt.Errorf("cannot write %s: %s is not a directory; choose another path", what, dir)
 	}
 	probe, err := os.CreateTemp(dir, "."+filepath.Base(path)+".probe-*")
 	if err != nil {
-		return fmt.Errorf("cannot write %s: %v; choose another path", what, unwrapPathError(err))
+		return fmt.Errorf("cannot write %s: %v; choose another path", what, apierror.PathCause(err))
 	}
 	_ = probe.Close()
 	return os.Remove(probe.Name())

@@ -1,14 +1,10 @@
 package cli
 
-import (
-	"fmt"
-	"sort"
-)
+import "sort"
 
-// Contexts is what a command that works on several clusters of one
-// kubeconfig asks beyond Clients (kubectl regtoken enroll: the current
-// context is the management cluster, the arguments name downstream ones).
-// Factory and clitest.Factory implement it.
+// Contexts is the part of Clients for a command that works on several
+// clusters of one kubeconfig (kubectl regtoken enroll: the current context
+// is the management cluster, the arguments name downstream ones).
 type Contexts interface {
 	// KubeconfigContexts are the kubeconfig's context names, sorted, and
 	// the one the flags select (--context, else current-context).
@@ -48,7 +44,7 @@ func (f *Factory) ForContext(name string) (Clients, error) {
 		return nil, err
 	}
 	if _, ok := raw.Contexts[name]; !ok {
-		return nil, fmt.Errorf("context %q is not in kubeconfig %s: list the contexts with kubectl config get-contexts", name, f.kubeconfigDescription())
+		return nil, NoSuchContext(name, f.kubeconfigDescription(), f.ConfigFlags.KubeConfig)
 	}
 	cf := NewConfigFlags()
 	if k := f.ConfigFlags.KubeConfig; k != nil {

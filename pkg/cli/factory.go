@@ -2,12 +2,17 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	k8sversion "k8s.io/apimachinery/pkg/version"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/client-go/dynamic"
 	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
@@ -78,20 +83,57 @@ func (f *Factory) RESTConfig() (*rest.Config, error) {
 // checkConfigured refuses to fall back to client-go's default of
 // http://localhost:8080 when nothing names a cluster.
 func (f *Factory) checkConfigured() error {
+	raw, err := f.RawConfig()
+	if err != nil {
+		return err
+	}
 	if s := f.ConfigFlags.APIServer; s != nil && *s != "" {
 		return nil
 	}
 	if os.Getenv("KUBERNETES_SERVICE_HOST") != "" {
 		return nil // in-cluster configuration
 	}
-	raw, err := f.RawConfig()
-	if err != nil {
-		return err
-	}
 	if len(raw.Clusters) == 0 {
 		return configError(clientcmd.ErrEmptyConfig, f.kubeconfigDescription())
 	}
 	return nil
+}
+
+// checkSelected refuses a --context, --cluster or --user that the merged
+// kubeconfig does not have, naming the files merged: client-go would say
+// "cannot load" or "invalid configuration", as if the file were broken.
+func (f *Factory) checkSelected(raw clientcmdapi.Config) error {
+	where := f.kubeconfigDescription()
+	if c := f.ConfigFlags.Context; c != nil && *c != "" {
+		if _, ok := raw.Contexts[*c]; !ok {
+			return NoSuchContext(*c, where, f.ConfigFlags.KubeConfig)
+		}
+	}
+	if c := f.ConfigFlags.ClusterName; c != nil && *c != "" {
+		if _, ok := raw.Clusters[*c]; !ok {
+			return fmt.Errorf("cluster %q does not exist in the merged kubeconfig %s: pass a cluster it names (%s)", *c, where, hint(kubeconfigArg(f.ConfigFlags.KubeConfig), []string{"kubectl", "config", "get-clusters"}))
+		}
+	}
+	if u := f.ConfigFlags.AuthInfoName; u != nil && *u != "" {
+		if _, ok := raw.AuthInfos[*u]; !ok {
+			return fmt.Errorf("user %q does not exist in the merged kubeconfig %s: pass a user it names (%s)", *u, where, hint(kubeconfigArg(f.ConfigFlags.KubeConfig), []string{"kubectl", "config", "get-users"}))
+		}
+	}
+	return nil
+}
+
+// NoSuchContext is the one error for a context name the merged kubeconfig
+// (where: its files) does not have; kubeconfigFlag is --kubeconfig as
+// given, kept in the hint.
+func NoSuchContext(name, where string, kubeconfigFlag *string) error {
+	return fmt.Errorf("context %q does not exist in the merged kubeconfig %s: pass a context it names (%s lists them)", name, where, hint(kubeconfigArg(kubeconfigFlag), []string{"kubectl", "config", "get-contexts"}))
+}
+
+func kubeconfigArg(p *string) []string {
+	if p == nil || *p == "" {
+		return nil
+	}
+	return []string{"--kubeconfig=" + *p}
 }
 
 // Dynamic returns a dynamic client for custom resources.
@@ -154,6 +196,9 @@ func (f *Factory) CoreV1() (corev1client.CoreV1Interface, error) {
 // Namespace is -n, else the kubeconfig context's namespace, else
 // "default". explicit tells whether -n was given.
 func (f *Factory) Namespace() (ns string, explicit bool, err error) {
+	if _, err := f.RawConfig(); err != nil {
+		return "", false, err
+	}
 	ns, explicit, err = f.ConfigFlags.ToRawKubeConfigLoader().Namespace()
 	if err != nil {
 		return "", false, configError(err, f.kubeconfigDescription())
@@ -161,13 +206,14 @@ func (f *Factory) Namespace() (ns string, explicit bool, err error) {
 	return ns, explicit, nil
 }
 
-// RawConfig is the merged kubeconfig, flags applied.
+// RawConfig is the merged kubeconfig; a --context, --cluster or --user
+// it does not have is refused.
 func (f *Factory) RawConfig() (clientcmdapi.Config, error) {
 	raw, err := f.ConfigFlags.ToRawKubeConfigLoader().RawConfig()
 	if err != nil {
 		return raw, configError(err, f.kubeconfigDescription())
 	}
-	return raw, nil
+	return raw, f.checkSelected(raw)
 }
 
 // Flags are kubectl's connection flags this factory reads.
@@ -217,15 +263,53 @@ func (f *Factory) Endpoint() (server, contextName string) {
 	return server, contextName
 }
 
+// kubeconfigDescription names the kubeconfig files that are merged:
+// --kubeconfig, else the files of $KUBECONFIG (joined as there), else
+// ~/.kube/config.
 func (f *Factory) kubeconfigDescription() string {
 	if k := f.ConfigFlags.KubeConfig; k != nil && *k != "" {
 		return *k
 	}
-	rules := clientcmd.NewDefaultClientConfigLoadingRules()
-	if len(rules.Precedence) == 1 {
-		return rules.Precedence[0]
+	return strings.Join(clientcmd.NewDefaultClientConfigLoadingRules().Precedence, string(filepath.ListSeparator))
+}
+
+// RESTClientFor is an unversioned REST client for gv: a client bound to a
+// group version would convert the server's error Status objects into it
+// and lose their message.
+func (f *Factory) RESTClientFor(gv schema.GroupVersion) (rest.Interface, error) {
+	cfg, err := f.RESTConfig()
+	if err != nil {
+		return nil, err
 	}
-	return "$KUBECONFIG"
+	cfg = dynamic.ConfigFor(cfg)
+	cfg.GroupVersion = &gv
+	cfg.APIPath = "/apis"
+	if gv.Group == "" {
+		cfg.APIPath = "/api"
+	}
+	return rest.UnversionedRESTClientFor(cfg)
+}
+
+// ServerVersion is one GET /version.
+func (f *Factory) ServerVersion(ctx context.Context) (*k8sversion.Info, error) {
+	rc, err := f.RESTClientFor(schema.GroupVersion{Version: "v1"})
+	if err != nil {
+		return nil, err
+	}
+	return GetVersion(ctx, rc)
+}
+
+// GetVersion reads GET /version with client c.
+func GetVersion(ctx context.Context, c rest.Interface) (*k8sversion.Info, error) {
+	raw, err := c.Get().AbsPath("/version").DoRaw(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var v k8sversion.Info
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return nil, fmt.Errorf("the server's /version is not JSON: %w", err)
+	}
+	return &v, nil
 }
 
 // configError explains a kubeconfig that cannot be used.

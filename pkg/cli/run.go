@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"sync/atomic"
 	"syscall"
 
@@ -76,22 +77,27 @@ func exitCode(s os.Signal) int {
 }
 
 // Explain renders err as the one line printed after "error: ". A
-// connection error names the server and context f was asked to reach.
+// connection error names the server and context f was asked to reach; a
+// command the line suggests (kubectl auth can-i ...) gets the user's
+// connection flags, so it asks the same cluster.
 func Explain(err error, f Clients) string {
-	contextName := ""
-	if e, ok := f.(interface{ Endpoint() (string, string) }); ok {
-		var server string
-		server, contextName = e.Endpoint()
-		if line := apierror.Connection(err, server, contextName); line != "" {
-			return line
-		}
+	if f == nil {
+		return apierror.OneLine(err.Error())
 	}
-	if f != nil && apierror.IsNotServedError(err) {
+	server, contextName := f.Endpoint()
+	if line := apierror.Connection(err, server, contextName); line != "" {
+		return line
+	}
+	if apierror.IsNotServedError(err) {
 		if cfg, cerr := f.RESTConfig(); cerr == nil {
 			if line := notKubernetes(cfg, contextName); line != "" {
 				return line
 			}
 		}
 	}
-	return apierror.OneLine(err.Error())
+	line := apierror.OneLine(err.Error())
+	if text, argv, ok := apierror.Command(err); ok {
+		line = strings.Replace(line, text, HintCommand(f, argv...), 1)
+	}
+	return line
 }

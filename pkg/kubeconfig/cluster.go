@@ -7,14 +7,15 @@
 package kubeconfig
 
 import (
-	"errors"
 	"fmt"
-	"io/fs"
+	"net"
+	"net/url"
 	"os"
-	"strings"
 
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	certutil "k8s.io/client-go/util/cert"
+
+	"github.com/kubectl-tokens/kubectl-tokens/pkg/apierror"
 )
 
 // Cluster is the kubeconfig cluster the connection flags select, flags
@@ -59,40 +60,66 @@ type CABundle struct {
 	From string
 }
 
+// CAError is why the kubeconfig cluster's CA cannot be used: the cause
+// alone. Each command words its own remedy, since each has its own way to
+// give another CA (--ca-file, --api-server-ca-file, a full token).
+type CAError struct {
+	Where   string // the cluster in messages (Cluster.Where)
+	Missing bool   // the kubeconfig names no CA at all
+	Cause   string // "has no certificate-authority", ...
+}
+
+func (e *CAError) Error() string { return e.Where + " " + e.Cause }
+
 // CA is the cluster's CA: its certificate-authority-data bytes, else the
-// certificate-authority file. Both must hold at least one PEM certificate.
+// certificate-authority file. Both must hold at least one PEM certificate;
+// the error is a *CAError.
 func (c Cluster) CA() (CABundle, error) {
 	where := c.Where()
 	switch {
 	case len(c.CAData) > 0:
 		if _, err := certutil.ParseCertsPEM(c.CAData); err != nil {
-			return CABundle{}, fmt.Errorf("%s has certificate-authority-data that holds no PEM certificate; fix the kubeconfig or pass --ca-file", where)
+			return CABundle{}, &CAError{Where: where, Cause: "has certificate-authority-data that holds no PEM certificate"}
 		}
 		return CABundle{PEM: c.CAData, From: where + " (certificate-authority-data)"}, nil
 	case c.CAFile != "":
-		b, err := ReadCAFile(c.CAFile, "certificate-authority")
+		b, err := os.ReadFile(c.CAFile)
 		if err != nil {
-			return CABundle{}, fmt.Errorf("%s: %w", where, err)
+			return CABundle{}, &CAError{Where: where, Cause: fmt.Sprintf("has certificate-authority %s, which cannot be read: %s", c.CAFile, apierror.PathCause(err))}
 		}
-		b.From = where + " (certificate-authority " + c.CAFile + ")"
-		return b, nil
+		if _, err := certutil.ParseCertsPEM(b); err != nil {
+			return CABundle{}, &CAError{Where: where, Cause: fmt.Sprintf("has certificate-authority %s, which holds no PEM certificate (%s)", c.CAFile, apierror.OneLine(err.Error()))}
+		}
+		return CABundle{PEM: b, From: where + " (certificate-authority " + c.CAFile + ")"}, nil
 	default:
-		return CABundle{}, fmt.Errorf("%s has no certificate-authority: pass --ca-file with the cluster CA", where)
+		return CABundle{}, &CAError{Where: where, Missing: true, Cause: "has no certificate-authority"}
 	}
 }
 
-// ReadCAFile reads a PEM CA bundle named by flag (for messages).
+// ReadCAFile reads a PEM CA bundle that the user named with flag (for
+// messages, whose remedy is about that flag's value).
 func ReadCAFile(path, flag string) (CABundle, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		var pe *fs.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err
-		}
-		return CABundle{}, fmt.Errorf("cannot read %s %s: %w; pass the cluster CA certificate (PEM)", flag, path, err)
+		return CABundle{}, fmt.Errorf("cannot read %s %s: %w; pass the cluster CA certificate (PEM)", flag, path, apierror.PathCause(err))
 	}
 	if _, err := certutil.ParseCertsPEM(b); err != nil {
-		return CABundle{}, fmt.Errorf("%s %s holds no PEM certificate (%s); pass the cluster CA certificate, e.g. /etc/kubernetes/pki/ca.crt or server-ca.crt", flag, path, strings.Join(strings.Fields(err.Error()), " "))
+		return CABundle{}, fmt.Errorf("%s %s holds no PEM certificate (%s); pass the cluster CA certificate, e.g. /etc/kubernetes/pki/ca.crt or server-ca.crt", flag, path, apierror.OneLine(err.Error()))
 	}
 	return CABundle{PEM: b, From: flag + " " + path}, nil
+}
+
+// IsLoopback tells whether a server address (a URL, host:port or a bare
+// host) is a loopback one (localhost, 127.0.0.0/8, ::1): fine for the
+// kubeconfig on this machine, unreachable from any other, as in a k3s.yaml
+// copied verbatim.
+func IsLoopback(address string) bool {
+	host := address
+	if u, err := url.Parse(address); err == nil && u.Host != "" {
+		host = u.Hostname()
+	} else if h, _, err := net.SplitHostPort(address); err == nil {
+		host = h
+	}
+	ip := net.ParseIP(host)
+	return host == "localhost" || (ip != nil && ip.IsLoopback())
 }

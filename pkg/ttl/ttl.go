@@ -130,3 +130,13 @@ func ParseWithin(flag, s string) (time.Duration, error) {
 	}
 	return v.Duration, nil
 }
+
+// ShortWarning is the one warning, for all three plugins, about a TTL
+// under one minute ("" otherwise): such a credential expires before
+// anyone can use it.
+func ShortWarning(d time.Duration) string {
+	if d <= 0 || d >= time.Minute {
+		return ""
+	}
+	return fmt.Sprintf("a TTL of %s is under one minute: the token expires almost at once", Format(d))
+}

@@ -9,13 +9,13 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 
 	certutil "k8s.io/client-go/util/cert"
 
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/apierror"
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/kubeconfig"
+	"github.com/kubectl-tokens/kubectl-tokens/pkg/printer"
 )
 
 // CACertsURL turns --cacerts-url into the URL to fetch: https only, and a
@@ -40,16 +40,27 @@ const maxCABundle = 1 << 20
 // cacertsTimeout bounds the /cacerts request.
 const cacertsTimeout = 15 * time.Second
 
-// FetchCACerts gets the CA bundle a k3s or rke2 supervisor serves at
-// /cacerts (unauthenticated, so the TLS handshake cannot verify yet) and
-// trusts it only if it validates the very certificate that server
-// presented on that connection; otherwise anyone in the path could hand
-// us their own CA and the K10 hash would pin it.
+// FetchCACerts gets the CA bundle of --cacerts-url (FetchServedCA); a
+// failure says to check that flag or pass --ca-file instead.
 func FetchCACerts(ctx context.Context, raw string) (kubeconfig.CABundle, error) {
 	u, err := CACertsURL(raw)
 	if err != nil {
 		return kubeconfig.CABundle{}, err
 	}
+	b, err := FetchServedCA(ctx, u)
+	if err != nil {
+		return b, fmt.Errorf("%w; check --cacerts-url (k3s: port 6443, rke2: 9345) or pass --ca-file", err)
+	}
+	return b, nil
+}
+
+// FetchServedCA gets the CA bundle a k3s or rke2 supervisor serves at u
+// (/cacerts, unauthenticated, so the TLS handshake cannot verify yet) and
+// trusts it only if it validates the very certificate that server
+// presented on that connection; otherwise anyone in the path could hand
+// us their own CA and the K10 hash would pin it. Its errors give the
+// cause only: the flag to fix is the caller's.
+func FetchServedCA(ctx context.Context, u *url.URL) (kubeconfig.CABundle, error) {
 	ctx, cancel := context.WithTimeout(ctx, cacertsTimeout)
 	defer cancel()
 	client := &http.Client{Transport: &http.Transport{
@@ -60,28 +71,28 @@ func FetchCACerts(ctx context.Context, raw string) (kubeconfig.CABundle, error) 
 	}}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
-		return kubeconfig.CABundle{}, fmt.Errorf("--cacerts-url %q: %v", raw, err)
+		return kubeconfig.CABundle{}, fmt.Errorf("cannot fetch %s: %v", u, err)
 	}
 	resp, err := client.Do(req)
 	if err != nil {
 		if ctx.Err() != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			return kubeconfig.CABundle{}, fmt.Errorf("cannot fetch %s: timed out after %s; check the address (k3s: port 6443, rke2: 9345) or pass --ca-file", u, cacertsTimeout)
+			return kubeconfig.CABundle{}, fmt.Errorf("cannot fetch %s: timed out after %s", u, cacertsTimeout)
 		}
-		return kubeconfig.CABundle{}, fmt.Errorf("cannot fetch %s: %s; check the address (k3s: port 6443, rke2: 9345) or pass --ca-file", u, lastErrPart(err))
+		return kubeconfig.CABundle{}, fmt.Errorf("cannot fetch %s: %s", u, apierror.LastPart(err))
 	}
 	defer func() { _ = resp.Body.Close() }()
 	if resp.StatusCode != http.StatusOK {
-		return kubeconfig.CABundle{}, fmt.Errorf("cannot fetch %s: %s; is this a k3s or rke2 server? (k3s: port 6443, rke2: 9345) or pass --ca-file", u, resp.Status)
+		return kubeconfig.CABundle{}, fmt.Errorf("cannot fetch %s: %s (not a k3s or rke2 supervisor?)", u, printer.EscapeText(resp.Status))
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxCABundle+1))
 	if err != nil {
-		return kubeconfig.CABundle{}, fmt.Errorf("cannot fetch %s: %s; try again or pass --ca-file", u, lastErrPart(err))
+		return kubeconfig.CABundle{}, fmt.Errorf("cannot fetch %s: %s", u, apierror.LastPart(err))
 	}
 	if len(body) > maxCABundle {
-		return kubeconfig.CABundle{}, fmt.Errorf("%s served more than %d bytes, not a CA bundle; check the URL or pass --ca-file", u, maxCABundle)
+		return kubeconfig.CABundle{}, fmt.Errorf("%s served more than %d bytes, not a CA bundle", u, maxCABundle)
 	}
 	if err := VerifyServedBundle(body, resp.TLS, u.Hostname()); err != nil {
-		return kubeconfig.CABundle{}, fmt.Errorf("refusing the CA bundle from %s: %v; pass --ca-file with the cluster's CA instead", u, err)
+		return kubeconfig.CABundle{}, fmt.Errorf("refusing the CA bundle from %s: %v", u, err)
 	}
 	return kubeconfig.CABundle{PEM: body, From: u.String()}, nil
 }
@@ -113,14 +124,4 @@ func VerifyServedBundle(bundle []byte, state *tls.ConnectionState, host string) 
 		return fmt.Errorf("it does not validate the server's own certificate (%s)", apierror.OneLine(err.Error()))
 	}
 	return nil
-}
-
-// lastErrPart keeps the cause of a wrapped network error
-// ("connection refused"), dropping the repeated URL.
-func lastErrPart(err error) string {
-	s := apierror.OneLine(err.Error())
-	if i := strings.LastIndex(s, ": "); i >= 0 && i+2 < len(s) {
-		return s[i+2:]
-	}
-	return s
 }

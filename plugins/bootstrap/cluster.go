@@ -69,7 +69,11 @@ func kubeconfigCA(f cli.Clients) (kubeconfig.CABundle, error) {
 	case err != nil:
 		return kubeconfig.CABundle{}, fmt.Errorf("%w (or pass --ca-file with the cluster CA)", err)
 	}
-	return cluster.CA()
+	b, err := cluster.CA()
+	if err != nil {
+		return b, fmt.Errorf("%w: pass --ca-file with the cluster CA, or fix the kubeconfig", err)
+	}
+	return b, nil
 }
 
 // loadCA finds the CA bundle: --ca-file, --cacerts-url, else the

@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/yaml"
 
+	"github.com/kubectl-tokens/kubectl-tokens/pkg/kubeconfig"
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/shellquote"
 )
 
@@ -171,9 +172,15 @@ func (f Flavor) JoinPort() string {
 // the port kubectl reaches it on (443 when it names none), except for
 // rke2, whose agents join the supervisor on 9345 of the same host.
 func JoinAddress(server, flag string, f Flavor) (string, error) {
+	return joinAddress(server, flag, "--join-server", f)
+}
+
+// joinAddress is JoinAddress whose remedy for a bad kubeconfig server is
+// fixFlag (rotate's is --supervisor-url).
+func joinAddress(server, flag, fixFlag string, f Flavor) (string, error) {
 	given := flag != ""
 	what := fmt.Sprintf("the kubeconfig server %q", server)
-	fix := "pass --join-server https://HOST:PORT"
+	fix := "pass " + fixFlag + " https://HOST:PORT"
 	if given {
 		what, fix = fmt.Sprintf("%s %q", flag, server), "pass https://HOST:PORT"
 	}
@@ -204,14 +211,7 @@ func JoinAddress(server, flag string, f Flavor) (string, error) {
 // address (as in a k3s.yaml or rke2.yaml copied verbatim): a node
 // elsewhere cannot reach it. "" when it is not.
 func LoopbackWarning(address string) string {
-	host := address
-	if u, err := url.Parse(address); err == nil && u.Host != "" {
-		host = u.Hostname()
-	} else if h, _, err := net.SplitHostPort(address); err == nil {
-		host = h
-	}
-	ip := net.ParseIP(host)
-	if host == "localhost" || (ip != nil && ip.IsLoopback()) {
+	if kubeconfig.IsLoopback(address) {
 		return fmt.Sprintf("warning: the join address %s is a loopback address that other machines cannot reach: pass --join-server https://ADDRESS:PORT", address)
 	}
 	return ""

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -84,7 +85,7 @@ func NewCmdRotate(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Comm
 	fl := cmd.Flags()
 	fl.StringVar(&o.ServerToken, "server-token", "", "The current server token (full K10 form or the password). Prefer --server-token-file or $K3S_TOKEN/$RKE2_TOKEN: a flag shows in the process list.")
 	fl.StringVar(&o.ServerTokenFile, "server-token-file", "", "A file holding the current server token, e.g. a copy of <data-dir>/server/token.")
-	fl.StringVar(&o.NewServerToken, "new-server-token", "", "The new token's password (default: 32 random hex characters). Not shaped like a bootstrap token, not starting with K10.")
+	fl.StringVar(&o.NewServerToken, "new-server-token", "", "The new token's password (default: 32 random hex characters). At least "+strconv.Itoa(MinServerTokenLength)+" characters, not the current one, not shaped like a bootstrap token, not starting with K10.")
 	fl.StringVar(&o.SupervisorURL, "supervisor-url", "", "https://SERVER:PORT of one server's supervisor (default: the kubeconfig server for k3s, the same host on port 9345 for rke2). No proxy paths.")
 	fl.StringVar(&o.Flavor, "flavor", "", "k3s or rke2 (default: detected from the server version).")
 	fl.StringVarP(&o.Output, "output", "o", "", "Output format. One of: (json, yaml).")
@@ -158,15 +159,13 @@ func (o *RotateOptions) Complete(cmd *cobra.Command, _ []string) error {
 	} else if o.flavor != FlavorKubeadm {
 		// The kubeconfig server for k3s, the same host on 9345 for rke2:
 		// where its nodes join, proxies refused alike.
-		s, err := JoinAddress(cluster.Server, "", o.flavor)
-		if err != nil {
-			return fmt.Errorf("%w (or pass --supervisor-url)", err)
+		if o.endpoint, err = joinAddress(cluster.Server, "", "--supervisor-url", o.flavor); err != nil {
+			return err
 		}
-		o.endpoint = s
 	}
 	if cluster.HasCA() {
 		if o.kubeconfigCA, err = cluster.CA(); err != nil {
-			return err
+			return fmt.Errorf("%w: fix the kubeconfig, or pass the old server token in full form (K10…::server:PASSWORD), whose CA hash pins the supervisor", err)
 		}
 	}
 	return nil
@@ -186,7 +185,7 @@ func (o *RotateOptions) Validate() error {
 		return fmt.Errorf("-o %q is not supported by rotate: use json or yaml, or leave -o out", o.Output)
 	}
 	if !o.generated {
-		if err := CheckNewServerToken(o.newToken); err != nil {
+		if err := CheckNewServerToken(o.newToken, o.old.Password); err != nil {
 			return err
 		}
 	}

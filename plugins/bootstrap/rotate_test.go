@@ -74,7 +74,7 @@ func TestRotateK3sWithAFullFormTokenFromTheEnvironment(t *testing.T) {
 func TestRotateRKE2WithABarePasswordPinnedByTheKubeconfigCA(t *testing.T) {
 	sup, srv, ca := startSupervisor(t, "rke2", "oldpass", "agentpass")
 	f := clitest.NewFactory(clitest.Options{Cluster: kubeconfig.Cluster{Context: "rke2", Server: "https://10.0.0.1:6443", CAData: ca}})
-	res := clitest.Run(t, NewRoot, f, "", "rotate", "--flavor", "rke2", "--supervisor-url", srv.URL, "--server-token", "oldpass", "--new-server-token", "chosen-new", "-o", "json")
+	res := clitest.Run(t, NewRoot, f, "", "rotate", "--flavor", "rke2", "--supervisor-url", srv.URL, "--server-token", "oldpass", "--new-server-token", "chosen-new-server-token", "-o", "json")
 	if res.Exit != 0 {
 		t.Fatalf("%s", res)
 	}
@@ -85,7 +85,7 @@ func TestRotateRKE2WithABarePasswordPinnedByTheKubeconfigCA(t *testing.T) {
 	if out.Token != sup.TokenFile() || out.CAHash != caHashOf(ca) || out.Flavor != FlavorRKE2 || out.Server != srv.URL {
 		t.Errorf("got %+v, token file %q", out, sup.TokenFile())
 	}
-	if sup.Password("server") != "chosen-new" || sup.Password("node") != "agentpass" {
+	if sup.Password("server") != "chosen-new-server-token" || sup.Password("node") != "agentpass" {
 		t.Errorf("server %q node %q: a separate agent token stays", sup.Password("server"), sup.Password("node"))
 	}
 	if p := sup.Requests()[0].Path; p != "/v1-rke2/token" {
@@ -110,6 +110,9 @@ func TestRotateRefusesBeforeSendingTheToken(t *testing.T) {
 		{"new shaped like a bootstrap token", kubeconfig.Cluster{}, []string{"--server-token", "oldpass", "--new-server-token", "abcdef.0123456789abcdef"}, "shaped like a bootstrap token"},
 		{"new with K10", kubeconfig.Cluster{}, []string{"--server-token", "oldpass", "--new-server-token", "K10abc"}, "starts with K10"},
 		{"new empty", kubeconfig.Cluster{}, []string{"--server-token", "oldpass", "--new-server-token", ""}, "--new-server-token is empty"},
+		{"new equal to the old", kubeconfig.Cluster{}, []string{"--server-token", "K10" + caHashOf(ca) + "::server:old-password-of-length-24", "--new-server-token", "old-password-of-length-24"}, "--new-server-token is the current server token: rotating to it changes nothing"},
+		{"new one character long", kubeconfig.Cluster{}, []string{"--server-token", "oldpass", "--new-server-token", "x"}, "--new-server-token has 1 characters, fewer than the 16 rotate accepts"},
+		{"new one short of the minimum", kubeconfig.Cluster{}, []string{"--server-token", "oldpass", "--new-server-token", "0123456789abcde"}, "has 15 characters, fewer than the 16"},
 		{"no old token", kubeconfig.Cluster{}, nil, "no server token given: pass --server-token-file FILE, --server-token or $K3S_TOKEN"},
 		{"server dry run", kubeconfig.Cluster{}, []string{"--server-token", "oldpass", "--dry-run=server"}, "--dry-run=server is not possible"},
 		{"unsupported output", kubeconfig.Cluster{}, []string{"--server-token", "oldpass", "-o", "name"}, `-o "name" is not supported by rotate`},
@@ -175,6 +178,59 @@ func TestRotateExplainsEveryServerAnswer(t *testing.T) {
 		res := clitest.Run(t, NewRoot, clitest.NewFactory(clitest.Options{}), "", "rotate", "--flavor", "k3s", "--supervisor-url", srv.URL, "--server-token", "K10"+hash+"::server:oldpass")
 		if res.Exit != 1 || !strings.Contains(res.Stderr, tc.want) || strings.Count(res.Stderr, "\n") != 1 {
 			t.Errorf("%d: %s\nwant %q", tc.code, res, tc.want)
+		}
+	}
+}
+
+// The supervisor's text reaches a terminal: control characters in it are
+// shown, not obeyed (a forged line, a bell, a colour).
+func TestRotateEscapesTheSupervisorsErrorText(t *testing.T) {
+	_, srv, ca := startSupervisor(t, "k3s", "oldpass", "oldpass")
+	mux := http.NewServeMux()
+	mux.HandleFunc("/cacerts", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write(ca) })
+	mux.HandleFunc("/v1-k3s/token", func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(http.StatusInternalServerError)
+		_, _ = w.Write([]byte("evil \x1b]0;owned\x07\x1b[2Jtext"))
+	})
+	srv.Config.Handler = mux
+	res := clitest.Run(t, NewRoot, clitest.NewFactory(clitest.Options{}), "", "rotate", "--flavor", "k3s", "--supervisor-url", srv.URL, "--server-token", "K10"+caHashOf(ca)+"::server:oldpass")
+	if res.Exit != 1 || strings.ContainsAny(res.Stderr, "\x1b\x07") || !strings.Contains(res.Stderr, `evil ^[]0;owned\x07^[[2Jtext`) {
+		t.Errorf("%s\nwant the server's text escaped", res)
+	}
+}
+
+// rotate has --supervisor-url, not --ca-file: a supervisor that cannot be
+// reached, or that serves no CA, is fixed with the flag rotate has.
+func TestRotateErrorsNameTheFlagsRotateHas(t *testing.T) {
+	down := httptest.NewTLSServer(http.NotFoundHandler())
+	downURL := down.URL
+	down.Close()
+	_, srv, ca := startSupervisor(t, "k3s", "oldpass", "oldpass")
+	noCA := httptest.NewTLSServer(http.NotFoundHandler())
+	t.Cleanup(noCA.Close)
+	for _, tc := range []struct {
+		name, url, want string
+	}{
+		{"connection refused", downURL, "connection refused; check --supervisor-url (k3s: port 6443, rke2: 9345); nothing was sent"},
+		{"no /cacerts", noCA.URL, "404 Not Found (not a k3s or rke2 supervisor?); check --supervisor-url"},
+	} {
+		res := clitest.Run(t, NewRoot, clitest.NewFactory(clitest.Options{}), "", "rotate", "--flavor", "k3s", "--supervisor-url", tc.url, "--server-token", "K10"+caHashOf(ca)+"::server:oldpass")
+		if res.Exit != 1 || !strings.Contains(res.Stderr, tc.want) || strings.Contains(res.Stderr, "--ca-file") {
+			t.Errorf("%s: %s\nwant %q and no --ca-file", tc.name, res, tc.want)
+		}
+	}
+	// The kubeconfig's unusable CA and server: rotate's own remedies.
+	for _, tc := range []struct {
+		name    string
+		cluster kubeconfig.Cluster
+		want    string
+	}{
+		{"kubeconfig CA not PEM", kubeconfig.Cluster{Context: "k3s", Server: srv.URL, CAData: []byte("junk")}, `the kubeconfig's context "k3s" has certificate-authority-data that holds no PEM certificate: fix the kubeconfig, or pass the old server token in full form`},
+		{"kubeconfig server a proxy", kubeconfig.Cluster{Context: "k3s", Server: "https://rancher.example.com/k8s/clusters/c-1"}, "pass --supervisor-url https://HOST:PORT"},
+	} {
+		res := clitest.Run(t, NewRoot, clitest.NewFactory(clitest.Options{Cluster: tc.cluster}), "", "rotate", "--flavor", "k3s", "--server-token", "oldpass")
+		if res.Exit != 1 || !strings.Contains(res.Stderr, tc.want) || strings.Contains(res.Stderr, "--ca-file") || strings.Contains(res.Stderr, "--join-server") {
+			t.Errorf("%s: %s\nwant %q, and no flag rotate lacks", tc.name, res, tc.want)
 		}
 	}
 }

@@ -15,12 +15,14 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	certutil "k8s.io/client-go/util/cert"
 
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/apierror"
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/kubeconfig"
+	"github.com/kubectl-tokens/kubectl-tokens/pkg/printer"
 )
 
 // Server-token rotation as `k3s token rotate` does it, on the wire
@@ -71,10 +73,18 @@ func ParseServerToken(s, from string) (ServerToken, error) {
 	return ServerToken{CAHash: hash, Password: password}, nil
 }
 
+// MinServerTokenLength is the shortest new server token rotate accepts:
+// the server token is the cluster's root secret (it joins servers and
+// decrypts the bootstrap data), and the servers themselves accept any
+// length. 16 characters of hex are 64 bits; the generated ones have 32.
+const MinServerTokenLength = 16
+
 // CheckNewServerToken refuses values that k3s and rke2 misread: shaped like
 // a bootstrap token, or with the K10 prefix of a full token (both degraded
-// clusters), or that a config file line cannot carry.
-func CheckNewServerToken(s string) error {
+// clusters), or that a config file line cannot carry; and values that
+// are no rotation: the current password old, or one short enough to
+// guess.
+func CheckNewServerToken(s, old string) error {
 	switch {
 	case s == "":
 		return fmt.Errorf("--new-server-token is empty: leave it out to have one generated")
@@ -84,6 +94,10 @@ func CheckNewServerToken(s string) error {
 		return fmt.Errorf("--new-server-token starts with K10, the prefix of a full token: servers would misread it; pass the password alone or leave the flag out")
 	case strings.ContainsFunc(s, func(r rune) bool { return r <= ' ' || r == 0x7f }):
 		return fmt.Errorf("--new-server-token holds white space or a control character, which the config files cannot carry: choose another value or leave the flag out")
+	case s == old:
+		return fmt.Errorf("--new-server-token is the current server token: rotating to it changes nothing; choose another value or leave the flag out")
+	case utf8.RuneCountInString(s) < MinServerTokenLength:
+		return fmt.Errorf("--new-server-token has %d characters, fewer than the %d rotate accepts for the cluster's root secret: choose a longer value or leave the flag out (32 random hex characters are generated)", utf8.RuneCountInString(s), MinServerTokenLength)
 	}
 	return nil
 }
@@ -120,9 +134,9 @@ func RotateServerToken(ctx context.Context, endpoint string, f Flavor, old Serve
 	if err != nil {
 		return Rotation{}, fmt.Errorf("supervisor address %q: %w", endpoint, err)
 	}
-	served, err := FetchCACerts(ctx, u.String()+"/cacerts")
+	served, err := FetchServedCA(ctx, u.JoinPath("cacerts"))
 	if err != nil {
-		return Rotation{}, err
+		return Rotation{}, fmt.Errorf("%w; check --supervisor-url (k3s: port 6443, rke2: 9345); nothing was sent", err)
 	}
 	hash, err := K10CAHash(served.PEM)
 	if err != nil {
@@ -190,7 +204,7 @@ func putServerToken(ctx context.Context, u *url.URL, f Flavor, caPEM []byte, pas
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := client.Do(req)
 	if err != nil {
-		return fmt.Errorf("cannot reach %s: %s; check --supervisor-url (k3s: port 6443, rke2: 9345)", endpoint, lastErrPart(err))
+		return fmt.Errorf("cannot reach %s: %s; check --supervisor-url (k3s: port 6443, rke2: 9345)", endpoint, apierror.LastPart(err))
 	}
 	defer func() { _ = resp.Body.Close() }()
 	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
@@ -202,7 +216,9 @@ func putServerToken(ctx context.Context, u *url.URL, f Flavor, caPEM []byte, pas
 	if json.Unmarshal(raw, &st) == nil && st.Message != "" {
 		msg = st.Message
 	}
-	msg = apierror.OneLine(msg)
+	// The supervisor's text goes to a terminal: escaped, as describe does.
+	msg = printer.EscapeText(apierror.OneLine(msg))
+	status := printer.EscapeText(resp.Status)
 	program := string(f)
 	switch resp.StatusCode {
 	case http.StatusUnauthorized:
@@ -210,12 +226,12 @@ func putServerToken(ctx context.Context, u *url.URL, f Flavor, caPEM []byte, pas
 	case http.StatusForbidden:
 		return fmt.Errorf("%s answered 403 %s: only the server token can rotate it, not an agent token, a bootstrap token or kubeconfig credentials; nothing was changed", endpoint, msg)
 	case http.StatusMethodNotAllowed, http.StatusNotFound:
-		return fmt.Errorf("%s answered %s: this %s server cannot rotate tokens (too old, or not a %s supervisor, or a proxy in between); pass --supervisor-url https://SERVER:PORT of one server", endpoint, resp.Status, program, program)
+		return fmt.Errorf("%s answered %s: this %s server cannot rotate tokens (too old, or not a %s supervisor, or a proxy in between); pass --supervisor-url https://SERVER:PORT of one server", endpoint, status, program, program)
 	case http.StatusBadRequest:
 		return fmt.Errorf("%s refused the request as malformed (400 %s); nothing was changed", endpoint, msg)
 	case http.StatusInternalServerError:
 		return fmt.Errorf("%s failed to rotate (500 %s): the cause is only in that server's log (journalctl -u %s | grep %q); the token may or may not have changed: try the old token again", endpoint, msg, program, msg)
 	default:
-		return fmt.Errorf("%s answered %s: %s", endpoint, resp.Status, msg)
+		return fmt.Errorf("%s answered %s: %s", endpoint, status, msg)
 	}
 }

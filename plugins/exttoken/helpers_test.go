@@ -162,6 +162,10 @@ func (f *fakeRancher) serveTable(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	f.tables = append(f.tables, r.Method+" "+r.URL.RequestURI())
 	f.mu.Unlock()
+	if strings.HasPrefix(r.URL.Path, kubeconfigsPath) {
+		f.serveKubeconfigTable(w, r)
+		return
+	}
 	name := strings.TrimPrefix(strings.TrimPrefix(r.URL.Path, tokensPath), "/")
 	var items []unstructured.Unstructured
 	if name != "" {

@@ -48,6 +48,7 @@ func NewRoot(streams genericiooptions.IOStreams, f cli.Clients) *cobra.Command {
 		NewCmdSetDescription(f, streams),
 		NewCmdLegacy(f, streams),
 		NewCmdSettings(f, streams),
+		NewCmdKubeconfig(f, streams), NewCmdExpiring(f, streams),
 	)
 	return root
 }

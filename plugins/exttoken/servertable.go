@@ -9,6 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
 
@@ -46,14 +47,28 @@ type tableQuery struct {
 // tokens page by page and merging the rows, so the printed table matches
 // kubectl get's.
 func fetchTable(ctx context.Context, rc rest.Interface, tokens tokenClient, q tableQuery) (*metav1.Table, error) {
+	return fetchTableOf(ctx, rc, tableSource{path: tokensPath, resource: tokensGVR.GroupResource(), scrub: scrub, wrap: tokens.wrap}, q)
+}
+
+// tableSource is a resource whose server-side Table fetchTableOf reads:
+// its collection path, how to scrub an object in a row and how to
+// explain an error.
+type tableSource struct {
+	path     string
+	resource schema.GroupResource
+	scrub    func(*unstructured.Unstructured)
+	wrap     func(err error, verb, name string) error
+}
+
+func fetchTableOf(ctx context.Context, rc rest.Interface, src tableSource, q tableQuery) (*metav1.Table, error) {
 	var out *metav1.Table
 	cont := ""
 	for {
 		req := rc.Get().SetHeader("Accept", tableAccept)
 		if q.Name != "" {
-			req = req.AbsPath(tokensPath, q.Name)
+			req = req.AbsPath(src.path, q.Name)
 		} else {
-			req = req.AbsPath(tokensPath)
+			req = req.AbsPath(src.path)
 			if q.ChunkSize > 0 {
 				req = req.Param("limit", strconv.FormatInt(q.ChunkSize, 10))
 			}
@@ -71,21 +86,21 @@ func fetchTable(ctx context.Context, rc rest.Interface, tokens tokenClient, q ta
 		// Error, not Raw's error: it decodes the server's Status and keeps
 		// its message (e.g. which token was not found).
 		if err := res.Error(); err != nil {
-			return nil, tokens.wrap(err, verbFor(q.Name), q.Name)
+			return nil, src.wrap(err, verbFor(q.Name), q.Name)
 		}
 		body, err := res.Raw()
 		if err != nil {
-			return nil, tokens.wrap(err, verbFor(q.Name), q.Name)
+			return nil, src.wrap(err, verbFor(q.Name), q.Name)
 		}
 		page := &metav1.Table{}
 		if err := json.Unmarshal(body, page); err != nil || page.Kind != "Table" {
-			return nil, fmt.Errorf("the server did not answer with a Table for %s (kind %q): is this Rancher's ext token API?", tokensGVR.GroupResource(), page.Kind)
+			return nil, fmt.Errorf("the server did not answer with a Table for %s (kind %q): is this Rancher's ext API?", src.resource, page.Kind)
 		}
 		for i := range page.Rows {
 			if raw := page.Rows[i].Object.Raw; len(raw) > 0 {
 				u := &unstructured.Unstructured{}
 				if err := u.UnmarshalJSON(raw); err == nil {
-					scrub(u)
+					src.scrub(u)
 					page.Rows[i].Object = runtime.RawExtension{Object: u}
 				}
 			}

@@ -3,6 +3,8 @@ package regtoken
 import (
 	"context"
 
+	"github.com/kubectl-tokens/kubectl-tokens/pkg/fleet"
+
 	"github.com/spf13/cobra"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -17,7 +19,7 @@ func completeTokenNames(f cli.Clients, arity cli.Arity) cobra.CompletionFunc {
 		if err != nil {
 			return nil, err
 		}
-		client, err := tokenClient(f)
+		client, err := fleet.TokenClient(f)
 		if err != nil {
 			return nil, err
 		}

@@ -6,13 +6,12 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/kubectl-tokens/kubectl-tokens/pkg/fleet"
+
 	"github.com/spf13/cobra"
-	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
-	"k8s.io/client-go/dynamic"
+	"k8s.io/cli-runtime/pkg/printers"
 	"k8s.io/kubectl/pkg/util/templates"
 
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/apierror"
@@ -20,7 +19,6 @@ import (
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/dryrun"
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/printer"
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/ttl"
-	"github.com/kubectl-tokens/kubectl-tokens/pkg/wait"
 )
 
 const defaultTimeout = 2 * time.Minute
@@ -29,8 +27,9 @@ const defaultTimeout = 2 * time.Minute
 type CreateOptions struct {
 	genericiooptions.IOStreams
 	f       cli.Clients
-	install installFlags
+	install fleet.InstallOptions
 	print   *printer.Flags
+	m       *fleet.Manager
 
 	Name             string
 	GenerateName     string
@@ -45,13 +44,12 @@ type CreateOptions struct {
 	namespace string
 	ttl       string // spec.ttl; "" = none
 	ttlNote   string
-	tokens    dynamic.ResourceInterface
-	dyn       dynamic.Interface
+	ttlWarn   string
 }
 
 // NewCmdCreate builds `kubectl regtoken create`.
 func NewCmdCreate(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &CreateOptions{IOStreams: streams, f: f, install: installFlags{mode: writeValues}, print: printer.NewFlags(printer.NoTable)}
+	o := &CreateOptions{IOStreams: streams, f: f, install: fleet.InstallOptions{Mode: fleet.WriteValues}, print: printer.NewFlags(printer.NoTable)}
 	cmd := &cobra.Command{
 		Use:   "create [NAME | --generate-name PREFIX] [-n NAMESPACE] [--ttl DURATION] [flags]",
 		Short: "Create a registration token, write values.yaml and print the helm install",
@@ -110,7 +108,7 @@ func NewCmdCreate(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Comm
 	fs.BoolVar(&o.Reuse, "reuse", false, "If the token exists, use it instead of failing (values.yaml comes from the existing token; an expired token is refused).")
 	fs.BoolVar(&o.CleanupOnFailure, "cleanup-on-failure", false, "Delete the token again if waiting for its values fails, times out or is interrupted.")
 	dryrun.AddFlag(cmd, &o.DryRun, "created")
-	o.install.addFlags(cmd)
+	addInstallFlags(cmd, &o.install)
 	o.print.AddFlags(cmd)
 	resultOutputUsage(cmd)
 	return cmd
@@ -130,19 +128,20 @@ func (o *CreateOptions) Complete(_ *cobra.Command, args []string) error {
 	if err != nil {
 		return err
 	}
-	if o.ttl, o.ttlNote, err = fleetTTL("--ttl", v); err != nil {
+	if o.ttl, o.ttlNote, err = fleet.TTLSpec("--ttl", v); err != nil {
 		return err
 	}
-	if o.dyn, err = o.f.Dynamic(); err != nil {
+	if !v.Never {
+		o.ttlWarn = ttl.ShortWarning(v.Duration)
+	}
+	if o.m, err = fleet.NewManager(o.f, o.namespace); err != nil {
 		return err
 	}
-	o.tokens = o.dyn.Resource(tokenGVR).Namespace(o.namespace)
 	if o.NoWait || o.DryRun != dryrun.None {
 		// No values are fetched: only the label flags matter.
-		o.install.labels, o.install.labelWarnings, err = parseLabels(o.install.Labels)
-		return err
+		return o.install.CompleteLabels()
 	}
-	return o.install.complete(o.f)
+	return o.install.Complete(o.f)
 }
 
 // Validate checks every input before any request; it sets nothing.
@@ -153,11 +152,11 @@ func (o *CreateOptions) Validate() error {
 	case o.Name != "" && o.GenerateName != "":
 		return errors.New("both NAME and --generate-name given: pass one of them")
 	case o.Name != "":
-		if err := validateName(o.Name); err != nil {
+		if err := fleet.ValidateName(o.Name); err != nil {
 			return err
 		}
 	default:
-		if err := validateGenerateName(o.GenerateName); err != nil {
+		if err := fleet.ValidateGenerateName(o.GenerateName); err != nil {
 			return err
 		}
 		if o.Reuse {
@@ -167,6 +166,9 @@ func (o *CreateOptions) Validate() error {
 	if o.Timeout <= 0 {
 		return fmt.Errorf("--timeout %s is not positive: pass e.g. --timeout 2m", o.Timeout)
 	}
+	if err := fleet.ValidateNamespace(o.namespace); err != nil {
+		return err
+	}
 	if err := dryrun.Validate(o.DryRun); err != nil {
 		return err
 	}
@@ -175,15 +177,15 @@ func (o *CreateOptions) Validate() error {
 	}
 	if o.NoWait || o.DryRun != dryrun.None {
 		// Nothing is fetched or written.
-		return checkClientID(o.install.ClientID)
+		return o.install.ValidateFlags()
 	}
 	if o.print.Output() != "" && o.install.ValuesFile == "-" {
 		return errors.New("--values-file - and -o both write to stdout: write values.yaml to a file, or leave out -o")
 	}
-	if err := o.install.validate(); err != nil {
+	if err := o.install.Validate(); err != nil {
 		return err
 	}
-	return o.install.checkValuesFileWritable(o.Name)
+	return o.install.CheckValuesFileWritable(o.Name)
 }
 
 // Run checks access, creates the token, waits for its values and finishes
@@ -191,35 +193,42 @@ func (o *CreateOptions) Validate() error {
 func (o *CreateOptions) Run(ctx context.Context) error {
 	// The TTL note is printed with the outcome, so that a failure stays
 	// one line.
-	obj := o.newToken()
+	spec := fleet.TokenSpec{Name: o.Name, GenerateName: o.GenerateName, TTL: o.ttl}
 	if o.DryRun == dryrun.Client {
 		o.printTTLNote()
-		return o.printDryRun(obj)
+		return o.printDryRun(spec.Object(o.namespace), false)
 	}
 	if o.DryRun == dryrun.None {
-		if err := o.checkAccess(ctx); err != nil {
+		checks := []fleet.Access{fleet.AccessCreateToken}
+		if !o.NoWait {
+			checks = append(checks, fleet.AccessReadValues)
+		}
+		if err := o.m.CheckAccess(ctx, "create", checks...); err != nil {
 			return err
 		}
 	}
-	got, created, err := o.createToken(ctx, obj)
+	got, created, err := o.m.CreateToken(ctx, spec, o.Reuse, o.DryRun)
+	if errors.Is(err, fleet.ErrExists) {
+		return apierror.Explained(err, "%s %q already exists in namespace %q: pass --reuse to use it (or %s to fetch its values), or choose another name", fleet.Kind, o.Name, o.namespace, fleet.Hint(o.f, "values", o.Name, "-n", o.namespace))
+	}
 	if err != nil {
 		return err
 	}
 	if o.DryRun == dryrun.Server {
 		o.printTTLNote()
-		return o.printDryRun(got)
+		return o.printDryRun(got, !created)
 	}
-	tok, err := toToken(got)
+	tok, err := fleet.ToToken(got)
 	if err != nil {
 		return err
 	}
 	name := tok.Name
-	headline := fmt.Sprintf("%s/%s created in namespace %s (%s)", objectRef, name, o.namespace, describeExpiry(tok))
+	headline := fmt.Sprintf("%s/%s created in namespace %s (%s)", fleet.ObjectRef, name, o.namespace, describeExpiry(tok))
 	if !created {
-		if err := refuseExpired(o.f, tok, now()); err != nil {
+		if err := fleet.RefuseExpired(o.f, tok, fleet.Now()); err != nil {
 			return err
 		}
-		headline = fmt.Sprintf("%s/%s exists in namespace %s and is reused (%s)", objectRef, name, o.namespace, describeExpiry(tok))
+		headline = fmt.Sprintf("%s/%s exists in namespace %s and is reused (%s)", fleet.ObjectRef, name, o.namespace, describeExpiry(tok))
 		if o.ttl != "" && (tok.Spec.TTL == nil || *tok.Spec.TTL != o.ttl) {
 			fmt.Fprintf(o.ErrOut, "warning: --ttl %s is ignored: the existing token keeps its ttl %s\n", o.TTL, ttlText(tok))
 		}
@@ -229,17 +238,29 @@ func (o *CreateOptions) Run(ctx context.Context) error {
 		return o.printNoWait(tok, headline)
 	}
 
-	fail := o.afterWrite(created, tok)
-	tok, secret, err := o.waitValues(ctx, got, tok, created)
+	var cleanup func() error
+	if created && o.CleanupOnFailure {
+		cleanup = o.m.DeleteFunc(tok.Name, string(tok.UID))
+	}
+	fail := o.m.AfterWrite(created, tok, cleanup)
+	p := newWaitLine(o.ErrOut, fmt.Sprintf("the Fleet controller to write the values of %s", tok.Name), o.Timeout)
+	tok, secret, err := o.m.WaitValues(ctx, got, o.Timeout, cleanup, p.show)
 	if err != nil {
 		return fail(err)
 	}
-	res, err := o.install.finish(o.f, tok, secret, now())
+	pinned := o.install.PinControllerVersion(ctx, o.m)
+	res, err := o.install.Finish(o.f, tok, secret, fleet.Now())
 	if err != nil {
 		return fail(err)
 	}
-	if o.ttlNote != "" && created {
-		res.Notes = append([]string{o.ttlNote}, res.Notes...)
+	if pinned != "" {
+		res.Notes = append(res.Notes, pinned)
+	}
+	if created {
+		res.Warnings = append(res.Warnings, o.ttlWarnings()...)
+		if o.ttlNote != "" {
+			res.Notes = append([]string{o.ttlNote}, res.Notes...)
+		}
 	}
 	if err := printRegistration(o.IOStreams, o.print, res, headline); err != nil {
 		return err
@@ -247,113 +268,33 @@ func (o *CreateOptions) Run(ctx context.Context) error {
 	return checkInterrupted(ctx, o.f, res)
 }
 
-// createToken sends the create (server-side dry run included); with
-// --reuse an existing token is read instead, and created is false.
-func (o *CreateOptions) createToken(ctx context.Context, obj *unstructured.Unstructured) (got *unstructured.Unstructured, created bool, err error) {
-	// A signal must not cut the create short: we would not know whether the
-	// token exists. It is one short request; the wait after it is what a
-	// signal interrupts.
-	createCtx, cancelCreate := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-	got, err = o.tokens.Create(createCtx, obj, metav1.CreateOptions{FieldManager: "kubectl-regtoken", DryRun: dryrun.Request(o.DryRun)})
-	cancelCreate()
-	if apierrors.IsAlreadyExists(err) {
-		if !o.Reuse || o.DryRun != dryrun.None {
-			return nil, false, apierror.Explained(err, "%s %q already exists in namespace %q: pass --reuse to use it (or %s to fetch its values), or choose another name", kind, o.Name, o.namespace, hint(o.f, "values", o.Name, "-n", o.namespace))
-		}
-		if got, err = o.tokens.Get(ctx, o.Name, metav1.GetOptions{}); err != nil {
-			return nil, false, apierror.Wrap(err, tokenOp("get", o.namespace, o.Name))
-		}
-		return got, false, nil
-	} else if err != nil {
-		return nil, false, apierror.Wrap(err, tokenOp("create", o.namespace, o.Name))
+// ttlWarnings are the warnings of a new token's TTL: under a minute, or
+// never expiring (a credential that can register clusters forever).
+func (o *CreateOptions) ttlWarnings() []string {
+	switch {
+	case o.ttlWarn != "":
+		return []string{o.ttlWarn}
+	case o.ttl == "":
+		return []string{fleet.NeverExpiresWarning(o.Name)}
 	}
-	return got, true, nil
-}
-
-// waitValues waits (by watch, up to --timeout) until the controller has
-// written the values of tok, as got was returned by the server, and reads
-// the values Secret. A timeout or a signal is explained with what exists
-// (and, with --cleanup-on-failure, the token created is deleted); other
-// errors are returned as they are, for afterWrite to report.
-func (o *CreateOptions) waitValues(ctx context.Context, got *unstructured.Unstructured, tok *Token, created bool) (*Token, *corev1.Secret, error) {
-	if tok.Status.SecretName == "" {
-		waitCtx, cancel := context.WithTimeout(ctx, o.Timeout)
-		p := startProgress(o.ErrOut, fmt.Sprintf("the Fleet controller to write the values of %s", tok.Name), o.Timeout)
-		var err error
-		tok, err = waitForSecretName(waitCtx, o.tokens, o.namespace, tok.Name, got.GetResourceVersion(), tok)
-		p.Stop()
-		cancel()
-		if wait.IsTimeout(err) || errors.Is(err, context.Canceled) {
-			return nil, nil, reportedError{interruptedOrTimedOut(o.f, err, o.namespace, got.GetName(), o.Timeout, o.cleanup(created, string(got.GetUID()), got.GetName()))}
-		}
-		if err != nil {
-			return nil, nil, err
-		}
-	}
-	secret, err := o.install.getValuesSecret(ctx, o.f, tok)
-	return tok, secret, err
-}
-
-// reportedError already says what exists and how to go on; afterWrite
-// passes it on as it is.
-type reportedError struct{ error }
-
-func (e reportedError) Unwrap() error { return e.error }
-
-// cleanup deletes the token we created when --cleanup-on-failure asks for
-// it; nil otherwise.
-func (o *CreateOptions) cleanup(created bool, uid, name string) func() error {
-	if !created || !o.CleanupOnFailure {
-		return nil
-	}
-	return func() error { return deleteToken(o.tokens, o.namespace, name, uid) }
-}
-
-// afterWrite returns how to report a failure once the token exists: with
-// --cleanup-on-failure it is deleted again, otherwise the error says the
-// token is left and how to delete it.
-func (o *CreateOptions) afterWrite(created bool, tok *Token) func(error) error {
-	cleanup := o.cleanup(created, string(tok.UID), tok.Name)
-	return func(err error) error {
-		var reported reportedError
-		switch {
-		case errors.Is(err, errTokenDeleted), errors.As(err, &reported):
-			return err
-		case cleanup != nil:
-			if cerr := cleanup(); cerr != nil {
-				return fmt.Errorf("%w; deleting the token (--cleanup-on-failure) failed too: %s", err, apierror.OneLine(cerr.Error()))
-			}
-			return fmt.Errorf("%w; the token was deleted (--cleanup-on-failure)", err)
-		case created:
-			return fmt.Errorf("%w; %s %q was created in namespace %q and is left: delete it with %s", err, kind, tok.Name, o.namespace, hint(o.f, "delete", tok.Name, "-n", o.namespace))
-		}
-		return err
-	}
+	return nil
 }
 
 func (o *CreateOptions) printTTLNote() {
 	if o.ttlNote != "" {
 		fmt.Fprintf(o.ErrOut, "note: %s\n", o.ttlNote)
 	}
+	for _, w := range o.ttlWarnings() {
+		fmt.Fprintf(o.ErrOut, "warning: %s\n", w)
+	}
+	for _, w := range o.install.FlagWarnings() {
+		fmt.Fprintf(o.ErrOut, "warning: %s\n", printers.EscapeTerminal(w))
+	}
 }
 
-func (o *CreateOptions) newToken() *unstructured.Unstructured {
-	obj := &unstructured.Unstructured{Object: map[string]any{"spec": map[string]any{}}}
-	obj.SetAPIVersion(tokenGVR.GroupVersion().String())
-	obj.SetKind(kind)
-	obj.SetNamespace(o.namespace)
-	if o.Name != "" {
-		obj.SetName(o.Name)
-	} else {
-		obj.SetGenerateName(o.GenerateName)
-	}
-	if o.ttl != "" {
-		_ = unstructured.SetNestedField(obj.Object, o.ttl, "spec", "ttl")
-	}
-	return obj
-}
-
-func (o *CreateOptions) printDryRun(obj *unstructured.Unstructured) error {
+// printDryRun prints what a dry run would create, or, for --reuse of a
+// token the server has, that it would be reused.
+func (o *CreateOptions) printDryRun(obj *unstructured.Unstructured, reused bool) error {
 	if o.print.Output() != "" {
 		return o.print.Print(obj, printer.WithoutNamespace, o.Out)
 	}
@@ -361,24 +302,30 @@ func (o *CreateOptions) printDryRun(obj *unstructured.Unstructured) error {
 	if name == "" {
 		name = obj.GetGenerateName() + "<generated>"
 	}
-	fmt.Fprintf(o.Out, "%s/%s created in namespace %s%s\n", objectRef, name, o.namespace, dryrun.Suffix(o.DryRun))
+	verb := "created"
+	switch {
+	case reused:
+		verb = "exists and is reused"
+	case o.Reuse && o.DryRun == dryrun.Client:
+		// A client dry run asks the server nothing, so whether it exists
+		// is not known.
+		verb = "created, or reused if it exists"
+	}
+	fmt.Fprintf(o.Out, "%s/%s %s in namespace %s%s\n", fleet.ObjectRef, name, verb, o.namespace, dryrun.Suffix(o.DryRun))
 	return nil
 }
 
-func (o *CreateOptions) printNoWait(tok *Token, headline string) error {
+func (o *CreateOptions) printNoWait(tok *fleet.Token, headline string) error {
 	if o.print.Output() != "" {
-		res := newResult(tok.Namespace, tok.Name)
+		res := fleet.NewResult(tok.Namespace, tok.Name)
 		if at, ok := tok.ExpiresAt(); ok {
 			res.Expires = at.UTC().Format(time.RFC3339)
 		}
 		res.SecretName = tok.Status.SecretName
-		res.Warnings = append(res.Warnings, o.install.labelWarnings...)
+		res.Warnings = append(res.Warnings, o.install.FlagWarnings()...)
 		return o.print.Print(res, printer.WithoutNamespace, o.Out)
 	}
-	for _, w := range o.install.labelWarnings {
-		fmt.Fprintf(o.ErrOut, "warning: %s\n", w)
-	}
 	fmt.Fprintln(o.Out, headline)
-	fmt.Fprintf(o.Out, "Fetch values.yaml and the helm commands once the Fleet controller has written them: %s\n", hint(o.f, "values", tok.Name, "-n", tok.Namespace))
+	fmt.Fprintf(o.Out, "Fetch values.yaml and the helm commands once the Fleet controller has written them: %s\n", fleet.Hint(o.f, "values", tok.Name, "-n", tok.Namespace))
 	return nil
 }

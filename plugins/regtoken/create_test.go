@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kubectl-tokens/kubectl-tokens/pkg/fleet"
+
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -29,8 +31,9 @@ func TestCreateWritesValuesAndPrintsHelm(t *testing.T) {
 		"create selfsubjectaccessreviews.authorization.k8s.io",
 		"create selfsubjectaccessreviews.authorization.k8s.io",
 		"create clusterregistrationtokens.fleet.cattle.io fleet-default/edge-1",
-		"get secrets fleet-default/edge-1")
-	got, err := f.Dyn.Resource(tokenGVR).Namespace(testNS).Get(t.Context(), "edge-1", metav1.GetOptions{})
+		"get secrets fleet-default/edge-1",
+		"get deployments.apps cattle-fleet-system/fleet-controller")
+	got, err := f.Dyn.Resource(fleet.TokenGVR).Namespace(testNS).Get(t.Context(), "edge-1", metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +68,7 @@ func TestCreateTTLNeverSendsNoTTL(t *testing.T) {
 		if res.Exit != 0 || !strings.Contains(res.Stdout, "never expires") {
 			t.Fatalf("--ttl %q: %s", in, res)
 		}
-		got, _ := f.Dyn.Resource(tokenGVR).Namespace(testNS).Get(t.Context(), "forever", metav1.GetOptions{})
+		got, _ := f.Dyn.Resource(fleet.TokenGVR).Namespace(testNS).Get(t.Context(), "forever", metav1.GetOptions{})
 		if _, found, _ := unstructured.NestedFieldNoCopy(got.Object, "spec", "ttl"); found {
 			t.Errorf("--ttl %q sent a spec.ttl", in)
 		}
@@ -87,7 +90,7 @@ func TestCreateRefusesBadInputBeforeAnyRequest(t *testing.T) {
 		{"client id with a backslash", []string{"create", "x", "--client-id", `a\b`}, "without escaping"},
 		{"client id with a newline", []string{"create", "x", "--client-id", "a\nb"}, "without escaping"},
 		{"reuse generated", []string{"create", "--generate-name", "ci-", "--reuse"}, "--reuse needs a NAME"},
-		{"bad url", []string{"create", "x", "--api-server-url", "fleet:6443"}, "not an http(s) URL"},
+		{"bad url", []string{"create", "x", "--api-server-url", "fleet:6443"}, "is not an https URL"},
 		{"stdout twice", []string{"create", "x", "--values-file", "-", "-o", "json"}, "both write to stdout"},
 		{"wide", []string{"create", "x", "-o", "wide"}, "-o wide is not supported"},
 	} {

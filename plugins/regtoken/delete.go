@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/kubectl-tokens/kubectl-tokens/pkg/fleet"
+
 	"github.com/spf13/cobra"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -80,7 +82,7 @@ func (o *DeleteOptions) Complete(_ *cobra.Command, args []string) error {
 		}
 	}
 	var err error
-	o.client, err = tokenClient(o.f)
+	o.client, err = fleet.TokenClient(o.f)
 	return err
 }
 
@@ -96,7 +98,7 @@ func (o *DeleteOptions) Validate() error {
 	}
 	for _, n := range o.Names {
 		if n == "" {
-			return errNoName
+			return fleet.ErrNoName
 		}
 	}
 	if o.ChunkSize < 0 {
@@ -112,14 +114,19 @@ func (o *DeleteOptions) Run(ctx context.Context) error {
 	if err != nil || len(targets) == 0 {
 		return err
 	}
+	for _, t := range targets {
+		if _, name := splitKey(t.Key); strings.HasPrefix(name, fleet.ImportPrefix) {
+			fmt.Fprintf(o.ErrOut, "warning: %s is the token Fleet made for the manager-initiated Cluster %s: without it that cluster's agent cannot be re-imported or redeployed until Fleet makes a new one (bump the Cluster's spec.redeployAgentGeneration)\n", name, strings.TrimPrefix(name, fleet.ImportPrefix))
+		}
+	}
 	d := deleter.Deleter{Out: o.Out, Verb: "deleted", DryRun: o.DryRun,
 		Do: func(ctx context.Context, t deleter.Target, opts metav1.DeleteOptions) error {
 			ns, name := splitKey(t.Key)
 			err := o.client.Namespace(ns).Delete(ctx, name, opts)
 			if apierrors.IsNotFound(err) && !apierror.IsNotServedError(err) {
-				return apierror.Explained(err, "%s %q not found in namespace %q: list them with %s", kind, name, ns, hint(o.f, "list", "-n", ns))
+				return apierror.Explained(err, "%s %q not found in namespace %q: list them with %s", fleet.Kind, name, ns, fleet.Hint(o.f, "list", "-n", ns))
 			}
-			return apierror.Wrap(err, tokenOp("delete", ns, name))
+			return apierror.Wrap(err, fleet.TokenOp("delete", ns, name))
 		}}
 	_, err = d.Run(ctx, targets)
 	return err
@@ -136,13 +143,13 @@ func (o *DeleteOptions) targets(ctx context.Context) ([]deleter.Target, error) {
 		}
 		return targets, nil
 	}
-	list, err := listTokens(ctx, o.client.Namespace(o.namespace), o.ChunkSize)
+	list, err := fleet.ListTokens(ctx, o.client.Namespace(o.namespace), o.ChunkSize)
 	if err != nil {
-		return nil, apierror.Wrap(err, tokenOp("list", o.namespace, ""))
+		return nil, apierror.Wrap(err, fleet.TokenOp("list", o.namespace, ""))
 	}
-	at := now()
+	at := fleet.Now()
 	for i := range list.Items {
-		tok, err := toToken(&list.Items[i])
+		tok, err := fleet.ToToken(&list.Items[i])
 		if err != nil {
 			return nil, err
 		}
@@ -163,9 +170,9 @@ func (o *DeleteOptions) targets(ctx context.Context) ([]deleter.Target, error) {
 // display names a token as kubectl does; with -A the namespace goes first.
 func (o *DeleteOptions) display(ns, name string) string {
 	if o.AllNamespaces {
-		return ns + "/" + objectRef + "/" + name
+		return ns + "/" + fleet.ObjectRef + "/" + name
 	}
-	return objectRef + "/" + name
+	return fleet.ObjectRef + "/" + name
 }
 
 func splitKey(key string) (ns, name string) {

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kubectl-tokens/kubectl-tokens/pkg/fleet"
+
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -23,6 +25,14 @@ func TestDelete(t *testing.T) {
 			stdout:   "clusterregistrationtoken.fleet.cattle.io/day deleted\nclusterregistrationtoken.fleet.cattle.io/old deleted\n",
 			requests: []string{"delete clusterregistrationtokens.fleet.cattle.io fleet-default/day", "delete clusterregistrationtokens.fleet.cattle.io fleet-default/old"},
 			left:     []string{"forever", "zero"},
+		},
+		{
+			name:     "a token Fleet made for a manager-initiated cluster is deleted with a warning",
+			args:     []string{"delete", "import-token-edge"},
+			exit:     1,
+			stderr:   "warning: import-token-edge is the token Fleet made for the manager-initiated Cluster edge: without it that cluster's agent cannot be re-imported or redeployed until Fleet makes a new one (bump the Cluster's spec.redeployAgentGeneration)\n" + `error: ClusterRegistrationToken "import-token-edge" not found in namespace "fleet-default": list them with kubectl regtoken list -n fleet-default` + "\n",
+			requests: []string{"delete clusterregistrationtokens.fleet.cattle.io fleet-default/import-token-edge"},
+			left:     []string{"day", "forever", "old", "zero"},
 		},
 		{
 			name:     "a missing one among others",
@@ -91,7 +101,7 @@ func TestDelete(t *testing.T) {
 				t.Errorf("got %s\nwant exit %d, stdout %q, stderr %q", res, c.exit, c.stdout, c.stderr)
 			}
 			wantRequests(t, f.Requests(), c.requests...)
-			list, err := f.Dyn.Resource(tokenGVR).Namespace(testNS).List(t.Context(), metav1.ListOptions{})
+			list, err := f.Dyn.Resource(fleet.TokenGVR).Namespace(testNS).List(t.Context(), metav1.ListOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kubectl-tokens/kubectl-tokens/pkg/fleet"
+
 	"github.com/spf13/cobra"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -67,7 +69,7 @@ func (o *DescribeOptions) Complete(_ *cobra.Command, args []string) error {
 // Validate checks the name.
 func (o *DescribeOptions) Validate() error {
 	if o.Name == "" {
-		return errNoName
+		return fleet.ErrNoName
 	}
 	return nil
 }
@@ -77,11 +79,11 @@ func (o *DescribeOptions) Validate() error {
 // registrations the user may not read are described as unknown, as get
 // does.
 func (o *DescribeOptions) Run(ctx context.Context) error {
-	tok, _, err := getToken(ctx, o.tokens, o.f, o.namespace, o.Name)
+	tok, _, err := fleet.GetToken(ctx, o.tokens, o.f, o.namespace, o.Name)
 	if err != nil {
 		return err
 	}
-	t := now()
+	t := fleet.Now()
 	var b strings.Builder
 	line := func(k, v string) { printer.DescribeLine(&b, k, v) }
 	line("Name", tok.Name)
@@ -103,7 +105,7 @@ func (o *DescribeOptions) Run(ctx context.Context) error {
 // valuesSecret says which Secret holds the token's values, whether it
 // exists and its keys, never their values: they hold the agent's
 // credential.
-func (o *DescribeOptions) valuesSecret(ctx context.Context, tok *Token) string {
+func (o *DescribeOptions) valuesSecret(ctx context.Context, tok *fleet.Token) string {
 	name := tok.Status.SecretName
 	if name == "" {
 		return "<none> (the Fleet controller has not written it yet)"
@@ -117,7 +119,7 @@ func (o *DescribeOptions) valuesSecret(ctx context.Context, tok *Token) string {
 	case apierrors.IsNotFound(err):
 		return name + " (not found)"
 	case err != nil:
-		return fmt.Sprintf("%s (unknown: %s)", name, apierror.OneLine(apierror.Wrap(err, secretOp("get", tok.Namespace, name)).Error()))
+		return fmt.Sprintf("%s (unknown: %s)", name, apierror.OneLine(apierror.Wrap(err, fleet.SecretOp("get", tok.Namespace, name)).Error()))
 	}
 	keys := make([]string, 0, len(s.Data))
 	for k := range s.Data {
@@ -128,7 +130,7 @@ func (o *DescribeOptions) valuesSecret(ctx context.Context, tok *Token) string {
 	if len(keys) == 0 {
 		desc = name + " (no keys)"
 	}
-	if string(s.Type) != valuesSecretType {
+	if string(s.Type) != fleet.ValuesSecretType {
 		desc += fmt.Sprintf(", type %s, not written by the Fleet controller", s.Type)
 	}
 	return desc
@@ -142,7 +144,7 @@ func (o *DescribeOptions) describeRegistrations(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	table, note, known := registrationsTable(ctx, dyn, o.namespace, o.Name, now())
+	table, note, known := registrationsTable(ctx, dyn, o.namespace, o.Name, fleet.Now())
 	if table == nil {
 		state := "<none>"
 		if !known {

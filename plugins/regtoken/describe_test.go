@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kubectl-tokens/kubectl-tokens/pkg/fleet"
+
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -52,10 +54,10 @@ func TestDescribe(t *testing.T) {
 			w: world{tokens: tokensOf(tokenObj("day", "24h", "day")), secrets: []*corev1.Secret{valuesSecret("day", fleetValues("day"))}},
 			setup: func(f *clitest.Factory) {
 				f.Dyn.PrependReactor("list", "clusterregistrations", func(k8stesting.Action) (bool, runtime.Object, error) {
-					return true, nil, apierrors.NewForbidden(registrationGVR.GroupResource(), "", errors.New(`User "bob" cannot list resource "clusterregistrations" in API group "fleet.cattle.io" in the namespace "fleet-default"`))
+					return true, nil, apierrors.NewForbidden(fleet.RegistrationGVR.GroupResource(), "", errors.New(`User "bob" cannot list resource "clusterregistrations" in API group "fleet.cattle.io" in the namespace "fleet-default"`))
 				})
 				f.Core.PrependReactor("get", "secrets", func(k8stesting.Action) (bool, runtime.Object, error) {
-					return true, nil, apierrors.NewForbidden(secretsGR, "day", errors.New(`User "bob" cannot get resource "secrets" in API group "" in the namespace "fleet-default"`))
+					return true, nil, apierrors.NewForbidden(fleet.SecretsGR, "day", errors.New(`User "bob" cannot get resource "secrets" in API group "" in the namespace "fleet-default"`))
 				})
 			},
 			golden: "describe-forbidden"},

@@ -1,10 +1,11 @@
 package regtoken
 
 import (
-	"fmt"
 	"io"
-	"sync"
 	"time"
+
+	"github.com/kubectl-tokens/kubectl-tokens/pkg/fleet"
+	"github.com/kubectl-tokens/kubectl-tokens/pkg/progress"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -14,7 +15,7 @@ import (
 // enrollColumns are enroll's final table.
 var enrollColumns = []printer.Column{{Name: "CONTEXT"}, {Name: "CLIENT-ID"}, {Name: "CLUSTER"}, {Name: "STATUS"}}
 
-func enrollTable(clusters []*EnrolledCluster) *metav1.Table {
+func enrollTable(clusters []*fleet.EnrolledCluster) *metav1.Table {
 	rows := make([][]any, 0, len(clusters))
 	for _, cl := range clusters {
 		id, cluster := cl.ClientID, cl.Cluster
@@ -29,109 +30,39 @@ func enrollTable(clusters []*EnrolledCluster) *metav1.Table {
 	return printer.NewTable(enrollColumns, rows, nil)
 }
 
-// enrollProgress shows where every cluster is. On a terminal it keeps one
-// line per cluster up to date (with the time elapsed); otherwise it
-// prints a plain line per change, for logs. Server text (a cluster name,
-// an error) is escaped to one line: a line break in it would break the
-// count of lines a redraw goes back up.
+// enrollProgress shows where every cluster is, as pkg/progress's live
+// lines: the cluster's state on a terminal, a line per change in logs.
+// Server text (a cluster name, an error) is escaped to one line.
 type enrollProgress struct {
-	w       io.Writer
-	tty     bool
-	now     func() time.Time
-	started time.Time
-
-	mu     sync.Mutex
-	order  []*EnrolledCluster
-	state  map[*EnrolledCluster]string
-	drawn  int
-	stopCh chan struct{}
-	done   sync.WaitGroup
+	lines *progress.Lines
 }
 
-// newEnrollProgress reports on w; tty says whether w is a terminal
-// (progress.IsTerminal) and now is the clock the elapsed time is read
-// from (time.Now outside tests), as pkg/progress takes them, so the
-// redrawn block is tested without a terminal or sleeping. On a terminal
-// the block is redrawn every redrawEvery until stop, so the elapsed time
-// moves while nothing changes; redrawEvery 0 leaves that to the caller.
-func newEnrollProgress(w io.Writer, tty bool, now func() time.Time, clusters []*EnrolledCluster, started time.Time, redrawEvery time.Duration) *enrollProgress {
-	p := &enrollProgress{w: w, tty: tty, now: now, started: started, order: clusters, state: map[*EnrolledCluster]string{}, stopCh: make(chan struct{})}
-	if !tty {
-		return p
+// newEnrollProgress reports on w; tty and now are as pkg/progress takes
+// them, so the redrawn block is tested without a terminal or sleeping.
+func newEnrollProgress(w io.Writer, tty bool, now func() time.Time, clusters []*fleet.EnrolledCluster, started time.Time, redrawEvery time.Duration) *enrollProgress {
+	labels := make([]string, len(clusters))
+	for i, cl := range clusters {
+		labels[i] = printer.EscapeText(cl.Context)
 	}
-	for _, cl := range clusters {
-		p.state[cl] = "pending"
-	}
-	if redrawEvery > 0 {
-		p.done.Add(1)
-		go p.tick(redrawEvery)
-	}
-	return p
+	return &enrollProgress{lines: progress.NewLines(w, tty, now, labels, started, redrawEvery)}
 }
 
 // set records cl's state; detail completes a final state ("as cluster-x").
-func (p *enrollProgress) set(cl *EnrolledCluster, state, detail string) {
+// A failure shows its error on a terminal and points below in logs, where
+// the error line follows.
+func (p *enrollProgress) set(cl *fleet.EnrolledCluster, state, detail string) {
 	line := state
-	if detail != "" && cl.Status != statusFailed {
+	if detail != "" && cl.Status != fleet.StatusFailed && cl.Status != fleet.StatusRegisteredElsewhere {
 		line += " " + detail
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if !p.tty {
-		if cl.Status == statusFailed {
-			line = statusFailed + " (see below)"
-		}
-		fmt.Fprintf(p.w, "%s: %s\n", cl.Context, printer.EscapeText(line))
-		return
+	tty, log := line, line
+	if cl.Status == fleet.StatusFailed || cl.Status == fleet.StatusRegisteredElsewhere {
+		tty, log = cl.Status+": "+cl.Error, cl.Status+" (see below)"
 	}
-	if cl.Status == statusFailed {
-		line = statusFailed + ": " + cl.Error
-	}
-	p.state[cl] = line
-	p.redraw()
+	p.lines.Set(printer.EscapeText(cl.Context), printer.EscapeText(tty), printer.EscapeText(log))
 }
 
-// redraw rewrites the block of lines in place; p.mu is held.
-func (p *enrollProgress) redraw() {
-	if p.drawn > 0 {
-		fmt.Fprintf(p.w, "\033[%dA", p.drawn)
-	}
-	elapsed := p.now().Sub(p.started).Round(time.Second)
-	for _, cl := range p.order {
-		fmt.Fprintf(p.w, "\r\033[K%s: %s (%s)\n", cl.Context, printer.EscapeText(p.state[cl]), elapsed)
-	}
-	p.drawn = len(p.order)
-}
+// redrawNow is one tick (tests).
+func (p *enrollProgress) redrawNow() { p.lines.Tick() }
 
-// redrawNow is one tick: the block again, with the time elapsed now.
-// Without a terminal there is no block, and time alone is no change.
-func (p *enrollProgress) redrawNow() {
-	if !p.tty {
-		return
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.redraw()
-}
-
-func (p *enrollProgress) tick(every time.Duration) {
-	defer p.done.Done()
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-p.stopCh:
-			return
-		case <-t.C:
-			p.redrawNow()
-		}
-	}
-}
-
-func (p *enrollProgress) stop() {
-	if !p.tty {
-		return
-	}
-	close(p.stopCh)
-	p.done.Wait()
-}
+func (p *enrollProgress) stop() { p.lines.Stop() }

@@ -2,11 +2,12 @@ package regtoken
 
 import (
 	"bytes"
-	"errors"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/kubectl-tokens/kubectl-tokens/pkg/fleet"
 )
 
 // fakeClock is a time that moves only when told.
@@ -23,7 +24,7 @@ const hostileCluster = "cluster-\x1b]0;evil\a\nforged: Registered"
 // registered already, one that registers (as hostileCluster) after a
 // wait for the controller, one whose helm fails; the clock moves between
 // the changes, and once with no change at all (a tick).
-func enrollScript(p *enrollProgress, c *fakeClock, cls []*EnrolledCluster) {
+func enrollScript(p *enrollProgress, c *fakeClock, cls []*fleet.EnrolledCluster) {
 	edge1, edge2, edge3 := cls[0], cls[1], cls[2]
 	p.set(edge3, edge3.Status, edge3.Error)
 	c.advance(300 * time.Millisecond)
@@ -35,19 +36,19 @@ func enrollScript(p *enrollProgress, c *fakeClock, cls []*EnrolledCluster) {
 	p.set(edge1, "waiting for the agent to register", "")
 	c.advance(4 * time.Second)
 	p.set(edge1, "registration request-1 waits for the Fleet controller", "")
-	edge2.fail(errors.New("helm upgrade --install fleet-agent fleet/fleet-agent --namespace failed: Error: \x1b[31mUPGRADE FAILED\x1b[0m"))
+	edge2.Status, edge2.Error = fleet.StatusFailed, "helm upgrade --install fleet-agent fleet/fleet-agent --namespace failed: Error: \x1b[31mUPGRADE FAILED\x1b[0m"
 	p.set(edge2, edge2.Status, edge2.Error)
 	c.advance(10 * time.Second)
-	edge1.Registration, edge1.Cluster, edge1.Status = "request-1", hostileCluster, statusRegistered
+	edge1.Registration, edge1.Cluster, edge1.Status = "request-1", hostileCluster, fleet.StatusRegistered
 	p.set(edge1, edge1.Status, "as "+edge1.Cluster)
 	p.stop()
 }
 
-func enrollScriptClusters() []*EnrolledCluster {
-	return []*EnrolledCluster{
-		{Context: "edge-1", Status: statusPending},
-		{Context: "edge-2", Status: statusPending},
-		{Context: "edge-3", Status: statusAlreadyRegistered, Cluster: "cluster-3"},
+func enrollScriptClusters() []*fleet.EnrolledCluster {
+	return []*fleet.EnrolledCluster{
+		{Context: "edge-1", Status: fleet.StatusPending},
+		{Context: "edge-2", Status: fleet.StatusPending},
+		{Context: "edge-3", Status: fleet.StatusAlreadyRegistered, Cluster: "cluster-3"},
 	}
 }
 

@@ -7,6 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kubectl-tokens/kubectl-tokens/pkg/fleet"
+	"github.com/kubectl-tokens/kubectl-tokens/pkg/shellquote/shelltest"
+
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -50,7 +53,7 @@ func mustCA() []byte {
 var pkgDir string
 
 func TestMain(m *testing.M) {
-	now = func() time.Time { return testNow }
+	fleet.Now = func() time.Time { return testNow }
 	var err error
 	if pkgDir, err = os.Getwd(); err != nil {
 		panic(err)
@@ -78,8 +81,8 @@ func golden(t *testing.T, name, got string) {
 // finished.
 func tokenObj(name, ttl, secretName string) *unstructured.Unstructured {
 	u := &unstructured.Unstructured{Object: map[string]any{"spec": map[string]any{}, "status": map[string]any{}}}
-	u.SetAPIVersion(tokenGVR.GroupVersion().String())
-	u.SetKind(kind)
+	u.SetAPIVersion(fleet.TokenGVR.GroupVersion().String())
+	u.SetKind(fleet.Kind)
 	u.SetNamespace(testNS)
 	u.SetName(name)
 	u.SetUID("uid-" + "name")
@@ -113,8 +116,8 @@ func valuesSecret(name string, values map[string]any) *corev1.Secret {
 	}
 	return &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: testNS},
-		Type:       valuesSecretType,
-		Data:       map[string][]byte{valuesKey: raw},
+		Type:       fleet.ValuesSecretType,
+		Data:       map[string][]byte{fleet.ValuesKey: raw},
 	}
 }
 
@@ -129,6 +132,9 @@ type world struct {
 	// dynamic are other custom objects (registrations, Deployments).
 	dynamic []runtime.Object
 	core    []runtime.Object
+	// noDeployment: the controller's Deployment cannot be read (Fleet
+	// installed elsewhere, or no right to read it).
+	noDeployment bool
 }
 
 func (w world) factory(t *testing.T) *clitest.Factory {
@@ -138,6 +144,14 @@ func (w world) factory(t *testing.T) *clitest.Factory {
 		dyn = append(dyn, tok)
 	}
 	dyn = append(dyn, w.dynamic...)
+	if w.controller != nil && !w.noDeployment && !slices.ContainsFunc(w.dynamic, func(o runtime.Object) bool {
+		u, ok := o.(*unstructured.Unstructured)
+		return ok && u.GetKind() == "Deployment"
+	}) {
+		// A running controller has a Deployment, whose image tag pins the
+		// chart version the printed commands install.
+		dyn = append(dyn, fleetController("rancher/fleet:v0.16.1"))
+	}
 	core := append([]runtime.Object(nil), w.core...)
 	for _, s := range w.secrets {
 		core = append(core, s)
@@ -150,7 +164,7 @@ func (w world) factory(t *testing.T) *clitest.Factory {
 		Namespace: testNS,
 		Core:      core,
 		Dynamic:   dyn,
-		ListKinds: map[schema.GroupVersionResource]string{tokenGVR: "ClusterRegistrationTokenList", registrationGVR: "ClusterRegistrationList", deploymentGVR: "DeploymentList"},
+		ListKinds: map[schema.GroupVersionResource]string{fleet.TokenGVR: "ClusterRegistrationTokenList", fleet.RegistrationGVR: "ClusterRegistrationList", fleet.DeploymentGVR: "DeploymentList"},
 		Cluster:   cluster,
 	})
 	// The fake tracker ignores dryRun; a server persists nothing. This
@@ -226,7 +240,7 @@ func helmArgv(t *testing.T, out string) []string {
 	for _, line := range strings.Split(out, "\n") {
 		line = strings.TrimSpace(line)
 		if strings.HasPrefix(line, "helm ") && strings.Contains(line, " install ") {
-			return bashArgv(t, line)
+			return shelltest.Argv(t, "", line, "helm")
 		}
 	}
 	t.Fatalf("no helm install line in:\n%s", out)

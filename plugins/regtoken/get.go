@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/kubectl-tokens/kubectl-tokens/pkg/fleet"
+
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
@@ -60,21 +62,21 @@ func (o *GetOptions) Complete(_ *cobra.Command, args []string) error {
 // Validate checks the name and -o.
 func (o *GetOptions) Validate() error {
 	if o.Name == "" {
-		return errNoName
+		return fleet.ErrNoName
 	}
 	return o.print.Validate()
 }
 
 // Run gets and prints.
 func (o *GetOptions) Run(ctx context.Context) error {
-	_, obj, err := getToken(ctx, o.tokens, o.f, o.namespace, o.Name)
+	_, obj, err := fleet.GetToken(ctx, o.tokens, o.f, o.namespace, o.Name)
 	if err != nil {
 		return err
 	}
 	if !o.print.IsTable() {
 		return o.print.Print(obj, printer.WithoutNamespace, o.Out)
 	}
-	table, err := tokenTable([]unstructured.Unstructured{*obj}, now())
+	table, err := tokenTable([]unstructured.Unstructured{*obj}, fleet.Now())
 	if err != nil {
 		return err
 	}
@@ -91,7 +93,7 @@ func (o *GetOptions) printRegistrations(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	table, note, _ := registrationsTable(ctx, dyn, o.namespace, o.Name, now())
+	table, note, _ := registrationsTable(ctx, dyn, o.namespace, o.Name, fleet.Now())
 	if table == nil {
 		fmt.Fprintln(o.ErrOut, note)
 		return nil

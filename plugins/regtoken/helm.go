@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/kubectl-tokens/kubectl-tokens/pkg/fleet"
+
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/kubectl/pkg/util/templates"
@@ -17,7 +19,7 @@ import (
 type HelmOptions struct {
 	genericiooptions.IOStreams
 	f       cli.Clients
-	install installFlags
+	install fleet.InstallOptions
 	print   *printer.Flags
 
 	tokenRef
@@ -25,7 +27,7 @@ type HelmOptions struct {
 
 // NewCmdHelm builds `kubectl regtoken helm`.
 func NewCmdHelm(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &HelmOptions{IOStreams: streams, f: f, install: installFlags{mode: nameValues}, print: printer.NewFlags(printer.NoTable)}
+	o := &HelmOptions{IOStreams: streams, f: f, install: fleet.InstallOptions{Mode: fleet.NameValues}, print: printer.NewFlags(printer.NoTable)}
 	cmd := &cobra.Command{
 		Use:   "helm NAME [--values-file PATH] [--label KEY=VALUE]... [flags]",
 		Short: "Print the helm commands that install the fleet-agent for an existing token",
@@ -47,7 +49,7 @@ func NewCmdHelm(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Comman
 		ValidArgsFunction: completeTokenNames(f, cli.OneName),
 		RunE:              cli.RunE(o),
 	}
-	o.install.addFlags(cmd)
+	addInstallFlags(cmd, &o.install)
 	o.print.AddFlags(cmd)
 	resultOutputUsage(cmd)
 	return cmd
@@ -58,39 +60,47 @@ func (o *HelmOptions) Complete(_ *cobra.Command, args []string) error {
 	if err := o.complete(o.f, args); err != nil {
 		return err
 	}
-	return o.install.complete(o.f)
+	return o.install.Complete(o.f)
 }
 
 // Validate checks every input before any request.
 func (o *HelmOptions) Validate() error {
 	if o.Name == "" {
-		return errNoName
+		return fleet.ErrNoName
 	}
 	if err := validateResultOutput(o.print); err != nil {
 		return err
 	}
-	return o.install.validate()
+	return o.install.Validate()
 }
 
 // Run reads the token and its values and prints the commands.
 func (o *HelmOptions) Run(ctx context.Context) error {
-	tok, _, err := getToken(ctx, o.tokens, o.f, o.namespace, o.Name)
+	m, err := fleet.NewManager(o.f, o.namespace)
 	if err != nil {
 		return err
 	}
-	if err := refuseExpired(o.f, tok, now()); err != nil {
+	tok, _, err := m.GetToken(ctx, o.Name)
+	if err != nil {
+		return err
+	}
+	if err := fleet.RefuseExpired(o.f, tok, fleet.Now()); err != nil {
 		return err
 	}
 	if tok.Status.SecretName == "" {
-		return fmt.Errorf("%s %q in namespace %q has no values yet (status.secretName is empty): wait for them with %s", kind, o.Name, o.namespace, hint(o.f, "values", o.Name, "-n", o.namespace))
+		return fmt.Errorf("%s %q in namespace %q has no values yet (status.secretName is empty): wait for them with %s", fleet.Kind, o.Name, o.namespace, fleet.Hint(o.f, "values", o.Name, "-n", o.namespace))
 	}
-	secret, err := o.install.getValuesSecret(ctx, o.f, tok)
+	secret, err := m.ValuesSecret(ctx, tok)
 	if err != nil {
 		return err
 	}
-	res, err := o.install.finish(o.f, tok, secret, now())
+	pinned := o.install.PinControllerVersion(ctx, m)
+	res, err := o.install.Finish(o.f, tok, secret, fleet.Now())
 	if err != nil {
 		return err
+	}
+	if pinned != "" {
+		res.Notes = append(res.Notes, pinned)
 	}
 	printNotes(o.IOStreams, res)
 	if o.print.Output() != "" {

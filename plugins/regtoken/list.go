@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/kubectl-tokens/kubectl-tokens/pkg/fleet"
+
 	"github.com/spf13/cobra"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -94,7 +96,7 @@ func (o *ListOptions) Complete(_ *cobra.Command, _ []string) error {
 	if o.dyn, err = o.f.Dynamic(); err != nil {
 		return err
 	}
-	o.tokens = o.dyn.Resource(tokenGVR).Namespace(o.namespace)
+	o.tokens = o.dyn.Resource(fleet.TokenGVR).Namespace(o.namespace)
 	return nil
 }
 
@@ -108,12 +110,12 @@ func (o *ListOptions) Validate() error {
 
 // Run lists and prints.
 func (o *ListOptions) Run(ctx context.Context) error {
-	list, err := listTokens(ctx, o.tokens, o.ChunkSize)
+	list, err := fleet.ListTokens(ctx, o.tokens, o.ChunkSize)
 	if err != nil {
-		return apierror.Wrap(err, tokenOp("list", o.namespace, ""))
+		return apierror.Wrap(err, fleet.TokenOp("list", o.namespace, ""))
 	}
 	if o.ExpiringWithin != "" {
-		if list.Items, err = expiringWithin(list.Items, now(), o.within); err != nil {
+		if list.Items, err = expiringWithin(list.Items, fleet.Now(), o.within); err != nil {
 			return err
 		}
 	}
@@ -136,7 +138,7 @@ func (o *ListOptions) Run(ctx context.Context) error {
 		}
 		return nil
 	}
-	table, err := tokenTable(list.Items, now())
+	table, err := tokenTable(list.Items, fleet.Now())
 	if err != nil {
 		return err
 	}
@@ -155,7 +157,7 @@ func (o *ListOptions) Run(ctx context.Context) error {
 func expiringWithin(items []unstructured.Unstructured, now time.Time, d time.Duration) ([]unstructured.Unstructured, error) {
 	out := items[:0]
 	for i := range items {
-		tok, err := toToken(&items[i])
+		tok, err := fleet.ToToken(&items[i])
 		if err != nil {
 			return nil, err
 		}
@@ -195,13 +197,13 @@ func (o *ListOptions) addRegistered(ctx context.Context, table *metav1.Table, it
 // countRegistrations counts the labelled registrations per
 // namespace/token in ns ("" = all namespaces), from one list.
 func countRegistrations(ctx context.Context, dyn dynamic.Interface, ns string) (map[string]int, error) {
-	list, err := dyn.Resource(registrationGVR).Namespace(ns).List(ctx, metav1.ListOptions{LabelSelector: registrationLabel})
+	list, err := dyn.Resource(fleet.RegistrationGVR).Namespace(ns).List(ctx, metav1.ListOptions{LabelSelector: fleet.RegistrationLabel})
 	if err != nil {
-		return nil, apierror.Wrap(err, registrationOp("list", ns))
+		return nil, apierror.Wrap(err, fleet.RegistrationOp("list", ns))
 	}
 	counts := map[string]int{}
 	for _, r := range list.Items {
-		counts[r.GetNamespace()+"/"+r.GetLabels()[registrationLabel]]++
+		counts[r.GetNamespace()+"/"+r.GetLabels()[fleet.RegistrationLabel]]++
 	}
 	return counts, nil
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/kubectl-tokens/kubectl-tokens/pkg/fleet"
+
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -34,7 +36,7 @@ func tokenTable(items []unstructured.Unstructured, now time.Time) (*metav1.Table
 	rows := make([][]any, 0, len(items))
 	objects := make([]runtime.Object, 0, len(items))
 	for i := range items {
-		tok, err := toToken(&items[i])
+		tok, err := fleet.ToToken(&items[i])
 		if err != nil {
 			return nil, err
 		}
@@ -44,7 +46,7 @@ func tokenTable(items []unstructured.Unstructured, now time.Time) (*metav1.Table
 	return printer.NewTable(tokenColumns, rows, objects), nil
 }
 
-func tokenRow(t *Token, now time.Time) []any {
+func tokenRow(t *fleet.Token, now time.Time) []any {
 	secret, secretName := "pending", "<none>"
 	if t.Status.SecretName != "" {
 		secret, secretName = "ready", t.Status.SecretName
@@ -57,7 +59,7 @@ func tokenRow(t *Token, now time.Time) []any {
 }
 
 // ttlText is spec.ttl as stored, or <none>.
-func ttlText(t *Token) string {
+func ttlText(t *fleet.Token) string {
 	if t.Spec.TTL == nil {
 		return "<none>"
 	}
@@ -65,7 +67,7 @@ func ttlText(t *Token) string {
 }
 
 // relativeExpiry is "never", "expired" or "in 23h".
-func relativeExpiry(t *Token, now time.Time) string {
+func relativeExpiry(t *fleet.Token, now time.Time) string {
 	at, ok := t.ExpiresAt()
 	switch {
 	case !ok:
@@ -78,12 +80,7 @@ func relativeExpiry(t *Token, now time.Time) string {
 }
 
 // describeExpiry is the expiry for a sentence.
-func describeExpiry(t *Token) string {
-	if at, ok := t.ExpiresAt(); ok {
-		return "expires " + at.UTC().Format(time.RFC3339)
-	}
-	return "never expires"
-}
+func describeExpiry(t *fleet.Token) string { return fleet.ExpiryWords(t) }
 
 // registrationColumns are the table of the registrations made with a
 // token, in get and describe.
@@ -94,12 +91,12 @@ var registrationColumns = []printer.Column{{Name: "REQUEST"}, {Name: "CLIENT-ID"
 // that says why: known false when they could not be listed (get and
 // describe go on without them), else there is none with the label.
 func registrationsTable(ctx context.Context, dyn dynamic.Interface, ns, name string, now time.Time) (table *metav1.Table, note string, known bool) {
-	regs, err := listRegistrations(ctx, dyn, ns, name)
+	regs, err := fleet.ListRegistrations(ctx, dyn, ns, name)
 	if err != nil {
 		return nil, fmt.Sprintf("note: the registrations made with %s are unknown: %s", name, apierror.OneLine(err.Error())), false
 	}
 	if len(regs) == 0 {
-		return nil, fmt.Sprintf("No ClusterRegistration carries the label %s=%s: no fleet-agent v0.16 or newer has registered with it (older agents leave no label).", registrationLabel, name), true
+		return nil, fmt.Sprintf("No ClusterRegistration carries the label %s=%s: no fleet-agent v0.16 or newer has registered with it (older agents leave no label).", fleet.RegistrationLabel, name), true
 	}
 	rows := make([][]any, 0, len(regs))
 	for _, r := range regs {

@@ -6,20 +6,21 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/kubectl-tokens/kubectl-tokens/pkg/fleet"
+
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/kubectl/pkg/util/templates"
 
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/cli"
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/printer"
-	"github.com/kubectl-tokens/kubectl-tokens/pkg/wait"
 )
 
 // ValuesOptions is `kubectl regtoken values`.
 type ValuesOptions struct {
 	genericiooptions.IOStreams
 	f       cli.Clients
-	install installFlags
+	install fleet.InstallOptions
 	print   *printer.Flags
 
 	tokenRef
@@ -28,7 +29,7 @@ type ValuesOptions struct {
 
 // NewCmdValues builds `kubectl regtoken values`.
 func NewCmdValues(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &ValuesOptions{IOStreams: streams, f: f, install: installFlags{mode: writeValues}, print: printer.NewFlags(printer.NoTable)}
+	o := &ValuesOptions{IOStreams: streams, f: f, install: fleet.InstallOptions{Mode: fleet.WriteValues}, print: printer.NewFlags(printer.NoTable)}
 	cmd := &cobra.Command{
 		Use:   "values NAME [--values-file PATH] [flags]",
 		Short: "Write values.yaml of an existing token and print the helm install",
@@ -50,7 +51,7 @@ func NewCmdValues(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Comm
 		RunE:              cli.RunE(o),
 	}
 	cmd.Flags().DurationVar(&o.Timeout, "timeout", defaultTimeout, "How long to wait for the Fleet controller if the values are not ready yet.")
-	o.install.addFlags(cmd)
+	addInstallFlags(cmd, &o.install)
 	o.print.AddFlags(cmd)
 	resultOutputUsage(cmd)
 	return cmd
@@ -61,13 +62,15 @@ func (o *ValuesOptions) Complete(_ *cobra.Command, args []string) error {
 	if err := o.complete(o.f, args); err != nil {
 		return err
 	}
-	return o.install.complete(o.f)
+	return o.install.Complete(o.f)
 }
 
-// Validate checks every input before any request.
+// Validate checks every input before any request. Whether the values
+// file can be written is checked in Run, after the token is found: a
+// missing token is the cause to report first.
 func (o *ValuesOptions) Validate() error {
 	if o.Name == "" {
-		return errNoName
+		return fleet.ErrNoName
 	}
 	if o.Timeout <= 0 {
 		return fmt.Errorf("--timeout %s is not positive: pass e.g. --timeout 2m", o.Timeout)
@@ -78,43 +81,39 @@ func (o *ValuesOptions) Validate() error {
 	if o.print.Output() != "" && o.install.ValuesFile == "-" {
 		return errors.New("--values-file - and -o both write to stdout: write values.yaml to a file, or leave out -o")
 	}
-	if err := o.install.validate(); err != nil {
-		return err
-	}
-	return o.install.checkValuesFileWritable(o.Name)
+	return o.install.Validate()
 }
 
 // Run fetches (waiting if need be), writes and prints.
 func (o *ValuesOptions) Run(ctx context.Context) error {
-	tok, got, err := getToken(ctx, o.tokens, o.f, o.namespace, o.Name)
+	m, err := fleet.NewManager(o.f, o.namespace)
 	if err != nil {
 		return err
 	}
-	if err := refuseExpired(o.f, tok, now()); err != nil {
-		return err
-	}
-	if tok.Status.SecretName == "" {
-		waitCtx, cancel := context.WithTimeout(ctx, o.Timeout)
-		p := startProgress(o.ErrOut, fmt.Sprintf("the Fleet controller to write the values of %s", o.Name), o.Timeout)
-		tok, err = waitForSecretName(waitCtx, o.tokens, o.namespace, o.Name, got.GetResourceVersion(), tok)
-		p.Stop()
-		cancel()
-		if wait.IsTimeout(err) || errors.Is(err, context.Canceled) {
-			return interruptedOrTimedOut(o.f, err, o.namespace, o.Name, o.Timeout, nil)
-		}
-		if err != nil {
-			return err
-		}
-	}
-	secret, err := o.install.getValuesSecret(ctx, o.f, tok)
+	tok, got, err := m.GetToken(ctx, o.Name)
 	if err != nil {
 		return err
 	}
-	res, err := o.install.finish(o.f, tok, secret, now())
+	if err := fleet.RefuseExpired(o.f, tok, fleet.Now()); err != nil {
+		return err
+	}
+	if err := o.install.CheckValuesFileWritable(o.Name); err != nil {
+		return err
+	}
+	p := newWaitLine(o.ErrOut, fmt.Sprintf("the Fleet controller to write the values of %s", o.Name), o.Timeout)
+	tok, secret, err := m.WaitValues(ctx, got, o.Timeout, nil, p.show)
 	if err != nil {
 		return err
 	}
-	headline := fmt.Sprintf("values of %s/%s in namespace %s (%s)", objectRef, tok.Name, tok.Namespace, describeExpiry(tok))
+	pinned := o.install.PinControllerVersion(ctx, m)
+	res, err := o.install.Finish(o.f, tok, secret, fleet.Now())
+	if err != nil {
+		return err
+	}
+	if pinned != "" {
+		res.Notes = append(res.Notes, pinned)
+	}
+	headline := fmt.Sprintf("values of %s/%s in namespace %s (%s)", fleet.ObjectRef, tok.Name, tok.Namespace, describeExpiry(tok))
 	if err := printRegistration(o.IOStreams, o.print, res, headline); err != nil {
 		return err
 	}

@@ -29,7 +29,7 @@ func TestValuesFillsServerAndCAFromTheKubeconfig(t *testing.T) {
 		t.Fatalf("%s", res)
 	}
 	golden(t, "values", res.String())
-	wantRequests(t, f.Requests(), "get clusterregistrationtokens.fleet.cattle.io fleet-default/edge-1", "get secrets fleet-default/edge-1")
+	wantRequests(t, f.Requests(), "get clusterregistrationtokens.fleet.cattle.io fleet-default/edge-1", "get secrets fleet-default/edge-1", "get deployments.apps cattle-fleet-system/fleet-controller")
 	argv := helmArgv(t, res.Stdout)
 	if got := flagValues(argv, "--set-file"); !slices.Equal(got, []string{"apiServerCA=edge-1-ca.pem"}) {
 		t.Errorf("--set-file %q", got)

@@ -8,6 +8,7 @@
 package clitest
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"os"
@@ -20,6 +21,7 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/version"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
@@ -49,9 +51,12 @@ type Options struct {
 	ListKinds map[schema.GroupVersionResource]string
 	// Cluster is the kubeconfig cluster (server, CA) commands may print.
 	Cluster kubeconfig.Cluster
-	// REST is what RESTConfig returns (e.g. an httptest server's); nil
-	// makes RESTConfig fail, as a test that must not need it wants.
+	// REST is what RESTConfig returns (e.g. an httptest server's), and
+	// what RESTClientFor talks to; nil makes both fail, as a test that
+	// must not need them wants.
 	REST *rest.Config
+	// Version is what ServerVersion answers; nil asks REST's /version.
+	Version *version.Info
 }
 
 // Factory is cli.Clients on client-go fakes, recording every request.
@@ -157,6 +162,48 @@ func (f *Factory) RESTConfig() (*rest.Config, error) {
 	return rest.CopyConfig(f.opts.REST), nil
 }
 
+// RESTClientFor is a client of Options.REST, as the real one is built.
+func (f *Factory) RESTClientFor(gv schema.GroupVersion) (rest.Interface, error) {
+	cfg, err := f.RESTConfig()
+	if err != nil {
+		return nil, err
+	}
+	cfg = dynamic.ConfigFor(cfg)
+	cfg.GroupVersion = &gv
+	cfg.APIPath = "/apis"
+	if gv.Group == "" {
+		cfg.APIPath = "/api"
+	}
+	return rest.UnversionedRESTClientFor(cfg)
+}
+
+// ServerVersion is Options.Version, else Options.REST's /version.
+func (f *Factory) ServerVersion(ctx context.Context) (*version.Info, error) {
+	f.mu.Lock()
+	f.requests = append(f.requests, "get /version")
+	f.mu.Unlock()
+	if f.opts.Version != nil {
+		v := *f.opts.Version
+		return &v, nil
+	}
+	rc, err := f.RESTClientFor(schema.GroupVersion{Version: "v1"})
+	if err != nil {
+		return nil, err
+	}
+	return cli.GetVersion(ctx, rc)
+}
+
+// Endpoint is Options.Cluster's server (--server applied) and context
+// (--context applied).
+func (f *Factory) Endpoint() (server, contextName string) {
+	c, _ := f.CurrentCluster()
+	contextName = c.Context
+	if x := f.ConfigFlags.Context; x != nil && *x != "" {
+		contextName = *x
+	}
+	return c.Server, contextName
+}
+
 // Dynamic is the fake dynamic client.
 func (f *Factory) Dynamic() (dynamic.Interface, error) { return f.Dyn, nil }
 
@@ -201,7 +248,11 @@ func (f *Factory) KubeconfigContexts() ([]string, string, error) {
 func (f *Factory) ForContext(name string) (cli.Clients, error) {
 	o, ok := f.Others[name]
 	if !ok {
-		return nil, fmt.Errorf("context %q is not in kubeconfig %s: list the contexts with kubectl config get-contexts", name, "$KUBECONFIG")
+		where := "$KUBECONFIG"
+		if k := f.ConfigFlags.KubeConfig; k != nil && *k != "" {
+			where = *k
+		}
+		return nil, cli.NoSuchContext(name, where, f.ConfigFlags.KubeConfig)
 	}
 	ctx := name
 	o.ConfigFlags.Context = &ctx

@@ -86,7 +86,7 @@ func TestBadInput(t *testing.T) {
 		{name: "values file with a carriage return", args: []string{"create", "a", "--values-file", "a\rb.yaml"}, want: []string{"carriage return", "another path"}},
 		{name: "CA file missing", args: []string{"create", "a", "--api-server-ca-file", "nope.pem"}, want: []string{"nope.pem", "no such file"}},
 		{name: "CA file not PEM", args: []string{"create", "a", "--api-server-ca-file", "ca.pem"}, setup: func(dir string) { _ = os.WriteFile(filepath.Join(dir, "ca.pem"), []byte("LS0tLS1CRUdJTg=="), 0o600) }, want: []string{"no PEM certificate", "base64 -d"}},
-		{name: "API server URL not http", args: []string{"create", "a", "--api-server-url", "ftp://fleet.example.com"}, want: []string{"not an http(s) URL", "e.g. https://"}},
+		{name: "API server URL not http", args: []string{"create", "a", "--api-server-url", "ftp://fleet.example.com"}, want: []string{"is not an https URL", "e.g. https://"}},
 		{name: "chart version not UTF-8", args: []string{"create", "a", "--chart-version", "1.\xff"}, want: []string{"--chart-version", "UTF-8"}},
 		{name: "timeout zero", args: []string{"create", "a", "--timeout", "0s"}, want: []string{"--timeout", "not positive"}},
 		{name: "output name", args: []string{"create", "a", "-o", "name"}, want: []string{"-o name", "-o json"}},

@@ -124,7 +124,8 @@ func TestEnrollRegistersTwoClustersThroughTheRealHelm(t *testing.T) {
 	}
 
 	started := time.Now()
-	res := run(a.Name, b.Name, "--token-name", "edge", "--ttl", "1h", "--label", "env=e2e", "--timeout", "2m", "-o", "json")
+	// --keep-token: get and describe below read the token.
+	res := run(a.Name, b.Name, "--token-name", "edge", "--ttl", "1h", "--keep-token", "--label", "env=e2e", "--timeout", "2m", "-o", "json")
 	took := time.Since(started)
 	if res.Code != 0 {
 		t.Fatalf("enroll: exit %d\n%s\n%s", res.Code, res.Stdout, res.Stderr)
@@ -266,6 +267,20 @@ func TestEnrollUnreachableURL(t *testing.T) {
 		t.Fatalf("want %q in %s", want, res)
 	}
 	oneErrorLine(t, res.Stderr)
+}
+
+// Without --keep-token, the token enroll created is deleted once every
+// cluster holds its own credential, and the default TTL is bounded.
+func TestEnrollDeletesItsTokenOnceEveryClusterHoldsItsCredential(t *testing.T) {
+	set := downstreams(t)
+	ns := newNamespace(t, "enroll-cleanup")
+	enrollFleet(t, ns)
+	helm, chart := realHelm(t)
+	res := newRunner(t).Kubectl("regtoken", "enroll", set.Clusters[0].Name, "--kubeconfig", kubeconfig, "-n", ns, "--chart", chart, "--helm", helm, "--reregister", "--timeout", "2m")
+	if res.Code != 0 || !strings.Contains(res.Stderr, "(--timeout plus 10m)") || !strings.Contains(res.Stderr, "was deleted: every cluster holds its own credential") {
+		t.Fatalf("%s", res)
+	}
+	noTokens(t, ns)
 }
 
 // No helm: refused before anything is created.

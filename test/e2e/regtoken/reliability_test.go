@@ -243,11 +243,12 @@ func TestSecretHygieneAtVerbosity9(t *testing.T) {
 	}
 }
 
-// The create flow is five requests, no discovery: two access reviews
+// The create flow is six requests, no discovery: two access reviews
 // (create tokens, get secrets) before anything is created, POST, one
-// WATCH, one GET of the Secret (counted from client-go's -v=6 request
-// log).
-func TestCreateMakesFiveRequests(t *testing.T) {
+// WATCH, one GET of the Secret and one of the controller's Deployment
+// (the chart version the helm command pins) (counted from client-go's
+// -v=6 request log).
+func TestCreateMakesSixRequests(t *testing.T) {
 	t.Parallel()
 	ns := newNamespace(t, "requests")
 	opts := emulatorOpts(ns)
@@ -266,9 +267,10 @@ func TestCreateMakesFiveRequests(t *testing.T) {
 		`verb="POST" url="` + "https://",
 		`verb="GET" url="` + "https://",
 		`verb="GET" url="` + "https://",
+		`verb="GET" url="` + "https://",
 	}
 	if len(requests) != len(want)+2 {
-		t.Fatalf("%d requests, want 5:\n%s", len(requests), strings.Join(requests, "\n"))
+		t.Fatalf("%d requests, want 6:\n%s", len(requests), strings.Join(requests, "\n"))
 	}
 	for _, r := range requests[:2] {
 		if !strings.Contains(r, `verb="POST"`) || !strings.Contains(r, "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews") {
@@ -276,7 +278,7 @@ func TestCreateMakesFiveRequests(t *testing.T) {
 		}
 	}
 	requests = requests[2:]
-	for i, p := range []string{"/apis/fleet.cattle.io/v1alpha1/namespaces/" + ns + "/clusterregistrationtokens?", "/apis/fleet.cattle.io/v1alpha1/namespaces/" + ns + "/clusterregistrationtokens?", "/api/v1/namespaces/" + ns + "/secrets/counted\""} {
+	for i, p := range []string{"/apis/fleet.cattle.io/v1alpha1/namespaces/" + ns + "/clusterregistrationtokens?", "/apis/fleet.cattle.io/v1alpha1/namespaces/" + ns + "/clusterregistrationtokens?", "/api/v1/namespaces/" + ns + "/secrets/counted\"", "/apis/apps/v1/namespaces/cattle-fleet-system/deployments/fleet-controller\""} {
 		if !strings.HasPrefix(requests[i], want[i]) || !strings.Contains(requests[i], p) {
 			t.Errorf("request %d = %s, want %s…%s", i+1, requests[i], want[i], p)
 		}

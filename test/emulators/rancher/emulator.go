@@ -81,6 +81,7 @@ type Emulator struct {
 	srv     *http.Server
 	ln      net.Listener
 	done    chan struct{}
+	proxy   *clusterProxy // Rancher's server-url: /k8s/clusters/<id>
 
 	mu       sync.Mutex
 	requests []Request
@@ -148,6 +149,10 @@ func Start(ctx context.Context, cfg *rest.Config, fp *testenv.FrontProxy, opts O
 	}
 	e.ln = ln
 	e.Port = ln.Addr().(*net.TCPAddr).Port
+	if err := e.startClusterProxy(cert, certPEM); err != nil {
+		_ = ln.Close()
+		return nil, err
+	}
 	e.srv = &http.Server{
 		Handler: e,
 		TLSConfig: &tls.Config{
@@ -230,6 +235,7 @@ func (e *Emulator) shutdown() {
 	_ = e.srv.Shutdown(ctx)
 	_ = e.srv.Close()
 	<-e.done
+	e.stopClusterProxy()
 }
 
 func (e *Emulator) resetDiscovered() {

@@ -151,7 +151,7 @@ func Seed(ctx context.Context, cfg *rest.Config, v Version) error {
 	role := &rbacv1.ClusterRole{
 		ObjectMeta: metav1.ObjectMeta{Name: UserRole},
 		Rules: []rbacv1.PolicyRule{
-			{APIGroups: []string{Group}, Resources: []string{Resource}, Verbs: []string{"get", "list", "watch", "create", "delete", "update", "patch"}},
+			{APIGroups: []string{Group}, Resources: []string{Resource, KubeconfigResource}, Verbs: []string{"get", "list", "watch", "create", "delete", "update", "patch"}},
 			{APIGroups: []string{MgmtGroup}, Resources: []string{"settings"}, Verbs: []string{"get", "list", "watch"}},
 		},
 	}

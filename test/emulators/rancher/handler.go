@@ -96,6 +96,10 @@ func (e *Emulator) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		watchPath, rest = true, after
 	}
 	parts := strings.Split(rest, "/")
+	if parts[0] == KubeconfigResource && len(parts) <= 2 && !isWatch(watchPath, r) {
+		e.serveKubeconfigs(w, r, c, strings.Join(parts[1:], ""), &rec)
+		return
+	}
 	if parts[0] != Resource || len(parts) > 2 {
 		writeError(w, notFoundPath())
 		return
@@ -169,7 +173,7 @@ func (e *Emulator) serveResources(w http.ResponseWriter) {
 		GroupVersion: GroupVersion.String(),
 		APIResources: []metav1.APIResource{{
 			Name: Resource, SingularName: Singular, Namespaced: false, Kind: Kind, Verbs: verbs,
-		}},
+		}, kubeconfigAPIResource},
 	}
 	l.APIVersion, l.Kind = "v1", "APIResourceList"
 	writeJSON(w, http.StatusOK, "application/json", l)
