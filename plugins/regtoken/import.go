@@ -11,27 +11,24 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
-	"k8s.io/client-go/discovery"
-	"k8s.io/client-go/discovery/cached/memory"
-	"k8s.io/client-go/restmapper"
 	"k8s.io/kubectl/pkg/util/templates"
 
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/atomicfile"
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/cli"
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/deleter"
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/dryrun"
+	"github.com/kubectl-tokens/kubectl-tokens/pkg/fleet"
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/printer"
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/progress"
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/rancherimport"
 )
 
 // rancherImportGVK names the one object import prints with -o json|yaml.
-var rancherImportGVK = resultGVK.GroupVersion().WithKind("RancherImport")
+var rancherImportGVK = fleet.ResultGVK.GroupVersion().WithKind("RancherImport")
 
 // RancherImport is import's result. It never holds a token or an import
 // URL.
@@ -171,7 +168,7 @@ func (o *ImportOptions) Complete(_ *cobra.Command, args []string) error {
 	if ns, explicit, err := o.f.Namespace(); err == nil && explicit {
 		o.workspace = ns
 	}
-	labels, warnings, err := parseLabels(o.Labels)
+	labels, warnings, err := fleet.ParseLabels(o.Labels)
 	if err != nil {
 		return err
 	}
@@ -274,11 +271,7 @@ func (o *ImportOptions) resolveNames() error {
 // resolveContexts checks the downstream contexts against the kubeconfig
 // and builds their clients; it reads no cluster.
 func (o *ImportOptions) resolveContexts() error {
-	multi, ok := o.f.(cli.Contexts)
-	if !ok {
-		return errors.New("import needs a kubeconfig with the downstream contexts")
-	}
-	names, current, err := multi.KubeconfigContexts()
+	names, current, err := o.f.KubeconfigContexts()
 	if err != nil {
 		return err
 	}
@@ -305,7 +298,7 @@ func (o *ImportOptions) resolveContexts() error {
 			return fmt.Errorf("contexts %q and %q would both become Rancher cluster %q: import them one at a time with --name", other, ctxName, name)
 		}
 		named[name] = ctxName
-		clients, err := multi.ForContext(ctxName)
+		clients, err := o.f.ForContext(ctxName)
 		if err != nil {
 			return err
 		}
@@ -314,26 +307,11 @@ func (o *ImportOptions) resolveContexts() error {
 			return err
 		}
 		c := &rancherimport.Cluster{Context: ctxName, Name: name, Status: rancherimport.StatusPending,
-			Downstream: rancherimport.Downstream{Dyn: dyn, Mapper: discoveryMapper(clients)}}
+			Downstream: rancherimport.Downstream{Dyn: dyn}}
 		o.contexts[c] = clients
 		o.clusters = append(o.clusters, c)
 	}
 	return nil
-}
-
-// discoveryMapper maps kinds a manifest may hold beyond the built-in ones,
-// through the downstream's discovery, fetched only when needed; nil when
-// the clients have no REST config (in-process tests).
-func discoveryMapper(clients cli.Clients) meta.RESTMapper {
-	cfg, err := clients.RESTConfig()
-	if err != nil {
-		return nil
-	}
-	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
-	if err != nil {
-		return nil
-	}
-	return restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(dc))
 }
 
 // Run imports: checks, Rancher's address, clusters, result.
@@ -352,7 +330,9 @@ func (o *ImportOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("%w; nothing was created", err)
 	}
-	printNotes(o.IOStreams, &Result{Notes: res.Notes, Warnings: res.Warnings})
+	for _, w := range res.Warnings {
+		fmt.Fprintf(o.ErrOut, "warning: %s\n", printer.EscapeText(w))
+	}
 
 	im := &rancherimport.Importer{
 		Rancher: o.rancher, Server: server, Labels: o.labels, Parallel: o.Parallel,
@@ -381,7 +361,7 @@ func (o *ImportOptions) preflight(ctx context.Context) error {
 	}
 	mgmtUID := ""
 	if core, err := o.f.CoreV1(); err == nil {
-		mgmtUID, _ = kubeSystemUID(ctx, core) // best effort, as enroll's
+		mgmtUID, _ = fleet.KubeSystemUID(ctx, core) // best effort, as enroll's
 	}
 	uids := make([]string, len(o.clusters))
 	var wg sync.WaitGroup
@@ -391,7 +371,7 @@ func (o *ImportOptions) preflight(ctx context.Context) error {
 			defer wg.Done()
 			core, err := o.contexts[c].CoreV1()
 			if err == nil {
-				uids[i], err = kubeSystemUID(ctx, core)
+				uids[i], err = fleet.KubeSystemUID(ctx, core)
 			}
 			if err != nil {
 				c.Fail(err)
@@ -414,29 +394,32 @@ func (o *ImportOptions) preflight(ctx context.Context) error {
 	return nil
 }
 
-// report wires the import's states to enroll's progress display (stderr)
-// and, with -o jsonl, prints each cluster as it finishes.
+// report shows every cluster's state on stderr with pkg/progress's live
+// lines, as enroll does (a failure shows its error on a terminal and
+// points below in logs), and with -o jsonl prints each cluster on stdout
+// as it finishes.
 func (o *ImportOptions) report(im *rancherimport.Importer) {
-	rows := make([]*EnrolledCluster, len(o.clusters))
-	row := map[*rancherimport.Cluster]*EnrolledCluster{}
+	labels := make([]string, len(o.clusters))
+	label := map[*rancherimport.Cluster]string{}
 	for i, c := range o.clusters {
-		label := c.Context
-		if label == "" {
-			label = c.Name
+		l := c.Context
+		if l == "" {
+			l = c.Name
 		}
-		rows[i] = &EnrolledCluster{Context: label, Status: c.Status, Error: c.Error}
-		row[c] = rows[i]
+		labels[i] = printer.EscapeText(l)
+		label[c] = labels[i]
 	}
-	prog := newEnrollProgress(o.ErrOut, progress.IsTerminal(o.ErrOut), time.Now, rows, time.Now(), time.Second)
+	lines := progress.NewLines(o.ErrOut, progress.IsTerminal(o.ErrOut), time.Now, labels, time.Now(), time.Second)
 	var mu sync.Mutex
 	im.Progress = func(c *rancherimport.Cluster, state string) {
-		r := row[c]
-		r.Status, r.Error = c.Status, c.Error
-		detail := ""
-		if c.Status == rancherimport.StatusActive || c.Status == rancherimport.StatusAlreadyActive {
-			detail = "as " + c.ID
+		tty, log := state, state
+		switch c.Status {
+		case rancherimport.StatusFailed:
+			tty, log = c.Status+": "+c.Error, c.Status+" (see below)"
+		case rancherimport.StatusActive, rancherimport.StatusAlreadyActive:
+			tty, log = state+" as "+c.ID, state+" as "+c.ID
 		}
-		prog.set(r, state, detail)
+		lines.Set(label[c], printer.EscapeText(tty), printer.EscapeText(log))
 		if o.print.Output() == "jsonl" && c.Status != rancherimport.StatusPending {
 			b, _ := json.Marshal(c)
 			mu.Lock()
@@ -449,7 +432,7 @@ func (o *ImportOptions) report(im *rancherimport.Importer) {
 			im.Progress(c, c.Status)
 		}
 	}
-	o.progressStop = prog.stop
+	o.progressStop = lines.Stop
 }
 
 // finish prints the result and turns failures into the shared
@@ -498,7 +481,7 @@ func (o *ImportOptions) finish(res *RancherImport) error {
 		rerun = append(rerun, "-n", o.workspace)
 	}
 	del := append([]string{"kubectl", "delete", rancherimport.ProvisioningClustersGVR.GroupResource().String(), "-n", o.workspace}, exist...)
-	return fmt.Errorf("%w; the Rancher clusters stay in namespace %q for a re-run (%s), or delete them with %s", err, o.workspace, hint(o.f, rerun...), cli.HintCommand(o.f, del...))
+	return fmt.Errorf("%w; the Rancher clusters stay in namespace %q for a re-run (%s), or delete them with %s", err, o.workspace, fleet.Hint(o.f, rerun...), cli.HintCommand(o.f, del...))
 }
 
 var importColumns = []printer.Column{{Name: "CONTEXT"}, {Name: "NAME"}, {Name: "CLUSTER-ID"}, {Name: "STATUS"}}

@@ -26,6 +26,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/cli/clitest"
+	"github.com/kubectl-tokens/kubectl-tokens/pkg/fleet"
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/rancherimport"
 )
 
@@ -51,7 +52,7 @@ var (
 		rancherimport.ManagementClustersGVR:   "ClusterList",
 		rancherimport.ImportTokensGVR:         "ClusterRegistrationTokenList",
 		rancherimport.SettingsGVR:             "SettingList",
-		deploymentGVR:                         "DeploymentList",
+		fleet.DeploymentGVR:                   "DeploymentList",
 	}
 	testTokenExpires = testNow.Add(29 * 24 * time.Hour)
 )

@@ -18,6 +18,7 @@ import (
 	"k8s.io/kubectl/pkg/util/templates"
 
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/cli"
+	"github.com/kubectl-tokens/kubectl-tokens/pkg/fleet"
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/printer"
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/rancherimport"
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/shellquote"
@@ -115,7 +116,7 @@ func (o *ImportListOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	at := now()
+	at := fleet.Now()
 	var shown []rancherimport.Imported
 	for _, c := range all {
 		if o.ExpiringWithin == "" || c.ExpiringWithin(o.within, at) {
@@ -177,10 +178,10 @@ func importedTable(clusters []rancherimport.Imported, at time.Time) *metav1.Tabl
 
 // importedList is -o json|yaml|name's object: ImportedCluster items.
 func importedList(clusters []rancherimport.Imported) runtime.Object {
-	list := &unstructured.UnstructuredList{Object: map[string]any{"apiVersion": resultGVK.GroupVersion().String(), "kind": "ImportedClusterList"}}
+	list := &unstructured.UnstructuredList{Object: map[string]any{"apiVersion": fleet.ResultGVK.GroupVersion().String(), "kind": "ImportedClusterList"}}
 	for _, c := range clusters {
 		item := map[string]any{
-			"apiVersion": resultGVK.GroupVersion().String(), "kind": "ImportedCluster",
+			"apiVersion": fleet.ResultGVK.GroupVersion().String(), "kind": "ImportedCluster",
 			"metadata":  map[string]any{"name": c.Name, "creationTimestamp": c.Created.UTC().Format(time.RFC3339)},
 			"clusterID": c.ID, "state": c.State, "reason": c.Reason,
 			"tokenExpiresAt": rfc3339(c.TokenExpires), "gracePeriodExpiresAt": rfc3339(c.GraceUntil),

@@ -102,6 +102,10 @@ type Importer struct {
 	wg       sync.WaitGroup
 	informer cache.SharedIndexInformer
 	webhook  bool // installed: removed by Stop
+	// restore are the settings seed changed, with their former value
+	// (nil: created), put back by Stop so other emulators in the same
+	// control plane see theirs again.
+	restore map[string]*string
 
 	mu       sync.Mutex
 	inflight map[types.UID]bool
@@ -208,6 +212,7 @@ func (im *Importer) Stop() {
 	if im.webhook {
 		im.removeWebhook()
 	}
+	im.restoreSettings()
 	_ = im.srv.Close()
 	<-im.done
 }
@@ -271,9 +276,19 @@ func (im *Importer) seed(ctx context.Context) error {
 	return nil
 }
 
-// setSetting sets a setting's value, creating it when absent.
+// setSetting sets a setting's value, creating it when absent, and
+// remembers what it was for Stop.
 func (im *Importer) setSetting(ctx context.Context, name, value string) error {
 	settings := im.dyn.Resource(SettingsGVR)
+	if im.restore == nil {
+		im.restore = map[string]*string{}
+	}
+	if old, err := settings.Get(ctx, name, metav1.GetOptions{}); err == nil {
+		v, _, _ := unstructured.NestedString(old.Object, "value")
+		im.restore[name] = &v
+	} else {
+		im.restore[name] = nil
+	}
 	obj := &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": "management.cattle.io/v3", "kind": "Setting",
 		"metadata": map[string]any{"name": name},
@@ -288,6 +303,21 @@ func (im *Importer) setSetting(ctx context.Context, name, value string) error {
 		return fmt.Errorf("setting %s: %w", name, err)
 	}
 	return nil
+}
+
+// restoreSettings puts back what seed changed.
+func (im *Importer) restoreSettings() {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	settings := im.dyn.Resource(SettingsGVR)
+	for name, old := range im.restore {
+		if old == nil {
+			_ = settings.Delete(ctx, name, metav1.DeleteOptions{})
+			continue
+		}
+		patch := fmt.Sprintf(`{"value":%q}`, *old)
+		_, _ = settings.Patch(ctx, name, types.MergePatchType, []byte(patch), metav1.PatchOptions{})
+	}
 }
 
 // clusterSeen starts provisioning a cluster that has no management ID.
