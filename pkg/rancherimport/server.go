@@ -156,7 +156,7 @@ func (s Server) Fetch(ctx context.Context, c *http.Client, t *Token) ([]byte, er
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxManifest+1))
 	if err != nil {
-		return nil, fmt.Errorf("reading the import manifest from %s: %v", s.host(), err)
+		return nil, fmt.Errorf("reading the import manifest from %s: %w", s.host(), err)
 	}
 	answer := apierror.OneLine(strings.TrimSpace(string(body)))
 	if len(answer) > 200 {

@@ -277,6 +277,7 @@ func applyManifest(t *testing.T, manifest string) {
 }
 
 func deleteAgent(t *testing.T) {
+	t.Helper()
 	err := kubernetes.NewForConfigOrDie(env.Config).AppsV1().Deployments(rancher.AgentNamespace).Delete(context.Background(), rancher.AgentDeployment, metav1.DeleteOptions{})
 	if err != nil && !apierrors.IsNotFound(err) {
 		t.Fatal(err)

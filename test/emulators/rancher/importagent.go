@@ -149,9 +149,16 @@ func (a *Agent) WaitFor(ctx context.Context, ok func(AgentStatus) bool) (AgentSt
 		select {
 		case <-ch:
 		case <-ctx.Done():
-			return s, fmt.Errorf("cattle-cluster-agent stand-in in state %s (last error: %v): %w", s.State, s.LastError, ctx.Err())
+			return s, fmt.Errorf("cattle-cluster-agent stand-in in state %s (last error: %s): %w", s.State, errText(s.LastError), ctx.Err())
 		}
 	}
+}
+
+func errText(err error) string {
+	if err == nil {
+		return "none"
+	}
+	return err.Error()
 }
 
 func (a *Agent) update(f func(*AgentStatus)) {

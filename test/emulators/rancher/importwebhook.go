@@ -3,6 +3,7 @@ package rancher
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -67,7 +68,7 @@ func (im *Importer) installWebhook(ctx context.Context) error {
 			return nil
 		}
 		if !sleepCtx(ctx, 50*time.Millisecond) {
-			return fmt.Errorf("webhook %s never answered: %v", im.webhookName(), err)
+			return fmt.Errorf("webhook %s never answered: %w", im.webhookName(), errors.Join(err, ctx.Err()))
 		}
 	}
 }
