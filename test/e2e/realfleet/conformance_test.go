@@ -104,28 +104,35 @@ func TestEmulatorConformsToTheRealFleet(t *testing.T) {
 	logsOnFailure(t)
 	scenarios := []scenario{
 		{"a token with a TTL gets its objects, values and status", func(t *testing.T, b backend, ns string) observation {
+			t.Helper()
 			tok := createToken(t, b, ns, "edge", "1h")
 			return observeAnswered(t, b, ns, tok)
 		}},
 		{"a token with ttl 0 never expires but has status.expires", func(t *testing.T, b backend, ns string) observation {
+			t.Helper()
 			tok := createToken(t, b, ns, "zero", "0")
 			return observeAnswered(t, b, ns, tok)
 		}},
 		{"a token without a TTL", func(t *testing.T, b backend, ns string) observation {
+			t.Helper()
 			tok := createToken(t, b, ns, "forever", "")
 			return observeAnswered(t, b, ns, tok)
 		}},
 		{"a TTL in days is refused by the CRD", func(t *testing.T, b backend, ns string) observation {
+			t.Helper()
 			return apiError(createRaw(b, ns, "days", "7d"))
 		}},
 		{"a duplicate name is refused", func(t *testing.T, b backend, ns string) observation {
+			t.Helper()
 			createToken(t, b, ns, "dup", "1h")
 			return apiError(createRaw(b, ns, "dup", "1h"))
 		}},
 		{"a token in a missing namespace is refused", func(t *testing.T, b backend, ns string) observation {
+			t.Helper()
 			return apiError(createRaw(b, ns+"-missing", "lost", "1h"))
 		}},
 		{"a deleted token's objects go", func(t *testing.T, b backend, ns string) observation {
+			t.Helper()
 			tok := createToken(t, b, ns, "gone", "1h")
 			answered(t, b, ns, tok.GetName())
 			if err := b.tokens(ns).Delete(context.Background(), "gone", metav1.DeleteOptions{}); err != nil {
@@ -304,6 +311,7 @@ func objects(t *testing.T, b backend, ns string, tok *unstructured.Unstructured)
 
 // valuesShape is values.yaml with the plane-specific values by shape.
 func valuesShape(t *testing.T, b backend, data []byte, ns string) map[string]string {
+	t.Helper()
 	var v map[string]any
 	if err := yaml.Unmarshal(data, &v); err != nil {
 		t.Fatalf("%s: values.yaml: %v", b.name, err)

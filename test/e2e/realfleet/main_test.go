@@ -147,6 +147,7 @@ func kubeSystemUID(t *testing.T, i int) string {
 
 // logsOnFailure points at the processes' logs when the test failed.
 func logsOnFailure(t *testing.T) {
+	t.Helper()
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("the real Fleet's logs (kept while the package runs): %s", real.Dir())
