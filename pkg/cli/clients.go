@@ -51,6 +51,10 @@ type Clients interface {
 	// CurrentCluster is the kubeconfig cluster the flags select, for
 	// commands that print or embed its server and CA.
 	CurrentCluster() (kubeconfig.Cluster, error)
+	// KubeconfigCluster is the merged kubeconfig's cluster entry name
+	// (kubeadm's join reads the unnamed one, ""); ok is false when there
+	// is none.
+	KubeconfigCluster(name string) (c kubeconfig.Cluster, ok bool, err error)
 	// Endpoint names the server and context for connection errors; it
 	// never fails (either may be "").
 	Endpoint() (server, contextName string)
@@ -80,6 +84,9 @@ func ConnectionArgs(cf *genericclioptions.ConfigFlags) []string {
 // passed (so the hint talks to the same cluster), each word quoted for a
 // POSIX shell. A -n among words replaces the user's.
 func HintCommand(f Clients, words ...string) string {
+	if f == nil {
+		return hint(nil, words)
+	}
 	return hint(ConnectionArgs(f.Flags()), words)
 }
 

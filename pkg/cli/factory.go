@@ -248,6 +248,19 @@ func (f *Factory) CurrentCluster() (kubeconfig.Cluster, error) {
 	return cluster, nil
 }
 
+// KubeconfigCluster is the merged kubeconfig's cluster entry name.
+func (f *Factory) KubeconfigCluster(name string) (kubeconfig.Cluster, bool, error) {
+	raw, err := f.RawConfig()
+	if err != nil {
+		return kubeconfig.Cluster{}, false, err
+	}
+	c, ok := raw.Clusters[name]
+	if !ok {
+		return kubeconfig.Cluster{}, false, nil
+	}
+	return kubeconfig.FromAPI("", c), true, nil
+}
+
 // Endpoint names the server and context for connection errors; it never
 // fails.
 func (f *Factory) Endpoint() (server, contextName string) {
@@ -281,6 +294,12 @@ func (f *Factory) RESTClientFor(gv schema.GroupVersion) (rest.Interface, error) 
 	if err != nil {
 		return nil, err
 	}
+	return RESTClientForConfig(cfg, gv)
+}
+
+// RESTClientForConfig is Clients.RESTClientFor on cfg, for the
+// implementations of Clients.
+func RESTClientForConfig(cfg *rest.Config, gv schema.GroupVersion) (rest.Interface, error) {
 	cfg = dynamic.ConfigFor(cfg)
 	cfg.GroupVersion = &gv
 	cfg.APIPath = "/apis"

@@ -97,7 +97,7 @@ func Explain(err error, f Clients) string {
 	}
 	line := apierror.OneLine(err.Error())
 	if text, argv, ok := apierror.Command(err); ok {
-		line = strings.Replace(line, text, HintCommand(f, argv...), 1)
+		line = strings.ReplaceAll(line, text, HintCommand(f, argv...))
 	}
 	return line
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"k8s.io/cli-runtime/pkg/printers"
 )
@@ -29,4 +30,21 @@ func controlHex(s string) string {
 		b.WriteRune(r)
 	}
 	return b.String()
+}
+
+// CellWidth is how many characters of free text (a description) a table
+// cell shows: one 100,000-character value would otherwise pad every row
+// of the table to its width.
+const CellWidth = 64
+
+// Cell is free server text for a table cell: escaped to one line
+// (EscapeText) and cut to CellWidth characters, "..." marking the cut.
+// The machine formats carry the text whole.
+func Cell(s string) string {
+	s = EscapeText(s)
+	if utf8.RuneCountInString(s) <= CellWidth {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:CellWidth-3]) + "..."
 }

@@ -1,6 +1,9 @@
 package printer
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestEscapeTextKeepsServerTextOnOneInertLine(t *testing.T) {
 	for in, want := range map[string]string{
@@ -11,6 +14,19 @@ func TestEscapeTextKeepsServerTextOnOneInertLine(t *testing.T) {
 	} {
 		if got := EscapeText(in); got != want {
 			t.Errorf("EscapeText(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestCellEscapesAndCutsFreeText(t *testing.T) {
+	for in, want := range map[string]string{
+		"rack 7":                         "rack 7",
+		"a\nb\x07":                       `a\nb\x07`,
+		strings.Repeat("é", CellWidth):   strings.Repeat("é", CellWidth),
+		strings.Repeat("é", CellWidth+1): strings.Repeat("é", CellWidth-3) + "...",
+	} {
+		if got := Cell(in); got != want {
+			t.Errorf("Cell(%.20q) = %.80q, want %.80q", in, got, want)
 		}
 	}
 }

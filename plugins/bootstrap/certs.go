@@ -165,5 +165,5 @@ func (c *ControlPlaneCerts) note(f cli.Clients) string {
 		return ""
 	}
 	return fmt.Sprintf("the control-plane certificates in %s/%s are deleted at %s, when their proxy token %q expires: join before then, or extend it with %s",
-		Namespace, CertsSecretName, c.Expires.UTC().Format(time.RFC3339), c.ProxyID, cli.HintCommand(f, "kubectl", "bootstrap", "extend", c.ProxyID, "--ttl", "2h"))
+		Namespace, CertsSecretName, c.Expires.UTC().Format(time.RFC3339), c.ProxyID, hint(f, "extend", c.ProxyID, "--ttl", "2h"))
 }

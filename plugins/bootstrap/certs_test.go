@@ -106,7 +106,7 @@ func TestCreateControlPlaneJoin(t *testing.T) {
 		{name: "usages without authentication", args: append(cp, certKey, "--usages", "signing"), exit: 1,
 			stderr: "error: a control-plane join authenticates with the token: add authentication to --usages\n"},
 		{name: "a detected k3s", args: []string{"create", tok, "--print-join-command", "--certificate-key", certKey}, version: k3sV, exit: 1,
-			stderr: "error: --certificate-key is for kubeadm control-plane joins, and this cluster is k3s: drop it\n"},
+			stderr: "error: --certificate-key is for kubeadm control-plane joins, and this cluster is k3s: drop it\n", requests: []string{versionReq}},
 		{name: "join material as JSON carries the control-plane argv", args: append(cp, certKey, "-o", "json"), objects: live(),
 			golden:   "create-join-control-plane-json",
 			stderr:   `the control-plane certificates in kube-system/kubeadm-certs are deleted at 2026-11-22T06:00:00Z, when their proxy token "proxy1" expires: join before then, or extend it with kubectl bootstrap extend proxy1 --ttl 2h` + "\n",

@@ -19,10 +19,8 @@ func joinCluster(f cli.Clients) (where string, cluster kubeconfig.Cluster, err e
 		return "", cluster, err
 	}
 	if !clusterFlagsGiven(f) {
-		if raw, err := f.Flags().ToRawKubeConfigLoader().RawConfig(); err == nil {
-			if c, ok := raw.Clusters[""]; ok && c.Server != "" {
-				return "the kubeconfig's unnamed cluster", kubeconfig.FromAPI("", c), nil
-			}
+		if c, ok, err := f.KubeconfigCluster(""); err == nil && ok && c.Server != "" {
+			return "the kubeconfig's unnamed cluster", c, nil
 		}
 	}
 	if cluster.Context == "" && cluster.Server == "" && !cluster.HasCA() {

@@ -13,7 +13,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
-	"k8s.io/client-go/rest"
 	bootstraputil "k8s.io/cluster-bootstrap/token/util"
 	"k8s.io/kubectl/pkg/util/templates"
 
@@ -53,9 +52,9 @@ type CreateOptions struct {
 
 	// Resolved by Complete for Run.
 	core      corev1client.CoreV1Interface
-	version   rest.Interface // GET /version, when the flavor is detected
-	token     *Token         // given or generated
-	given     bool           // the token was an argument
+	detect    bool   // the flavor is detected (GET /version)
+	token     *Token // given or generated
+	given     bool   // the token was an argument
 	ttl       ttl.Value
 	flavor    Flavor // "" until detected
 	certKey   []byte // --certificate-key, decoded
@@ -168,7 +167,7 @@ func (o *CreateOptions) AddFlags(cmd *cobra.Command) {
 	fl.StringVar(&o.CACertsURL, "cacerts-url", "", "Take the CA for the K10 hash from a k3s/rke2 server's /cacerts, e.g. https://server:6443/cacerts (k3s) or :9345 (rke2); it must validate that server's certificate.")
 	fl.StringVar(&o.CertificateKey, "certificate-key", "", "With --print-join-command (kubeadm), print a control-plane join with this key from 'kubeadm init phase upload-certs --upload-certs'; it is checked against kube-system/kubeadm-certs.")
 	fl.BoolVar(&o.ControlPlane, "control-plane", false, "With --print-join-command and --certificate-key, print a join for a new control-plane node (--certificate-key alone implies it, as in kubeadm).")
-	fl.BoolVar(&o.Reuse, "reuse", false, "Print an existing valid token with the same usages, groups and description instead of creating one (a new one when there is none); stderr says which.")
+	fl.BoolVar(&o.Reuse, "reuse", false, "Print an existing token with the same usages, groups and description that lives at least --ttl from now instead of creating one (a new one when there is none); stderr says which.")
 	dryrun.AddFlag(cmd, &o.DryRun, "created")
 	o.File.addFlags(cmd)
 	o.Print.AddFlags(cmd)
@@ -179,8 +178,8 @@ func (o *CreateOptions) AddFlags(cmd *cobra.Command) {
 }
 
 // Complete resolves what Run needs: the client, the token (given or
-// generated), the TTL, the flavor when given, and the version client when
-// the flavor is to be detected.
+// generated), the TTL, and the flavor when given (else whether to detect
+// it).
 func (o *CreateOptions) Complete(cmd *cobra.Command, args []string) error {
 	var err error
 	if o.core, err = o.f.CoreV1(); err != nil {
@@ -197,16 +196,8 @@ func (o *CreateOptions) Complete(cmd *cobra.Command, args []string) error {
 		if o.flavor, err = ParseFlavor(o.Flavor); err != nil {
 			return err
 		}
-	} else if o.DryRun != dryrun.Client {
-		cfg, err := o.f.RESTConfig()
-		if err != nil {
-			return err
-		}
-		c, err := corev1client.NewForConfig(cfg)
-		if err != nil {
-			return err
-		}
-		o.version = c.RESTClient()
+	} else {
+		o.detect = o.DryRun != dryrun.Client
 	}
 	value := ""
 	o.given = len(args) == 1
@@ -322,7 +313,7 @@ func (o *CreateOptions) Run(ctx context.Context) error {
 		opts := metav1.CreateOptions{FieldManager: "kubectl-bootstrap", DryRun: dryrun.Request(o.DryRun)}
 		if _, err := o.core.Secrets(Namespace).Create(ctx, secret, opts); err != nil {
 			if apierrors.IsAlreadyExists(err) {
-				return apierror.Explained(err, "a token with id %q already exists: pass another token, or delete it first with kubectl bootstrap delete %s", t.ID, t.ID)
+				return apierror.Explained(err, "a token with id %q already exists: pass another token, or delete it first with %s", t.ID, hint(o.f, "delete", t.ID))
 			}
 			return apierror.Wrap(err, secretOp("create", t.ID))
 		}
@@ -333,7 +324,7 @@ func (o *CreateOptions) Run(ctx context.Context) error {
 			// No token without its file: the caller asked for the file.
 			delErr := o.core.Secrets(Namespace).Delete(context.WithoutCancel(ctx), secret.Name, metav1.DeleteOptions{})
 			if delErr != nil {
-				return fmt.Errorf("%w; bootstrap token %q was created but could not be removed (%s): delete it with kubectl bootstrap delete %s", err, t.ID, apierror.OneLine(apierror.Wrap(delErr, secretOp("delete", t.ID)).Error()), t.ID)
+				return fmt.Errorf("%w; bootstrap token %q was created but could not be removed (%s): delete it with %s", err, t.ID, apierror.OneLine(apierror.Wrap(delErr, secretOp("delete", t.ID)).Error()), hint(o.f, "delete", t.ID))
 			}
 			return fmt.Errorf("%w; bootstrap token %q was removed again", err, t.ID)
 		}
@@ -353,7 +344,7 @@ func (o *CreateOptions) Run(ctx context.Context) error {
 		}
 		fmt.Fprintf(o.ErrOut, "bootstrap token %q reused: %s and has the same usages, groups and description (nothing was created)\n", t.ID, until)
 	case o.Reuse:
-		fmt.Fprintf(o.ErrOut, "no valid bootstrap token with the same usages, groups and description to reuse: bootstrap token %q created%s\n", t.ID, dryrun.Suffix(o.DryRun))
+		fmt.Fprintf(o.ErrOut, "no bootstrap token with the same usages, groups and description that lives at least --ttl %s to reuse: bootstrap token %q created%s\n", o.TTL, t.ID, dryrun.Suffix(o.DryRun))
 	}
 	switch {
 	case reused:
@@ -369,20 +360,20 @@ func (o *CreateOptions) Run(ctx context.Context) error {
 }
 
 // reusable is the existing token --reuse hands out instead of want: well
-// formed, of the right type, not being deleted, unexpired, with want's
-// usages, groups and description; the one that lasts longest. nil when
-// there is none.
+// formed, of the right type, not being deleted, with want's usages, groups
+// and description, and living at least as long as want would (--ttl from
+// now; never-expiring for --ttl never): a reuse must not hand out a token
+// about to expire. The one that lasts longest; nil when there is none.
 func (o *CreateOptions) reusable(ctx context.Context, want *Token) (*Token, error) {
 	secrets, err := listTokenSecrets(ctx, o.core, cli.DefaultChunkSize)
 	if err != nil {
 		return nil, err
 	}
-	t0 := now()
 	var best *Token
 	for i := range secrets {
 		s := &secrets[i]
 		t, err := FromSecret(s)
-		if err != nil || s.Type != TokenSecretType || s.DeletionTimestamp != nil || t.Expired(t0) ||
+		if err != nil || s.Type != TokenSecretType || s.DeletionTimestamp != nil || !livesAsLong(t, want) ||
 			!slices.Equal(t.Usages, want.Usages) || !slices.Equal(t.Groups, want.Groups) || t.Description != want.Description {
 			continue
 		}
@@ -393,6 +384,17 @@ func (o *CreateOptions) reusable(ctx context.Context, want *Token) (*Token, erro
 	return best, nil
 }
 
+// livesAsLong tells whether t expires no earlier than want (nil: never).
+func livesAsLong(t, want *Token) bool {
+	switch {
+	case t.Expires == nil:
+		return true
+	case want.Expires == nil:
+		return false
+	}
+	return !t.Expires.Before(*want.Expires)
+}
+
 // resolveFlavor is --flavor, else the server's (one GET /version), else
 // kubeadm for a client dry run, which sends nothing. note says how it was
 // decided when that is worth saying: a detected k3s or rke2, or any
@@ -401,10 +403,10 @@ func (o *CreateOptions) resolveFlavor(ctx context.Context) (Flavor, string, erro
 	switch {
 	case o.flavor != "":
 		return o.flavor, "", nil
-	case o.version == nil:
+	case !o.detect:
 		return FlavorKubeadm, "flavor kubeadm assumed: a client dry run sends nothing, not even GET /version (pass --flavor to choose)", nil
 	}
-	f, how, err := DetectFlavor(ctx, o.version)
+	f, how, err := DetectFlavor(ctx, o.f)
 	if err != nil {
 		return "", "", err
 	}

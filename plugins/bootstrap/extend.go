@@ -33,6 +33,7 @@ type ExtendOptions struct {
 
 	core    corev1client.CoreV1Interface
 	id      string
+	secret  string // the secret half, when a whole token was given
 	ttl     ttl.Value
 	expires time.Time
 }
@@ -47,7 +48,7 @@ func NewCmdExtend(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Comm
 			Set a bootstrap token's expiration, as Cluster API refreshes the
 			tokens of machines still joining: --ttl counts from now (0 or never:
 			the token never expires), --expires names the time (RFC3339, e.g.
-			2026-12-01T08:00:00Z; stored in UTC).
+			2099-12-31T23:59:59Z; stored in UTC).
 
 			Only the Secret's expiration key changes, in one patch that fails if
 			the Secret changed since it was read. A time in the past is refused:
@@ -58,8 +59,8 @@ func NewCmdExtend(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Comm
 			# Give a token another two days from now
 			kubectl bootstrap extend abcdef --ttl 2d
 
-			# Let it expire at a given time
-			kubectl bootstrap extend abcdef --expires 2026-12-01T08:00:00Z
+			# Let it expire at a given time (UTC)
+			kubectl bootstrap extend abcdef --expires 2099-12-31T23:59:59Z
 
 			# Never expire
 			kubectl bootstrap extend abcdef --ttl never`),
@@ -68,7 +69,7 @@ func NewCmdExtend(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Comm
 		RunE:              cli.RunE(o),
 	}
 	cmd.Flags().StringVar(&o.TTL, "ttl", "", "The new lifetime, counted from now: e.g. 30m, 24h, 7d or 1d12h. 0 or never: the token never expires (kubeadm's rule).")
-	cmd.Flags().StringVar(&o.Expires, "expires", "", "The new expiration time, RFC3339 (e.g. 2026-12-01T08:00:00Z).")
+	cmd.Flags().StringVar(&o.Expires, "expires", "", "The new expiration time, RFC3339 (e.g. 2099-12-31T23:59:59Z).")
 	dryrun.AddFlag(cmd, &o.DryRun, "changed")
 	_ = cmd.RegisterFlagCompletionFunc("ttl", flagValues("24h", "7d", ttl.Never))
 	return cmd
@@ -84,7 +85,7 @@ func (o *ExtendOptions) Complete(_ *cobra.Command, args []string) error {
 	if err != nil {
 		return err
 	}
-	o.id = p.ID
+	o.id, o.secret = p.ID, p.Secret
 	if o.TTL != "" {
 		if o.ttl, err = ttl.Parse("--ttl", o.TTL); err != nil {
 			return err
@@ -92,7 +93,7 @@ func (o *ExtendOptions) Complete(_ *cobra.Command, args []string) error {
 	}
 	if o.Expires != "" {
 		if o.expires, err = time.Parse(time.RFC3339, o.Expires); err != nil {
-			return fmt.Errorf("--expires %q is not an RFC3339 time: pass e.g. 2026-12-01T08:00:00Z", o.Expires)
+			return fmt.Errorf("--expires %q is not an RFC3339 time: pass e.g. 2099-12-31T23:59:59Z", o.Expires)
 		}
 	}
 	return nil
@@ -124,8 +125,14 @@ func (o *ExtendOptions) Run(ctx context.Context) error {
 	if !found {
 		return notFound(o.f, o.id)
 	}
-	if _, err := FromSecret(s); err != nil {
+	t, err := FromSecret(s)
+	if err != nil {
 		return fmt.Errorf("%w: it is not a token kubeadm would read; delete it and create a new one", err)
+	}
+	if o.secret != "" && !SecretsEqual(t.Secret, o.secret) {
+		// As inspect and verify: a whole token names one credential, and
+		// extending another one that shares its ID would be a surprise.
+		return fmt.Errorf("bootstrap token %q not extended: the secret half does not match the stored token %q; check for a typo, or pass the ID alone", o.id, o.id)
 	}
 	t0 := now()
 	newExpiry, err := o.newExpiry(t0)
@@ -150,7 +157,7 @@ func (o *ExtendOptions) Run(ctx context.Context) error {
 	}
 	when := "never expires"
 	if newExpiry != nil {
-		when = "expires " + ExpiresString(&Token{Expires: newExpiry}) + " (TTL " + TTLString(&Token{Expires: newExpiry}, t0) + ")"
+		when = "expires " + ExpiresString(&Token{Expires: newExpiry}) + " (" + o.fromNow(*newExpiry, t0) + ")"
 	}
 	_, err = fmt.Fprintf(o.Out, "bootstrap token %q extended%s: %s\n", o.id, dryrun.Suffix(o.DryRun), when)
 	return err
@@ -169,9 +176,21 @@ func (o *ExtendOptions) newExpiry(t0 time.Time) (*time.Time, error) {
 		when = t0.Add(o.ttl.Duration).UTC().Truncate(time.Second)
 	}
 	if !when.After(t0) {
-		return nil, fmt.Errorf("--expires %s is not in the future: to end the token now, delete it with kubectl bootstrap delete %s", when.Format(time.RFC3339), o.id)
+		return nil, fmt.Errorf("--expires %s is not in the future: to end the token now, delete it with %s", when.Format(time.RFC3339), hint(o.f, "delete", o.id))
 	}
 	return &when, nil
+}
+
+// fromNow says how long the new expiration is from now: the --ttl given
+// ("2h from now": the stored time, cut to the second, leaves a fraction
+// less, which kubeadm's floored TTL column would show as 1h), else the
+// time to --expires to the second.
+func (o *ExtendOptions) fromNow(expires, t0 time.Time) string {
+	d := expires.Sub(t0).Round(time.Second)
+	if o.TTL != "" {
+		d = o.ttl.Duration
+	}
+	return ttl.Format(d) + " from now"
 }
 
 // expirationPatch is a JSON merge patch of the expiration key alone, with

@@ -2,14 +2,13 @@ package bootstrap
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/client-go/rest"
 
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/apierror"
+	"github.com/kubectl-tokens/kubectl-tokens/pkg/cli"
 )
 
 // Flavor is the distribution a token is for: it decides the default extra
@@ -68,15 +67,12 @@ func FlavorFromVersion(gitVersion string) (Flavor, bool) {
 
 // DetectFlavor asks the server's /version (one GET, no discovery) and
 // returns the flavor and a sentence saying how it was decided.
-func DetectFlavor(ctx context.Context, client rest.Interface) (Flavor, string, error) {
-	raw, err := client.Get().AbsPath("/version").DoRaw(ctx)
+func DetectFlavor(ctx context.Context, c cli.Clients) (Flavor, string, error) {
+	v, err := c.ServerVersion(ctx)
 	if err != nil {
 		return "", "", apierror.Wrap(err, apierror.Op{Verb: "get", Resource: schema.GroupResource{Resource: "/version"}})
 	}
-	var v struct {
-		GitVersion string `json:"gitVersion"`
-	}
-	if err := json.Unmarshal(raw, &v); err != nil || v.GitVersion == "" {
+	if v.GitVersion == "" {
 		return FlavorKubeadm, "flavor kubeadm: the server's /version has no gitVersion (pass --flavor to choose)", nil
 	}
 	f, known := FlavorFromVersion(v.GitVersion)

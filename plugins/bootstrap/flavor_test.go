@@ -7,8 +7,9 @@ import (
 	"strings"
 	"testing"
 
-	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/rest"
+
+	"github.com/kubectl-tokens/kubectl-tokens/pkg/cli/clitest"
 )
 
 func TestFlavorFromVersion(t *testing.T) {
@@ -50,12 +51,7 @@ func TestDetectFlavorAsksVersionOnce(t *testing.T) {
 			w.Header().Set("Content-Type", "application/json")
 			_, _ = w.Write([]byte(`{"major":"1","gitVersion":"` + version + `"}`))
 		}))
-		// The same client create uses: core/v1's REST client.
-		core, err := corev1client.NewForConfig(&rest.Config{Host: srv.URL})
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, how, err := DetectFlavor(context.Background(), core.RESTClient())
+		got, how, err := DetectFlavor(context.Background(), clitest.NewFactory(clitest.Options{REST: &rest.Config{Host: srv.URL}}))
 		srv.Close()
 		if err != nil {
 			t.Fatal(err)

@@ -156,20 +156,23 @@ func (o *InspectOptions) inspect(ctx context.Context) (*Inspection, error) {
 	}
 	in.Exists = found
 	if !found {
-		in.fail(fmt.Sprintf("token %s does not exist (no Secret %s): list them with %s", p.ID, in.Secret, listHint(o.f)))
+		in.fail(fmt.Sprintf("bootstrap token %q does not exist (no Secret %s): list them with %s", p.ID, in.Secret, listHint(o.f)))
 	} else if t, err := FromSecret(s); err != nil {
 		in.Invalid = err.Error()
-		in.fail(fmt.Sprintf("token %s is not well formed: %v; delete it and create a new one", p.ID, err))
+		in.fail(fmt.Sprintf("bootstrap token %q is not well formed: %v; delete it and create a new one", p.ID, err))
 	} else {
 		t0 := now()
 		in.Description = t.Description
 		in.Usages, in.Groups = t.Usages, t.Groups
 		in.Expires, in.TTL = ExpiresString(t), TTLString(t, t0)
+		if t.Expires == nil {
+			in.Expires, in.TTL = kubeadmNeverExpires, kubeadmForeverTTL // JSON as before
+		}
 		if p.Secret != "" {
 			eq := SecretsEqual(t.Secret, p.Secret)
 			in.SecretMatches = &eq
 			if !eq {
-				in.fail(fmt.Sprintf("the secret half does not match the stored token %s: check for a typo", p.ID))
+				in.fail(fmt.Sprintf("the secret half does not match the stored token %q: check for a typo", p.ID))
 			}
 		}
 		in.Problems = AuthProblems(s, t, t0)
@@ -180,7 +183,7 @@ func (o *InspectOptions) inspect(ctx context.Context) (*Inspection, error) {
 		ok := len(in.Problems) == 0
 		in.Authenticates = &ok
 		if t.Expired(t0) {
-			in.fail(fmt.Sprintf("token %s expired at %s: create a new one with kubectl bootstrap create", p.ID, ExpiresString(t)))
+			in.fail(fmt.Sprintf("bootstrap token %q expired at %s: create a new one with %s", p.ID, ExpiresString(t), hint(o.f, "create")))
 		} else if s.Type != TokenSecretType {
 			in.fail(fmt.Sprintf("Secret %s has type %q, not %q: no consumer accepts it", in.Secret, s.Type, TokenSecretType))
 		}
@@ -198,7 +201,7 @@ func (o *InspectOptions) inspect(ctx context.Context) (*Inspection, error) {
 	}
 	in.ClusterInfo = ci
 	if ci.Valid != nil && !*ci.Valid {
-		in.fail(fmt.Sprintf("kube-public/cluster-info has an invalid signature for token %s: kubeadm join would refuse this cluster; the BootstrapSigner re-signs it, or recreate the token", p.ID))
+		in.fail(fmt.Sprintf("kube-public/cluster-info has an invalid signature for bootstrap token %q: kubeadm join would refuse this cluster; the BootstrapSigner re-signs it, or recreate the token", p.ID))
 	}
 
 	if p.Secure {
@@ -208,7 +211,7 @@ func (o *InspectOptions) inspect(ctx context.Context) (*Inspection, error) {
 			in.fail(fmt.Sprintf("the CA hash was not checked: %s", in.CAHash.Candidates[0].Error))
 		}
 		if !in.CAHash.Matches && p.CAHash != "" && hasHash(in.CAHash.Candidates) {
-			in.fail(fmt.Sprintf("the token's CA hash %s does not match this cluster's CA (%s): a node would refuse to join; print a new one with kubectl bootstrap create -o secure", p.CAHash, candidateSummary(in.CAHash.Candidates)))
+			in.fail(fmt.Sprintf("the token's CA hash %s does not match this cluster's CA (%s): a node would refuse to join; print a new one with %s", p.CAHash, candidateSummary(in.CAHash.Candidates), hint(o.f, "create", "-o", "secure")))
 		}
 	}
 
@@ -247,7 +250,7 @@ func (o *InspectOptions) clusterInfo(ctx context.Context, p ParsedToken) (*Clust
 	ci.Signed = signed
 	switch {
 	case !signed:
-		ci.Note = fmt.Sprintf("no signature for token %s: the BootstrapSigner signs only unexpired tokens with the signing usage, and runs only where kube-controller-manager enables it (kubeadm)", p.ID)
+		ci.Note = fmt.Sprintf("no signature for bootstrap token %q: the BootstrapSigner signs only unexpired tokens with the signing usage, and runs only where kube-controller-manager enables it (kubeadm)", p.ID)
 	case p.Secret == "":
 		ci.Note = "signed for this ID; pass the whole token to verify the signature"
 	default:

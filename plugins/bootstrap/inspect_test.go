@@ -49,7 +49,7 @@ func TestInspect(t *testing.T) {
 		{name: "only the ID", args: []string{"inspect", "abcdef"}, objects: inspectObjects(t), golden: "inspect-id", requests: inspectReqs},
 		{name: "a secure token", args: []string{"inspect", "-"}, stdin: "K10" + hashRootPEM + "::" + tok + "\n", objects: inspectObjects(t), golden: "inspect-secure", requests: inspectReqs},
 		{name: "the right ID with a wrong secret", args: []string{"inspect", "abcdef.ffffffffffffffff"}, objects: inspectObjects(t), golden: "inspect-wrong-secret", requests: inspectReqs, exit: 1,
-			stderr: "error: the secret half does not match the stored token abcdef: check for a typo\n"},
+			stderr: "error: the secret half does not match the stored token \"abcdef\": check for a typo\n"},
 		{name: "server text is escaped", args: []string{"inspect", "offset"}, objects: inspectObjects(t), golden: "inspect-escaped",
 			requests: []string{"get secrets kube-system/bootstrap-token-offset", "get configmaps kube-public/cluster-info"}},
 		{name: "a line break in server text cannot forge a line", args: []string{"inspect", "forged"}, golden: "inspect-forged",
@@ -57,7 +57,7 @@ func TestInspect(t *testing.T) {
 				"usage-bootstrap-authentication": "true", "description": "rack 7\nAuthenticates: no\a"})},
 			requests: []string{"get secrets kube-system/bootstrap-token-forged", "get configmaps kube-public/cluster-info"}},
 		{name: "a missing token points at list with the user's flags", args: []string{"inspect", "absent", "--context", "prod"}, exit: 1, golden: "inspect-missing",
-			stderr:   "error: token absent does not exist (no Secret kube-system/bootstrap-token-absent): list them with kubectl bootstrap list --context=prod\n",
+			stderr:   "error: bootstrap token \"absent\" does not exist (no Secret kube-system/bootstrap-token-absent): list them with kubectl bootstrap list --context=prod\n",
 			requests: []string{"get secrets kube-system/bootstrap-token-absent", "get configmaps kube-public/cluster-info"}},
 		{name: "a --ca-file that cannot be read fails the check", args: []string{"inspect", "K10" + hashRootPEM + "::" + tok, "--ca-file", "testdata/nope.pem"},
 			objects: inspectObjects(t), golden: "inspect-unreadable-ca", requests: inspectReqs, exit: 1,
@@ -70,7 +70,7 @@ func TestInspect(t *testing.T) {
 
 func TestInspectWithAWrongSecretDescribesTheTokenGiven(t *testing.T) {
 	c := cmdCase{args: []string{"inspect", "abcdef.ffffffffffffffff"}, objects: inspectObjects(t), golden: "inspect-wrong-secret", requests: inspectReqs, exit: 1,
-		stderr: "error: the secret half does not match the stored token abcdef: check for a typo\n"}
+		stderr: "error: the secret half does not match the stored token \"abcdef\": check for a typo\n"}
 	c.run(t)
 	res := runQuiet(t, c)
 	if strings.Contains(res, "Authenticates:  yes") || !strings.Contains(res, "Authenticates:  no: its secret half does not match the stored token's") {

@@ -12,6 +12,7 @@ import (
 	bootstrapapi "k8s.io/cluster-bootstrap/token/api"
 
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/printer"
+	"github.com/kubectl-tokens/kubectl-tokens/pkg/ttl"
 )
 
 // Inspection is what inspect found (printed as text, or as this object
@@ -119,8 +120,8 @@ func (in *Inspection) write(w io.Writer) error {
 			desc = "<none>"
 		}
 		line("Description", desc)
-		if in.TTL == "<forever>" {
-			line("Expires", "<never>")
+		if in.TTL == kubeadmForeverTTL {
+			line("Expires", ttl.Never)
 		} else {
 			line("Expires", in.Expires+" (TTL "+in.TTL+")")
 		}

@@ -11,6 +11,9 @@ import (
 	"unicode/utf8"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/kubectl-tokens/kubectl-tokens/pkg/cli/clitest"
+	"github.com/kubectl-tokens/kubectl-tokens/pkg/kubeconfig"
 )
 
 func TestKubeadmJoinLineIsKubeadmsCommand(t *testing.T) {
@@ -207,5 +210,25 @@ func TestLoopbackWarningNamesThePrintedAddress(t *testing.T) {
 		if warn && (!strings.HasPrefix(w, "warning: the join address "+address+" ")) {
 			t.Errorf("%s: the warning does not name the printed address: %q", address, w)
 		}
+	}
+}
+
+// kubeadm's join reads the kubeconfig's unnamed cluster when there is one
+// (docs/bootstrap-tokens.md §4); the plugin asks its Clients for it, never
+// the kubeconfig on the machine the tests run on.
+func TestJoinCommandUsesTheUnnamedClusterFromClients(t *testing.T) {
+	fixClock(t)
+	ca := readTestdata(t, "root.pem")
+	f := clitest.NewFactory(clitest.Options{
+		Cluster:  kubeconfig.Cluster{Context: "admin", Server: "https://named.example.com:6443", CAData: ca},
+		Clusters: map[string]kubeconfig.Cluster{"": {Server: "https://unnamed.example.com:6443", CAData: ca}},
+	})
+	res := clitest.Run(t, NewRoot, f, "", "create", tok, "--flavor", "kubeadm", "--print-join-command")
+	if res.Exit != 0 || !strings.HasPrefix(res.Stdout, "kubeadm join unnamed.example.com:6443 ") {
+		t.Errorf("%s\nwant the unnamed cluster's server", res)
+	}
+	res = clitest.Run(t, NewRoot, clitest.NewFactory(clitest.Options{Cluster: kubeconfig.Cluster{Context: "admin", Server: "https://named.example.com:6443", CAData: ca}}), "", "create", tok, "--flavor", "kubeadm", "--print-join-command")
+	if res.Exit != 0 || !strings.HasPrefix(res.Stdout, "kubeadm join named.example.com:6443 ") {
+		t.Errorf("%s\nwant the context's server without an unnamed cluster", res)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -49,9 +50,9 @@ func NewCmdList(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Comman
 		Short: "List bootstrap tokens, including expired and malformed ones",
 		Long: cli.LongDesc(`
 			List the bootstrap tokens in kube-system with kubeadm's columns: TOKEN
-			(the ID only, unless --show-secrets), TTL ("forever", or "invalid" once
-			expired, in angle brackets as kubeadm prints them), EXPIRES (UTC),
-			USAGES, DESCRIPTION and EXTRA GROUPS; -o wide adds STATUS (whether the
+			(the ID only, unless --show-secrets), TTL (never, or <invalid> once
+			expired), EXPIRES (UTC, or never), USAGES, DESCRIPTION (cut to
+			` + strconv.Itoa(printer.CellWidth) + ` characters; -o json has it whole) and EXTRA GROUPS; -o wide adds STATUS (whether the
 			API server would accept the token, or why a Secret is not a token) and
 			the Secret's name.
 
@@ -123,8 +124,8 @@ func (o *ListOptions) Validate() error {
 	if err := o.Print.Validate(); err != nil {
 		return err
 	}
-	if o.ChunkSize < 0 {
-		return fmt.Errorf("--chunk-size %d is negative: pass 0 (no chunks) or a positive number", o.ChunkSize)
+	if err := cli.ValidateChunkSize(o.ChunkSize); err != nil {
+		return err
 	}
 	return nil
 }

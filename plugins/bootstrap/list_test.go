@@ -1,9 +1,13 @@
 package bootstrap
 
 import (
+	"strings"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/kubectl-tokens/kubectl-tokens/pkg/cli/clitest"
+	"github.com/kubectl-tokens/kubectl-tokens/pkg/printer"
 )
 
 // listObjects is a kube-system with every kind of bootstrap token Secret.
@@ -41,7 +45,7 @@ func TestList(t *testing.T) {
 		{name: "another namespace", args: []string{"list", "-n", "default"}, exit: 1,
 			stderr: "error: bootstrap tokens live only in kube-system, where the API server reads them: drop -n default\n"},
 		{name: "a negative chunk size", args: []string{"list", "--chunk-size", "-1"}, exit: 1,
-			stderr: "error: --chunk-size -1 is negative: pass 0 (no chunks) or a positive number\n"},
+			stderr: "error: --chunk-size -1 is negative: pass 0 for one request, or a page size\n"},
 	})
 }
 
@@ -80,4 +84,32 @@ func TestListExpiringWithin(t *testing.T) {
 		{name: "a bad duration", args: []string{"list", "--expiring-within", "soon"}, exit: 1,
 			stderr: `error: invalid --expiring-within "soon": pass a duration such as 7d (0 shows only the expired tokens)` + "\n"},
 	})
+}
+
+// A 100,000-character description is cut in its cell, so it pads no row
+// to its width; -o json keeps it whole.
+func TestListCutsALongDescriptionInItsCell(t *testing.T) {
+	fixClock(t)
+	long := strings.Repeat("d", 100000)
+	objs := []runtime.Object{
+		ToSecret(&Token{ID: "abcdef", Secret: "0123456789abcdef", Description: long, Usages: []string{"signing"}}),
+		ToSecret(&Token{ID: "bcdefg", Secret: "0123456789abcdef", Description: "rack 7", Usages: []string{"signing"}}),
+	}
+	res := clitest.Run(t, NewRoot, clitest.NewFactory(clitest.Options{Core: objs}), "", "list")
+	if res.Exit != 0 {
+		t.Fatalf("%s", res)
+	}
+	cut := strings.Repeat("d", printer.CellWidth-3) + "..."
+	for i, line := range strings.Split(strings.TrimSuffix(res.Stdout, "\n"), "\n") {
+		if len(line) > 200 {
+			t.Errorf("line %d is %d characters long: %.120s...", i, len(line), line)
+		}
+		if i == 1 && !strings.Contains(line, cut+"   ") {
+			t.Errorf("the long description is not cut to %d characters: %.160s", printer.CellWidth, line)
+		}
+	}
+	res = clitest.Run(t, NewRoot, clitest.NewFactory(clitest.Options{Core: objs}), "", "list", "-o", "json")
+	if res.Exit != 0 || !strings.Contains(res.Stdout, `"description": "`+long+`"`) {
+		t.Errorf("-o json lost the whole description (exit %d)", res.Exit)
+	}
 }

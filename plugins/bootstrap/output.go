@@ -13,6 +13,7 @@ import (
 	bootstrapsecretutil "k8s.io/cluster-bootstrap/util/secrets"
 
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/printer"
+	"github.com/kubectl-tokens/kubectl-tokens/pkg/ttl"
 )
 
 // OutputAPIVersion and OutputKind are those of kubeadm's machine-readable
@@ -87,24 +88,34 @@ func NewOutputToken(t *Token, view SecretView) *OutputToken {
 	return o
 }
 
-// TTLString is kubeadm's TTL column: <forever> without an expiration,
-// else the time left, floored, in ShortHumanDuration units (23h right
-// after a 24h create), "<invalid>" once it is more than a second past.
+// TTLString is the TTL column: the time left, floored, in
+// ShortHumanDuration units (23h right after a 24h create), "<invalid>"
+// once it is more than a second past, as kubeadm prints it; and for a
+// token without an expiration the plugins' one word, never (kubeadm's
+// <forever>).
 func TTLString(t *Token, now time.Time) string {
 	if t.Expires == nil {
-		return "<forever>"
+		return ttl.Never
 	}
 	return duration.ShortHumanDuration(t.Expires.Sub(now))
 }
 
-// ExpiresString is kubeadm's EXPIRES column, always in UTC (a Secret may
-// hold another offset; the authenticator compares instants).
+// ExpiresString is the EXPIRES column, always in UTC (a Secret may hold
+// another offset; the authenticator compares instants); never without an
+// expiration (kubeadm's <never>).
 func ExpiresString(t *Token) string {
 	if t.Expires == nil {
-		return "<never>"
+		return ttl.Never
 	}
 	return t.Expires.UTC().Format(time.RFC3339)
 }
+
+// Kubeadm's words for a token without an expiration, kept where a machine
+// reads them (inspect -o json|yaml): the human output says never.
+const (
+	kubeadmForeverTTL   = "<forever>"
+	kubeadmNeverExpires = "<never>"
+)
 
 // NameString is a token as -o name prints it.
 func NameString(id string) string { return "bootstrap-token/" + id }
@@ -169,7 +180,7 @@ func tokenRow(e listEntry, view SecretView, now time.Time) []any {
 	if view == showSecret {
 		name = t.String()
 	}
-	desc := t.Description
+	desc := printer.Cell(t.Description)
 	if desc == "" {
 		desc = "<none>"
 	}
@@ -187,7 +198,7 @@ func invalidRow(e listEntry) []any {
 	if name == "" {
 		name = e.name
 	}
-	desc := e.desc
+	desc := printer.Cell(e.desc)
 	if desc == "" {
 		desc = "<none>"
 	}

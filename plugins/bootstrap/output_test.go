@@ -10,14 +10,16 @@ import (
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/printer"
 )
 
-func TestTTLStringIsKubeadms(t *testing.T) {
+// TTLString is kubeadm's TTL column, but for a token that never
+// expires it says the plugins' one word, never (kubeadm: <forever>).
+func TestTTLStringIsKubeadmsButSaysNever(t *testing.T) {
 	now := time.Date(2026, 11, 22, 5, 0, 0, 0, time.UTC)
 	tok := func(exp *time.Time) *Token { return &Token{ID: "abcdef", Secret: "0123456789abcdef", Expires: exp} }
 	for _, tc := range []struct {
 		exp  *time.Time
 		want string
 	}{
-		{nil, "<forever>"},
+		{nil, "never"},
 		{at("2026-11-23T04:59:59Z"), "23h"}, // floored, as right after a 24h create
 		{at("2026-11-24T04:00:00Z"), "1d"},  // days from 24h on
 		{at("2026-11-22T05:00:30Z"), "30s"},
@@ -29,7 +31,7 @@ func TestTTLStringIsKubeadms(t *testing.T) {
 			t.Errorf("expires %v: TTL %q, want %q", tc.exp, got, tc.want)
 		}
 	}
-	if got := ExpiresString(tok(nil)); got != "<never>" {
+	if got := ExpiresString(tok(nil)); got != "never" {
 		t.Errorf("ExpiresString(nil) = %q", got)
 	}
 }
@@ -101,7 +103,7 @@ func TestListTableRowsAndInvalidSecrets(t *testing.T) {
 	}
 	for i, want := range []string{
 		"abcdef|23h|2026-11-23T04:59:59Z|authentication,signing|<none>|system:bootstrappers:x|valid|bootstrap-token-abcdef",
-		`zzzzzz|<forever>|<never>|signing|<none>|<none>|unusable for authentication: it lacks the "authentication" usage|bootstrap-token-zzzzzz`,
+		`zzzzzz|never|never|signing|<none>|<none>|unusable for authentication: it lacks the "authentication" usage|bootstrap-token-zzzzzz`,
 		"qqqqqq|<invalid>|<invalid>|<none>|<none>|<none>|invalid: Secret bootstrap-token-qqqqqq has no token-secret|bootstrap-token-qqqqqq",
 	} {
 		if got := cells(i); got != want {

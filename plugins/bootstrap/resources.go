@@ -127,11 +127,15 @@ func checkNamespace(f cli.Clients) error {
 // expirations in golden files do not move.
 var now = time.Now
 
-// listHint is the follow-up that lists the tokens, with the connection
-// flags the user passed so it asks the same cluster.
-func listHint(f cli.Clients) string {
-	return cli.HintCommand(f, "kubectl", "bootstrap", "list")
+// hint is a kubectl bootstrap command line for a follow-up, with the
+// connection flags the user passed (cli.HintCommand), so it asks the same
+// cluster.
+func hint(f cli.Clients, words ...string) string {
+	return cli.HintCommand(f, append([]string{"kubectl", "bootstrap"}, words...)...)
 }
+
+// listHint is the follow-up that lists the tokens.
+func listHint(f cli.Clients) string { return hint(f, "list") }
 
 // notFound is the one error for a token that has no Secret.
 func notFound(f cli.Clients, id string) error {

@@ -106,11 +106,8 @@ func (o *RotateOptions) Complete(cmd *cobra.Command, _ []string) error {
 		}
 		o.flavor = f
 	} else {
-		core, err := o.f.CoreV1()
-		if err != nil {
-			return err
-		}
-		if o.flavor, o.flavorNote, err = DetectFlavor(cmd.Context(), core.RESTClient()); err != nil {
+		var err error
+		if o.flavor, o.flavorNote, err = DetectFlavor(cmd.Context(), o.f); err != nil {
 			return err
 		}
 	}

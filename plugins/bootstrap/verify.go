@@ -144,7 +144,7 @@ func writeReview(w io.Writer, id string, u authenticationv1.UserInfo) error {
 // credentials may read it; the token's secret is compared, never shown.
 func (o *VerifyOptions) refused(ctx context.Context) error {
 	id := o.token.ID
-	base := fmt.Sprintf("the API server refused token %s (401 Unauthorized)", id)
+	base := fmt.Sprintf("the API server refused bootstrap token %q (401 Unauthorized)", id)
 	s, found, err := getTokenSecret(ctx, o.core, id)
 	switch {
 	case err != nil:
@@ -157,10 +157,10 @@ func (o *VerifyOptions) refused(ctx context.Context) error {
 		return fmt.Errorf("%s: %w; delete it and create a new one", base, err)
 	}
 	if !SecretsEqual(t.Secret, o.token.Secret) {
-		return fmt.Errorf("%s: the secret half does not match the stored token %s; check for a typo or create a new token", base, id)
+		return fmt.Errorf("%s: the secret half does not match the stored token %q; check for a typo or create a new token", base, id)
 	}
 	if problems := AuthProblems(s, t, now()); len(problems) > 0 {
-		return fmt.Errorf("%s: %s; create a new token with kubectl bootstrap create", base, strings.Join(problems, "; "))
+		return fmt.Errorf("%s: %s; create a new token with %s", base, strings.Join(problems, "; "), hint(o.f, "create"))
 	}
 	return fmt.Errorf("%s although its Secret looks valid: is bootstrap token authentication (--enable-bootstrap-token-auth) on in kube-apiserver?", base)
 }

@@ -137,7 +137,7 @@ func (o *CreateOptions) Complete(_ *cobra.Command, _ []string) error {
 		if (o.RancherURL == "" || sameHost(o.server, cluster.Server)) && cluster.HasCA() {
 			ca, err := cluster.CA()
 			if err != nil {
-				return fmt.Errorf("the CA for the kubeconfig: %w", err)
+				return fmt.Errorf("cannot embed the cluster's CA in the kubeconfig: %w; fix certificate-authority in the kubeconfig", err)
 			}
 			o.caData = ca.PEM
 		}
@@ -271,7 +271,7 @@ func (o *CreateOptions) printCreated(ctx context.Context, created *unstructured.
 	name := created.GetName()
 	value, _, _ := unstructured.NestedString(created.Object, "status", "value")
 	if value == "" {
-		return fmt.Errorf("token %s was created but the server returned no value: delete it with %s and check the server version", name, command(o.tokens.conn, "delete", name))
+		return fmt.Errorf("token %q was created but the server returned no value: delete it with %s and check the server version", name, command(o.f, "delete", name))
 	}
 	bearer, _, _ := unstructured.NestedString(created.Object, "status", "bearerToken")
 	if bearer == "" {
@@ -327,7 +327,7 @@ func (o *CreateOptions) printCreated(ctx context.Context, created *unstructured.
 // scope is not the one asked for, so no such credential is left behind.
 func (o *CreateOptions) undo(ctx context.Context, name string, cause error) error {
 	if err := o.tokens.delete(context.WithoutCancel(ctx), name, metav1.DeleteOptions{}); err != nil {
-		return fmt.Errorf("%w; token %s was created and could not be deleted (%s): delete it with %s", cause, name, apierror.OneLine(err.Error()), command(o.tokens.conn, "delete", name))
+		return fmt.Errorf("%w; token %q was created and could not be deleted (%s): delete it with %s", cause, name, apierror.OneLine(err.Error()), command(o.f, "delete", name))
 	}
-	return fmt.Errorf("%w; token %s was deleted again, nothing was kept", cause, name)
+	return fmt.Errorf("%w; token %q was deleted again, nothing was kept", cause, name)
 }

@@ -101,12 +101,12 @@ func (o *DeleteOptions) Complete(cmd *cobra.Command, args []string) error {
 		return err
 	}
 	o.resource = extTokenResource
-	o.command = command(cli.ConnectionArgs(o.f.Flags()), append(append([]string{"delete"}, selectionArgs(cmd)...), "--dry-run", "-o", "name")...)
+	o.command = command(o.f, append(append([]string{"delete"}, selectionArgs(cmd)...), "--dry-run", "-o", "name")...)
 	dyn, err := o.f.DynamicForWorkers(o.Parallel)
 	if err != nil {
 		return err
 	}
-	o.tokens = tokenClient{ri: dyn.Resource(tokensGVR), conn: cli.ConnectionArgs(o.f.Flags())}
+	o.tokens = tokenClient{ri: dyn.Resource(tokensGVR), f: o.f}
 	return nil
 }
 
@@ -118,7 +118,7 @@ func (o *DeleteOptions) Validate() error {
 	if err := o.validate(); err != nil {
 		return err
 	}
-	return validateDelete(o.Names, o.Selection.selects(), selectionFlags, o.DryRun, o.ChunkSize, validateTokenName)
+	return validateDelete(o.Names, o.Selection.selects(), selectionFlags, o.DryRun, o.ChunkSize, func(n string) error { return validateTokenName(o.f, n) })
 }
 
 func validateDelete(names []string, selected bool, flag, dryRun string, chunk int64, valid func(string) error) error {
@@ -131,8 +131,8 @@ func validateDelete(names []string, selected bool, flag, dryRun string, chunk in
 	if err := dryrun.Validate(dryRun); err != nil {
 		return err
 	}
-	if chunk < 0 {
-		return fmt.Errorf("invalid --chunk-size %d: use a positive number, or 0 to fetch everything at once", chunk)
+	if err := cli.ValidateChunkSize(chunk); err != nil {
+		return err
 	}
 	for _, n := range names {
 		if err := valid(n); err != nil {

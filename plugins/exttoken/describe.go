@@ -57,7 +57,7 @@ func (o *DescribeOptions) Complete(_ *cobra.Command, args []string) error {
 }
 
 // Validate checks the name.
-func (o *DescribeOptions) Validate() error { return validateTokenName(o.Name) }
+func (o *DescribeOptions) Validate() error { return validateTokenName(o.f, o.Name) }
 
 // Run fetches and describes.
 func (o *DescribeOptions) Run(ctx context.Context) error {

@@ -91,7 +91,7 @@ func (o *EnableOptions) Complete(_ *cobra.Command, args []string) error {
 // Validate checks the names.
 func (o *EnableOptions) Validate() error {
 	for _, n := range o.Names {
-		if err := validateTokenName(n); err != nil {
+		if err := validateTokenName(o.f, n); err != nil {
 			return err
 		}
 	}

@@ -69,13 +69,13 @@ func (o *GetOptions) Validate() error {
 	if err := o.print.Validate(); err != nil {
 		return err
 	}
-	return validateTokenName(o.Name)
+	return validateTokenName(o.f, o.Name)
 }
 
 // validateTokenName refuses what cannot be a token name before a request.
-func validateTokenName(name string) error {
+func validateTokenName(f cli.Clients, name string) error {
 	if errs := validation.IsDNS1123Subdomain(name); len(errs) > 0 {
-		return fmt.Errorf("invalid token name %q: token names look like token-abcde (%s); list yours with kubectl exttoken list", name, errs[0])
+		return fmt.Errorf("invalid token name %q: token names look like token-abcde (%s); list yours with %s", name, errs[0], command(f, "list"))
 	}
 	return nil
 }

@@ -88,7 +88,7 @@ func v3Tok(name, user string, age time.Duration, ttl int64, mods ...func(map[str
 func settingObj(name, value, def string) *unstructured.Unstructured {
 	return &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": "management.cattle.io/v3", "kind": "Setting",
-		"metadata": map[string]any{"name": name}, "value": value, "default": def, "source": "",
+		"metadata": map[string]any{"name": name}, "value": value, "default": def, "source": "", "customized": value != "",
 	}}
 }
 

@@ -291,7 +291,7 @@ func (o *KubeconfigCreateOptions) summary(k kubeconfigView) string {
 		tokens = "1 token"
 	}
 	return printer.EscapeText(fmt.Sprintf("%s/%s created for user %s: %s, %s, %s; written %s. Revoke it and its tokens with %s",
-		kubeconfigResource, k.Name, k.User, clusters, tokens, expires, where, command(o.kubeconfigs.conn, "kubeconfig", "delete", k.Name)))
+		kubeconfigResource, k.Name, k.User, clusters, tokens, expires, where, command(o.f, "kubeconfig", "delete", k.Name)))
 }
 
 func (o *KubeconfigCreateOptions) printDryRun(obj *unstructured.Unstructured) error {
@@ -310,7 +310,7 @@ func (o *KubeconfigCreateOptions) printDryRun(obj *unstructured.Unstructured) er
 // tokens go with it), so no such credential is left behind.
 func (o *KubeconfigCreateOptions) undo(ctx context.Context, name string, cause error) error {
 	if err := o.kubeconfigs.delete(context.WithoutCancel(ctx), name, metav1.DeleteOptions{}); err != nil {
-		return fmt.Errorf("%w; kubeconfig %s was created and could not be deleted (%s): delete it with %s", cause, name, apierror.OneLine(err.Error()), command(o.kubeconfigs.conn, "kubeconfig", "delete", name))
+		return fmt.Errorf("%w; kubeconfig %q was created and could not be deleted (%s): delete it with %s", cause, name, apierror.OneLine(err.Error()), command(o.f, "kubeconfig", "delete", name))
 	}
 	return fmt.Errorf("%w; kubeconfig %s was deleted again with its tokens, nothing was kept", cause, name)
 }

@@ -87,8 +87,8 @@ func NewCmdKubeconfig(f cli.Clients, streams genericiooptions.IOStreams) *cobra.
 // kubeconfigClient is the Kubeconfig resource's client: Rancher's
 // answers explained in one line, objects scrubbed of status.value.
 type kubeconfigClient struct {
-	ri   dynamic.ResourceInterface
-	conn []string
+	ri dynamic.ResourceInterface
+	f  cli.Clients // for follow-up hints
 }
 
 func newKubeconfigClient(f cli.Clients) (kubeconfigClient, error) {
@@ -96,7 +96,7 @@ func newKubeconfigClient(f cli.Clients) (kubeconfigClient, error) {
 	if err != nil {
 		return kubeconfigClient{}, err
 	}
-	return kubeconfigClient{ri: dyn.Resource(kubeconfigsGVR), conn: cli.ConnectionArgs(f.Flags())}, nil
+	return kubeconfigClient{ri: dyn.Resource(kubeconfigsGVR), f: f}, nil
 }
 
 // kubeconfigSecretFields hold the generated kubeconfig, tokens included.
@@ -174,7 +174,7 @@ func (c kubeconfigClient) wrap(err error, verb, name string) error {
 		case strings.Contains(msg, "at least one cluster is required when includeDefaultEntry is false"):
 			return apierror.Explained(err, "Rancher refused: %s; name a cluster, or drop --include-default-entry=false", msg)
 		case name != "" && apierrors.IsNotFound(err) && !apierror.IsNotServedError(err):
-			return apierror.Explained(err, "kubeconfig %q not found: check the name; list yours with %s", name, command(c.conn, "kubeconfig", "list"))
+			return apierror.Explained(err, "kubeconfig %q not found: check the name; list yours with %s", name, command(c.f, "kubeconfig", "list"))
 		}
 	}
 	return apierror.Wrap(err, apierror.Op{Verb: verb, Resource: kubeconfigsGVR.GroupResource(), Kind: "kubeconfig", Name: name, NotServed: kubeconfigNotServed})

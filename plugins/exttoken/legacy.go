@@ -105,9 +105,9 @@ func NewCmdLegacyList(f cli.Clients, streams genericiooptions.IOStreams) *cobra.
 }
 
 // Complete parses the selection and builds the client.
-func (o *LegacyListOptions) Complete(_ *cobra.Command, _ []string) error {
+func (o *LegacyListOptions) Complete(cmd *cobra.Command, _ []string) error {
 	o.now = now()
-	if err := o.Selection.complete(); err != nil {
+	if err := o.Selection.complete(cmd); err != nil {
 		return err
 	}
 	var err error
@@ -141,7 +141,7 @@ func (o *LegacyListOptions) Run(ctx context.Context) error {
 		return cli.FailIfAny(o.FailIfAny, len(tokens), "v3 tokens")
 	}
 	if len(tokens) == 0 {
-		fmt.Fprintln(o.ErrOut, "No v3 tokens found.")
+		fmt.Fprintln(o.ErrOut, noneFound("v3 tokens", o.Selection.selects()))
 		return nil
 	}
 	cols := []printer.Column{{Name: "NAME"}, {Name: "USER"}, {Name: "KIND"}, {Name: "TTL"}, {Name: "EXPIRES"}, {Name: "EXPIRED"},
@@ -155,14 +155,14 @@ func (o *LegacyListOptions) Run(ctx context.Context) error {
 		}
 		at, ok := t.expiresAt()
 		rows = append(rows, []any{printer.EscapeText(t.Name), printer.EscapeText(t.User), printer.EscapeText(t.Kind), ttlText, humanExpires(at, ok, now), strconv.FormatBool(t.expired(now)),
-			humanAgo(t.LastUsed, now), printer.EscapeText(t.Description), humanAge(t.Created, now), printer.EscapeText(t.Cluster)})
+			humanAgo(t.LastUsed, now), printer.Cell(t.Description), humanAge(t.Created, now), printer.EscapeText(t.Cluster)})
 		objs = append(objs, t.obj)
 	}
 	if err := o.print.Print(printer.NewTable(cols, rows, objs), printer.WithoutNamespace, o.Out); err != nil {
 		return err
 	}
 	if !o.print.NoHeaders {
-		if _, err := io.WriteString(o.Out, neverSummary(tokens, o.tokens.conn)); err != nil {
+		if _, err := io.WriteString(o.Out, neverSummary(tokens, o.f)); err != nil {
 			return err
 		}
 	}
@@ -242,17 +242,16 @@ func NewCmdLegacyDelete(f cli.Clients, streams genericiooptions.IOStreams) *cobr
 func (o *LegacyDeleteOptions) Complete(cmd *cobra.Command, args []string) error {
 	o.Names = args
 	o.now = now()
-	if err := o.Selection.complete(); err != nil {
+	if err := o.Selection.complete(cmd); err != nil {
 		return err
 	}
-	conn := cli.ConnectionArgs(o.f.Flags())
 	o.resource = legacyResource
-	o.command = command(conn, append(append([]string{"legacy", "delete"}, selectionArgs(cmd)...), "--dry-run", "-o", "name")...)
+	o.command = command(o.f, append(append([]string{"legacy", "delete"}, selectionArgs(cmd)...), "--dry-run", "-o", "name")...)
 	dyn, err := o.f.DynamicForWorkers(o.Parallel)
 	if err != nil {
 		return err
 	}
-	o.tokens = legacyClient{ri: dyn.Resource(legacyGVR), conn: conn}
+	o.tokens = legacyClient{ri: dyn.Resource(legacyGVR), f: o.f}
 	o.current = currentLegacyToken(o.f)
 	return nil
 }
@@ -283,7 +282,7 @@ func (o *LegacyDeleteOptions) Validate() error {
 	}
 	return validateDelete(o.Names, o.Selection.selects(), selectionFlags, o.DryRun, o.Selection.ChunkSize, func(n string) error {
 		if errs := validation.IsDNS1123Subdomain(n); len(errs) > 0 {
-			return fmt.Errorf("invalid v3 token name %q (%s); list them with kubectl exttoken legacy list", n, errs[0])
+			return fmt.Errorf("invalid v3 token name %q (%s); list them with %s", n, errs[0], command(o.f, "legacy", "list"))
 		}
 		return nil
 	})

@@ -40,6 +40,9 @@ func TestLegacyList(t *testing.T) {
 		{name: "go-template of the annotations too", args: []string{"legacy", "list", "-o", "go-template={{range .items}}{{.metadata.annotations}}{{end}}"}, objs: someV3Tokens(),
 			stdout: []string{"userId"}},
 		{name: "none", args: []string{"legacy", "list"}, stderr: []string{"No v3 tokens found."}},
+		{name: "an empty selection says matching", args: []string{"legacy", "list", "--kind", "helm"}, objs: someV3Tokens(), stderr: []string{"No matching v3 tokens found."}},
+		{name: `--kind "" is the empty kind, which no v3 token has`, args: []string{"legacy", "list", "--kind", ""}, objs: someV3Tokens(), exit: 1,
+			stderr: []string{`--kind "" selects v3 tokens without a kind, and there are none`}, requests: none},
 		{name: "exclusive", args: []string{"legacy", "list", "--expired", "--never-expiring"}, exit: 1, stderr: []string{"--never-expiring excludes"}, requests: none},
 		{name: "--unused-for counts never-used tokens from creation", args: []string{"legacy", "list", "--unused-for", "365d", "-o", "name"}, objs: someV3Tokens(),
 			stdout: []string{"kubectl-shell-u-1", "agent-u-2"}, check: absent("token-live", "token-applied", "token-expired")},
@@ -48,7 +51,7 @@ func TestLegacyList(t *testing.T) {
 		{name: "--expiring-within --fail-if-any exits 3", args: []string{"legacy", "list", "--expiring-within", "30d", "--fail-if-any"}, objs: someV3Tokens(), exit: 3,
 			golden: "legacy-list-fail-if-any"},
 		{name: "--fail-if-any exits 0 when none is shown", args: []string{"legacy", "list", "--expiring-within", "30d", "--user-id", "u-bob", "--fail-if-any"}, objs: someV3Tokens(),
-			stderr: []string{"No v3 tokens found."}},
+			stderr: []string{"No matching v3 tokens found."}},
 	})
 }
 

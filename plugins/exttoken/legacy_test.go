@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/kubectl-tokens/kubectl-tokens/pkg/cli/clitest"
 )
 
 func TestLegacyKind(t *testing.T) {
@@ -54,7 +56,10 @@ func TestLegacyStripsSecrets(t *testing.T) {
 	if !lt.never() || lt.expired(now) || lt.Kind != "agent" || lt.User != "u-1" {
 		t.Errorf("legacy token %+v", lt)
 	}
-	out := neverSummary([]legacyToken{lt, lt, {Name: "x", TTL: 5, Kind: "derived"}}, []string{"--context=prod"})
+	f := clitest.NewFactory(clitest.Options{})
+	prod := "prod"
+	f.ConfigFlags.Context = &prod
+	out := neverSummary([]legacyToken{lt, lt, {Name: "x", TTL: 5, Kind: "derived"}}, f)
 	if !strings.Contains(out, "Never-expiring tokens (ttl 0): 2") || !strings.Contains(out, "agent            2") || !strings.Contains(out, "--dry-run --context=prod") {
 		t.Errorf("summary:\n%s", out)
 	}

@@ -92,6 +92,14 @@ type legacySelection struct {
 	Selector      string
 	ChunkSize     int64
 	ages
+
+	kindSet bool // --kind was given, "" included
+}
+
+// complete parses the durations and notes whether --kind was given.
+func (s *legacySelection) complete(cmd *cobra.Command) error {
+	s.kindSet = cmd.Flags().Changed("kind")
+	return s.ages.complete()
 }
 
 func (s *legacySelection) addFlags(cmd *cobra.Command, use selectionUse) {
@@ -111,15 +119,20 @@ func (s *legacySelection) addFlags(cmd *cobra.Command, use selectionUse) {
 
 // selects tells whether any selection flag was given.
 func (s *legacySelection) selects() bool {
-	return s.NeverExpiring || s.Expired || s.Kind != "" || s.User != "" || s.given() || s.Selector != ""
+	return s.NeverExpiring || s.Expired || s.kindSet || s.User != "" || s.given() || s.Selector != ""
 }
 
 func (s *legacySelection) validate() error {
 	if s.NeverExpiring && (s.Expired || s.ExpiringWithin != "") {
 		return fmt.Errorf("--never-expiring excludes --expired and --expiring-within: a ttl-0 token never expires")
 	}
-	if s.ChunkSize < 0 {
-		return fmt.Errorf("invalid --chunk-size %d: use a positive number, or 0 to fetch everything at once", s.ChunkSize)
+	if s.kindSet && s.Kind == "" {
+		// --kind "" selects the empty kind, as for ext tokens; a v3 token
+		// never has one (a kindless one reads as session or derived).
+		return fmt.Errorf(`--kind "" selects v3 tokens without a kind, and there are none: a v3 token without the kind label is listed as session or derived; pass one of those, or drop --kind`)
+	}
+	if err := cli.ValidateChunkSize(s.ChunkSize); err != nil {
+		return err
 	}
 	if _, err := labels.Parse(s.Selector); err != nil {
 		return fmt.Errorf("invalid label selector %q: %s", s.Selector, apierror.OneLine(err.Error()))
@@ -135,7 +148,7 @@ func (s *legacySelection) keep(t legacyToken, now time.Time) bool {
 		s.withinSet && !(ok && !at.After(now.Add(s.within))),
 		s.olderThan > 0 && !t.Created.Before(now.Add(-s.olderThan)),
 		s.unusedFor > 0 && !lastUse(t.LastUsed, t.Created).Before(now.Add(-s.unusedFor)),
-		s.Kind != "" && t.Kind != s.Kind,
+		s.kindSet && t.Kind != s.Kind,
 		s.User != "" && t.User != s.User:
 		return false
 	}
@@ -166,7 +179,7 @@ func (s *legacySelection) each(ctx context.Context, c legacyClient, now time.Tim
 }
 
 // neverSummary counts never-expiring tokens by kind, for after the table.
-func neverSummary(tokens []legacyToken, conn []string) string {
+func neverSummary(tokens []legacyToken, f cli.Clients) string {
 	var w strings.Builder
 	counts := map[string]int{}
 	total := 0
@@ -195,6 +208,6 @@ func neverSummary(tokens []legacyToken, conn []string) string {
 	for _, k := range kinds {
 		fmt.Fprintf(&w, "  %-16s %d\n", printer.EscapeText(k), counts[k])
 	}
-	fmt.Fprintf(&w, "Review them, then: %s\n", command(conn, "legacy", "delete", "--never-expiring", "--dry-run"))
+	fmt.Fprintf(&w, "Review them, then: %s\n", command(f, "legacy", "delete", "--never-expiring", "--dry-run"))
 	return w.String()
 }

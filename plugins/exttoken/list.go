@@ -52,7 +52,8 @@ func NewCmdList(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Comman
 			"kubectl exttoken list" and "kubectl get tokens.ext.cattle.io" print the
 			same rows: NAME KIND TTL AGE, and with -o wide USER and DESCRIPTION too.
 			--show-expiry prints a table computed from the tokens instead, adding
-			EXPIRES, EXPIRED, ENABLED and LAST-USED, which the server's table lacks.
+			EXPIRES, EXPIRED, ENABLED, CURRENT (the token this request authenticated
+			with) and LAST-USED, which the server's table lacks.
 
 			--expired, --never-expiring and --expiring-within filter on the expiry
 			computed from creation time and TTL, --older-than on creation,
@@ -90,7 +91,7 @@ func NewCmdList(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Comman
 	o.Selection.addFlags(cmd, listSelection)
 	cli.AddChunkSizeFlag(cmd, &o.ChunkSize)
 	cli.AddFailIfAnyFlag(cmd, &o.FailIfAny)
-	cmd.Flags().BoolVar(&o.ShowExpiry, "show-expiry", false, "Print EXPIRES, EXPIRED, ENABLED and LAST-USED computed from the tokens instead of the server's table.")
+	cmd.Flags().BoolVar(&o.ShowExpiry, "show-expiry", false, "Print EXPIRES, EXPIRED, ENABLED, CURRENT and LAST-USED computed from the tokens instead of the server's table.")
 	o.print.AddFlags(cmd)
 	return cmd
 }
@@ -118,8 +119,8 @@ func (o *ListOptions) Validate() error {
 	if err := o.print.Validate(); err != nil {
 		return err
 	}
-	if o.ChunkSize < 0 {
-		return fmt.Errorf("invalid --chunk-size %d: use a positive number, or 0 to fetch everything at once", o.ChunkSize)
+	if err := cli.ValidateChunkSize(o.ChunkSize); err != nil {
+		return err
 	}
 	if o.ShowExpiry && !o.print.IsTable() {
 		return fmt.Errorf("--show-expiry is a table: drop -o %s or --show-expiry", o.print.Output())
@@ -160,8 +161,17 @@ func (o *ListOptions) Run(ctx context.Context) error {
 }
 
 func (o *ListOptions) none() error {
-	fmt.Fprintln(o.ErrOut, "No tokens found.")
+	fmt.Fprintln(o.ErrOut, noneFound("tokens", o.Selection.selects()))
 	return nil
+}
+
+// noneFound is the line for an empty list: "No matching tokens found."
+// when a selection left nothing, "No tokens found." when there are none.
+func noneFound(what string, selected bool) string {
+	if selected {
+		return "No matching " + what + " found."
+	}
+	return "No " + what + " found."
 }
 
 func (o *ListOptions) serverTable(ctx context.Context, selector string) error {
@@ -191,14 +201,14 @@ func (o *ListOptions) serverTable(ctx context.Context, selector string) error {
 // expiryTable is the --show-expiry view, computed from the tokens.
 func expiryTable(items []unstructured.Unstructured, now time.Time) *metav1.Table {
 	cols := []printer.Column{{Name: "NAME"}, {Name: "USER", Wide: true}, {Name: "KIND"}, {Name: "TTL"}, {Name: "AGE"},
-		{Name: "EXPIRES"}, {Name: "EXPIRED"}, {Name: "ENABLED"}, {Name: "LAST-USED"}, {Name: "DESCRIPTION", Wide: true}}
+		{Name: "EXPIRES"}, {Name: "EXPIRED"}, {Name: "ENABLED"}, {Name: "CURRENT"}, {Name: "LAST-USED"}, {Name: "DESCRIPTION", Wide: true}}
 	var rows [][]any
 	var objs []runtime.Object
 	for i := range items {
 		t := tokenFrom(&items[i])
 		at, ok := t.expiresAt()
 		rows = append(rows, []any{t.Name, t.UserID, t.Kind, humanTTL(t.TTL), humanAge(t.Created, now),
-			humanExpires(at, ok, now), strconv.FormatBool(t.expired(now)), strconv.FormatBool(t.Enabled), humanAgo(t.LastUsed, now), t.Description})
+			humanExpires(at, ok, now), strconv.FormatBool(t.expired(now)), strconv.FormatBool(t.Enabled), strconv.FormatBool(t.Current), humanAgo(t.LastUsed, now), printer.Cell(t.Description)})
 		objs = append(objs, &items[i])
 	}
 	return printer.NewTable(cols, rows, objs)

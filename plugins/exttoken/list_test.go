@@ -35,6 +35,8 @@ func TestList(t *testing.T) {
 	runCases(t, []cmdCase{
 		{name: "the server's table", args: []string{"list"}, objs: someTokens(), golden: "list-table", requests: none,
 			check: tables(tableReq("?limit=500"))},
+		{name: "--show-expiry marks the token of this request CURRENT", args: []string{"list", "--show-expiry"}, golden: "list-show-expiry-current",
+			objs: append(someTokens()[:2], extTok("token-me", "u-alice", day, 30*msPerDay, set(true, "status", "current")))},
 		{name: "the server's wide table", args: []string{"list", "-o", "wide"}, objs: someTokens(), golden: "list-wide"},
 		{name: "--expired filters the server's table on whole objects", args: []string{"list", "--expired"}, objs: someTokens(), golden: "list-expired",
 			check: tables(tableReq("?includeObject=Object&limit=500"))},
@@ -69,6 +71,12 @@ func TestList(t *testing.T) {
 		{name: "jsonpath of the annotation", args: []string{"list", "-o", "jsonpath={.items[*].metadata.annotations}"}, objs: someTokens(),
 			stdout: []string{"ttl"}},
 		{name: "no tokens", args: []string{"list", "--show-expiry"}, golden: "list-none"},
+		{name: "an empty selection says matching", args: []string{"list", "--show-expiry", "--kind", "helm"}, objs: someTokens(), stderr: []string{"No matching tokens found."}},
+		{name: "an empty selection says matching with --show-expiry too", args: []string{"list", "--show-expiry", "--older-than", "400d"}, objs: someTokens(), stderr: []string{"No matching tokens found."}},
+		// One meaning for --kind "", ext and legacy alike: the empty kind
+		// (legacy refuses it, as no v3 token has one).
+		{name: `--kind "" selects the tokens of the empty kind`, args: []string{"list", "--kind", "", "-o", "name"}, objs: someTokens(),
+			stdout: []string{"token.ext.cattle.io/token-old", "token.ext.cattle.io/token-bob"}, check: absent("token-live")},
 		{name: "a user-id label selector is refused", args: []string{"list", "-l", "cattle.io/user-id=u-bob"}, exit: 1,
 			stderr: []string{"use --user-id"}, requests: none},
 		{name: "--show-expiry with -o json", args: []string{"list", "--show-expiry", "-o", "json"}, exit: 1, stderr: []string{"--show-expiry is a table"}},

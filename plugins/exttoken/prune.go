@@ -75,7 +75,10 @@ func (p *prune) run(ctx context.Context, streams genericiooptions.IOStreams, lis
 	if p.Output == "name" {
 		names, summary = streams.Out, streams.ErrOut
 	}
-	rep := progress.New(streams.ErrOut, progress.IsTerminal(streams.ErrOut), now, "deleted")
+	// The bar counts every target finished, skipped and failed ones too,
+	// so it says "finished": "deleted 311 of 311" above a summary of 310
+	// deleted and 1 skipped would be two truths.
+	rep := progress.New(streams.ErrOut, progress.IsTerminal(streams.ErrOut), now, "finished")
 	stop := tick(ctx, rep)
 	defer stop()
 	pr := deleter.Pruner{

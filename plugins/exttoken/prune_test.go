@@ -75,3 +75,41 @@ func TestLegacyPruneSkipsTheV3TokenOfThisKubeconfig(t *testing.T) {
 		}
 	}
 }
+
+// The progress lines and the summary tell one truth: the lines count
+// every token finished (a skipped one too), the summary splits them; no
+// "deleted 20 of 20" above "deleted 19 ..., 1 skipped".
+func TestPruneProgressAndSummaryTellOneTruth(t *testing.T) {
+	f := newRancher(t, withCurrent("token-004", manyTokens(20))...)
+	res := run(t, f, "delete", "--never-expiring", "--parallel", "1")
+	if res.Exit != 0 {
+		t.Fatalf("%s", res)
+	}
+	lines := strings.Split(strings.TrimSuffix(res.Stderr, "\n"), "\n")
+	if last := lines[len(lines)-1]; last != "finished 20 of 20 (100%)" {
+		t.Errorf("last progress line %q, want finished 20 of 20 (100%%)\n%s", last, res)
+	}
+	if strings.Contains(res.Stderr, "deleted 20 of 20") {
+		t.Errorf("progress says every token was deleted:\n%s", res)
+	}
+	if !strings.Contains(res.Stdout, "deleted 19 of 20 listed") || !strings.Contains(res.Stdout, "0 already gone, 1 skipped, 0 failed") {
+		t.Errorf("summary:\n%s", res)
+	}
+}
+
+// A Forbidden's kubectl auth can-i hint keeps the connection flags given,
+// in the error line and in the not-found hint.
+func TestExttokenHintsKeepTheConnectionFlags(t *testing.T) {
+	f := newRancher(t, someTokens()...)
+	f.react("delete", "tokens", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		return true, nil, statusErr(403, "Forbidden", `tokens.ext.cattle.io "token-live" is forbidden`)
+	})
+	res := run(t, f, "delete", "token-live", "--context", "rancher", "--kubeconfig", "/k/c")
+	if want := "check your rights with: kubectl auth can-i delete tokens.ext.cattle.io --kubeconfig=/k/c --context=rancher\n"; res.Exit != 1 || !strings.HasSuffix(res.Stderr, want) {
+		t.Errorf("%s\nwant stderr ending %q", res, want)
+	}
+	res = run(t, newRancher(t), "describe", "token-gone", "--context", "rancher")
+	if want := "list yours with kubectl exttoken list --context=rancher\n"; res.Exit != 1 || !strings.HasSuffix(res.Stderr, want) {
+		t.Errorf("%s\nwant stderr ending %q", res, want)
+	}
+}

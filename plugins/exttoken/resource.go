@@ -19,7 +19,6 @@ import (
 
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/apierror"
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/cli"
-	"github.com/kubectl-tokens/kubectl-tokens/pkg/shellquote"
 )
 
 // The resources are known, so clients are built for them directly: no
@@ -100,8 +99,8 @@ func scrubLastApplied(u *unstructured.Unstructured, fields [][]string) {
 // in one line, every object scrubbed before it is returned.
 type tokenClient struct {
 	ri dynamic.ResourceInterface
-	// conn are the user's connection flags, kept in follow-up hints.
-	conn []string
+	// f gives follow-up hints the user's connection flags.
+	f cli.Clients
 }
 
 func newTokenClient(f cli.Clients) (tokenClient, error) {
@@ -109,12 +108,13 @@ func newTokenClient(f cli.Clients) (tokenClient, error) {
 	if err != nil {
 		return tokenClient{}, err
 	}
-	return tokenClient{ri: dyn.Resource(tokensGVR), conn: cli.ConnectionArgs(f.Flags())}, nil
+	return tokenClient{ri: dyn.Resource(tokensGVR), f: f}, nil
 }
 
-// command is a follow-up command line with the user's connection flags.
-func command(conn []string, words ...string) string {
-	return shellquote.Join(append(append([]string{"kubectl", "exttoken"}, words...), conn...))
+// command is a kubectl exttoken command line for a follow-up, with the
+// user's connection flags (cli.HintCommand).
+func command(f cli.Clients, words ...string) string {
+	return cli.HintCommand(f, append([]string{"kubectl", "exttoken"}, words...)...)
 }
 
 func (c tokenClient) get(ctx context.Context, name string) (*unstructured.Unstructured, error) {
@@ -228,7 +228,7 @@ func (c tokenClient) wrap(err error, verb, name string) error {
 		case strings.Contains(msg, "is not allowed to access cluster"):
 			return apierror.Explained(err, "%s: a token can be scoped only to a cluster you may access; ask a Rancher administrator or drop --cluster-name", msg)
 		case name != "" && apierrors.IsNotFound(err) && !apierror.IsNotServedError(err):
-			return apierror.Explained(err, "token %q not found: check the name; list yours with %s", name, command(c.conn, "list"))
+			return apierror.Explained(err, "token %q not found: check the name; list yours with %s", name, command(c.f, "list"))
 		}
 	}
 	return apierror.Wrap(err, apierror.Op{Verb: verb, Resource: tokensGVR.GroupResource(), Kind: "token", Name: name, NotServed: notServed})
@@ -236,8 +236,8 @@ func (c tokenClient) wrap(err error, verb, name string) error {
 
 // legacyClient is the v3 token resource's client.
 type legacyClient struct {
-	ri   dynamic.ResourceInterface
-	conn []string
+	ri dynamic.ResourceInterface
+	f  cli.Clients // for follow-up hints
 }
 
 func newLegacyClient(f cli.Clients) (legacyClient, error) {
@@ -245,7 +245,7 @@ func newLegacyClient(f cli.Clients) (legacyClient, error) {
 	if err != nil {
 		return legacyClient{}, err
 	}
-	return legacyClient{ri: dyn.Resource(legacyGVR), conn: cli.ConnectionArgs(f.Flags())}, nil
+	return legacyClient{ri: dyn.Resource(legacyGVR), f: f}, nil
 }
 
 func (c legacyClient) each(ctx context.Context, selector string, chunk int64, fn func(*unstructured.Unstructured) error) error {
@@ -265,7 +265,7 @@ func (c legacyClient) wrap(err error, verb, name string) error {
 		return nil
 	}
 	if name != "" && apierrors.IsNotFound(err) && !apierror.IsNotServedError(err) {
-		return apierror.Explained(err, "v3 token %q not found: check the name; list them with %s", name, command(c.conn, "legacy", "list"))
+		return apierror.Explained(err, "v3 token %q not found: check the name; list them with %s", name, command(c.f, "legacy", "list"))
 	}
 	return apierror.Wrap(err, apierror.Op{Verb: verb, Resource: legacyGVR.GroupResource(), Kind: "v3 token", Name: name,
 		NotServed: "Rancher's management API (tokens.management.cattle.io) is not served by this cluster; point --context at Rancher's local cluster"})

@@ -8,6 +8,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/kubectl-tokens/kubectl-tokens/pkg/cli/clitest"
 )
 
 func statusErr(code int32, reason metav1.StatusReason, msg string) error {
@@ -35,7 +37,7 @@ func TestWrapTokenMapsRancherMessages(t *testing.T) {
 		{statusErr(404, metav1.StatusReasonNotFound, "the server could not find the requested resource"), []string{notServed}},
 	}
 	for _, c := range cases {
-		got := tokenClient{}.wrap(c.err, "patch", "token-abcde").Error()
+		got := tokenClient{f: clitest.NewFactory(clitest.Options{})}.wrap(c.err, "patch", "token-abcde").Error()
 		for _, w := range c.want {
 			if !strings.Contains(got, w) {
 				t.Errorf("wrapToken(%v) = %q, want it to contain %q", c.err, got, w)

@@ -10,7 +10,6 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
 
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/cli"
@@ -21,16 +20,10 @@ import (
 const tableAccept = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json"
 
 // tokensREST is a REST client for ext.cattle.io/v1, for the Table
-// requests the dynamic client cannot make.
+// requests the dynamic client cannot make (unversioned: the server's
+// error Status keeps its message).
 func tokensREST(f cli.Clients) (rest.Interface, error) {
-	cfg, err := f.RESTConfig()
-	if err != nil {
-		return nil, err
-	}
-	// Unversioned, like the dynamic client's: a client bound to
-	// ext.cattle.io/v1 would try to convert error Status objects into that
-	// group and lose the server's message.
-	return rest.UnversionedRESTClientFor(dynamic.ConfigFor(cfg))
+	return f.RESTClientFor(tokensGVR.GroupVersion())
 }
 
 // tableQuery is one server-side Table request.

@@ -50,7 +50,7 @@ func (o *SetDescriptionOptions) Complete(_ *cobra.Command, args []string) error 
 }
 
 // Validate checks the name.
-func (o *SetDescriptionOptions) Validate() error { return validateTokenName(o.Name) }
+func (o *SetDescriptionOptions) Validate() error { return validateTokenName(o.f, o.Name) }
 
 // Run patches the description.
 func (o *SetDescriptionOptions) Run(ctx context.Context) error {

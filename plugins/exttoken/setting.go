@@ -103,6 +103,19 @@ func (s setting) human() string {
 	return formatTTL(n * msPerMinute)
 }
 
+// customized is the setting's customized field, "<unknown>" when the
+// setting is missing or the field is not there.
+func (s setting) customized() string {
+	if s.obj == nil {
+		return "<unknown>"
+	}
+	c, ok, err := unstructured.NestedBool(s.obj.Object, "customized")
+	if !ok || err != nil {
+		return "<unknown>"
+	}
+	return strconv.FormatBool(c)
+}
+
 // minutes is the effective value; ok is false when missing or not a number.
 func (s setting) minutes() (int64, bool) {
 	if s.obj == nil {

@@ -47,7 +47,10 @@ func NewCmdSettings(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Co
 
 			VALUE is the effective value (the setting's value, else its default),
 			SOURCE says which it is (env when an environment variable of the Rancher
-			server sets it), DURATION reads the minutes as a duration.
+			server sets it), DURATION reads the minutes as a duration. -o wide adds
+			ZERO-MEANS (what 0 minutes means for that setting) and CUSTOMIZED
+			(whether someone changed it from Rancher's default, the setting's own
+			field).
 
 			Below the table: whether the token-hashing feature is on. Enabling it
 			is irreversible.`),
@@ -58,8 +61,11 @@ func NewCmdSettings(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Co
 			# As YAML objects
 			kubectl exttoken settings -o yaml
 
-			# Cap new tokens at 30 days
-			kubectl exttoken settings set auth-token-max-ttl-minutes 43200`),
+			# With what 0 means for each, and which were customized
+			kubectl exttoken settings -o wide
+
+			# Kubeconfig tokens live 7 days unless asked otherwise
+			kubectl exttoken settings set kubeconfig-default-token-ttl-minutes 7d`),
 		Args: cobra.NoArgs,
 		RunE: cli.RunE(o),
 	}
@@ -116,10 +122,15 @@ func (o *SettingsOptions) Run(ctx context.Context) error {
 		if s.obj == nil {
 			value = "<missing>"
 		}
-		rows = append(rows, []any{info.Name, value, s.Default, s.Source, s.human()})
+		zero := info.Zero
+		if info.Bool {
+			zero = "<none>" // true or false, not minutes
+		}
+		rows = append(rows, []any{info.Name, value, s.Default, s.Source, s.human(), zero, s.customized()})
 		objs = append(objs, nil)
 	}
-	t := printer.NewTable([]printer.Column{{Name: "NAME"}, {Name: "VALUE"}, {Name: "DEFAULT"}, {Name: "SOURCE"}, {Name: "DURATION"}}, rows, objs)
+	t := printer.NewTable([]printer.Column{{Name: "NAME"}, {Name: "VALUE"}, {Name: "DEFAULT"}, {Name: "SOURCE"}, {Name: "DURATION"},
+		{Name: "ZERO-MEANS", Wide: true}, {Name: "CUSTOMIZED", Wide: true}}, rows, objs)
 	if err := o.print.Print(t, printer.WithoutNamespace, o.Out); err != nil {
 		return err
 	}
@@ -159,8 +170,8 @@ func NewCmdSettingsSet(f cli.Clients, streams genericiooptions.IOStreams) *cobra
 			session TTL. Lowering the maximum does not shorten existing tokens; it
 			caps new ones and TTL changes.`),
 		Example: templates.Examples(`
-			# Tokens live at most 30 days
-			kubectl exttoken settings set auth-token-max-ttl-minutes 30d
+			# Tokens live at most 120 days (the default maximum is 90)
+			kubectl exttoken settings set auth-token-max-ttl-minutes 120d
 
 			# Log idle UI sessions out after 2 hours
 			kubectl exttoken settings set auth-user-session-idle-ttl-minutes 120`),

@@ -66,7 +66,7 @@ func (o *SetTTLOptions) Validate() error {
 	if o.ttlMs == 0 {
 		return fmt.Errorf("set-ttl needs a duration such as 12h: 0 asks for the server's default, which almost always extends the token and is refused")
 	}
-	return validateTokenName(o.Name)
+	return validateTokenName(o.f, o.Name)
 }
 
 // Run explains, checks and patches.

@@ -51,6 +51,9 @@ type Options struct {
 	ListKinds map[schema.GroupVersionResource]string
 	// Cluster is the kubeconfig cluster (server, CA) commands may print.
 	Cluster kubeconfig.Cluster
+	// Clusters are the kubeconfig's cluster entries by name (the
+	// unnamed one is ""), for KubeconfigCluster.
+	Clusters map[string]kubeconfig.Cluster
 	// REST is what RESTConfig returns (e.g. an httptest server's), and
 	// what RESTClientFor talks to; nil makes both fail, as a test that
 	// must not need them wants.
@@ -168,13 +171,7 @@ func (f *Factory) RESTClientFor(gv schema.GroupVersion) (rest.Interface, error) 
 	if err != nil {
 		return nil, err
 	}
-	cfg = dynamic.ConfigFor(cfg)
-	cfg.GroupVersion = &gv
-	cfg.APIPath = "/apis"
-	if gv.Group == "" {
-		cfg.APIPath = "/api"
-	}
-	return rest.UnversionedRESTClientFor(cfg)
+	return cli.RESTClientForConfig(cfg, gv)
 }
 
 // ServerVersion is Options.Version, else Options.REST's /version.
@@ -221,6 +218,12 @@ func (f *Factory) CurrentCluster() (kubeconfig.Cluster, error) {
 		c.Server = *s
 	}
 	return c, nil
+}
+
+// KubeconfigCluster is Options.Clusters[name].
+func (f *Factory) KubeconfigCluster(name string) (kubeconfig.Cluster, bool, error) {
+	c, ok := f.opts.Clusters[name]
+	return c, ok, nil
 }
 
 // KubeconfigContexts are Options.Cluster.Context (or --context) and the

@@ -78,7 +78,7 @@ func TestRefusedTokens(t *testing.T) {
 	}{
 		{"expired", expTok, "expired at"},
 		{"signing only", sigTok, `lacks the "authentication" usage`},
-		{"wrong secret", wrong, "the secret half does not match the stored token " + sigID},
+		{"wrong secret", wrong, "the secret half does not match the stored token \"" + sigID + "\""},
 		{"unknown", unknownTok, "no such token"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -87,7 +87,7 @@ func TestRefusedTokens(t *testing.T) {
 				t.Errorf("the apiserver accepted the token: %s", real)
 			}
 			v := bs("verify", tc.token)
-			if v.Code != 1 || !strings.Contains(v.Stderr, "refused token") || !strings.Contains(v.Stderr, tc.why) {
+			if v.Code != 1 || !strings.Contains(v.Stderr, "refused bootstrap token") || !strings.Contains(v.Stderr, tc.why) {
 				t.Errorf("verify: %s, want refusal saying %q", v, tc.why)
 			}
 			oneErrorLine(t, v)

@@ -60,7 +60,7 @@ func TestClusterInfoSignature(t *testing.T) {
 	}
 	bad := bs("inspect", other)
 	if bad.Code != 1 || !strings.Contains(bad.Stdout, "signature for "+otherID+" is INVALID") ||
-		!strings.Contains(bad.Stderr, "kube-public/cluster-info has an invalid signature for token "+otherID) {
+		!strings.Contains(bad.Stderr, "kube-public/cluster-info has an invalid signature for bootstrap token \""+otherID+"\"") {
 		t.Errorf("tampered signature: %s", bad)
 	}
 	oneErrorLine(t, bad)

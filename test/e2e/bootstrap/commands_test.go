@@ -27,7 +27,7 @@ func TestGenerateIsOffline(t *testing.T) {
 	if !regexp.MustCompile(`^[a-z0-9]{6}\.[a-z0-9]{16}\n$`).MatchString(r.Stdout) {
 		t.Errorf("generate: %q", r.Stdout)
 	}
-	ca := filepath.Join(env.Root, "internal", "plugins", "bootstrap", "testdata", "root.pem")
+	ca := filepath.Join(env.Root, "plugins", "bootstrap", "testdata", "root.pem")
 	s := mustOK(t, runner.Kubectl(append(nowhere, "generate", "-o", "secure", "--ca-file", ca)...), "generate -o secure")
 	// The hash of testdata/root.pem, computed with sha256sum.
 	if !regexp.MustCompile(`^K1066c9f83966db7f6ae4318ad9749425d6e1e0bc6734b87452c1210da7640b4b61::[a-z0-9]{6}\.[a-z0-9]{16}\n$`).MatchString(s.Stdout) {

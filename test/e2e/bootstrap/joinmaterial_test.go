@@ -43,7 +43,8 @@ func TestJoinMaterialIsKubeadmsCommandAndReuseHandsItOut(t *testing.T) {
 	}
 
 	before := tokenSecretNames(t)
-	reuse := mustOK(t, bs("create", "--reuse", "--description", desc), "create --reuse")
+	// It was created for 24h moments ago: it lives at least 23h more.
+	reuse := mustOK(t, bs("create", "--reuse", "--ttl", "23h", "--description", desc), "create --reuse --ttl 23h")
 	if strings.TrimSpace(reuse.Stdout) != m.Token || !strings.Contains(reuse.Stderr, `bootstrap token "`+id+`" reused`) {
 		t.Errorf("--reuse: %s", reuse)
 	}

@@ -51,7 +51,7 @@ func TestSecureTokenFromKubeconfigCA(t *testing.T) {
 		t.Errorf("wrong hash report:\n%s", bad.Stdout)
 	}
 	// Against another CA file the (right) hash does not match either.
-	other := filepath.Join(env.Root, "internal", "plugins", "bootstrap", "testdata", "root.pem")
+	other := filepath.Join(env.Root, "plugins", "bootstrap", "testdata", "root.pem")
 	if r := bs("inspect", out, "--ca-file", other); r.Code != 1 || !strings.Contains(r.Stderr, "does not match") {
 		t.Errorf("--ca-file other CA: %s", r)
 	}
@@ -121,7 +121,7 @@ func TestCACertsURL(t *testing.T) {
 		_, _ = w.Write(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: good.Certificate().Raw}))
 	}))
 	defer good.Close()
-	wrongCA, err := os.ReadFile(filepath.Join(env.Root, "internal", "plugins", "bootstrap", "testdata", "root.pem"))
+	wrongCA, err := os.ReadFile(filepath.Join(env.Root, "plugins", "bootstrap", "testdata", "root.pem"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -55,7 +55,7 @@ func TestBadInput(t *testing.T) {
 		{"kubeconfig-file without -o kubeconfig", "", []string{"create", "--kubeconfig-file", filepath.Join(dir, "kc")}, []string{"needs -o kubeconfig"}},
 		{"invalid token name", "", []string{"get", "Bad_Name!"}, []string{"invalid token name", "kubectl exttoken list"}},
 		{"unknown token", "", []string{"describe", "token-zzzzz"}, []string{`"token-zzzzz" not found`, "check the name"}},
-		{"negative chunk size", "", []string{"list", "--chunk-size", "-1"}, []string{"invalid --chunk-size"}},
+		{"negative chunk size", "", []string{"list", "--chunk-size", "-1"}, []string{"--chunk-size -1 is negative: pass 0 for one request, or a page size"}},
 		{"broken selector", "", []string{"list", "-l", "a=("}, []string{"invalid label selector"}},
 		{"user-id selector", "", []string{"list", "-l", "cattle.io/user-id=u-other"}, []string{"--user-id"}},
 		{"bad expiring-within", "", []string{"list", "--expiring-within", "xyz"}, []string{"invalid --expiring-within", "7d"}},

@@ -201,7 +201,7 @@ func TestInterruptedPruneFinishesOnARerun(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	progress := regexp.MustCompile(`^deleted (\d+) of \d+`)
+	progress := regexp.MustCompile(`^finished (\d+) of \d+`)
 	var lines []string
 	sc := bufio.NewScanner(stderr)
 	signalled := false
