@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # make demo: a throwaway control plane (the real kube-apiserver and etcd),
-# the Fleet and Rancher emulators, and each plugin's headline flow run
+# the real Fleet v0.16.1 (make fleet; else the Fleet emulator and agent
+# stand-in), the Rancher emulator, and each plugin's headline flow run
 # through the real kubectl. Nothing is left running, also on Ctrl-C or
 # failure.
 set -euo pipefail
@@ -40,7 +41,7 @@ start() {
 	setsid "$DEMO_DIR/bin/$name" "$@" --ready-file "$fifo" >"$DEMO_DIR/$name.log" 2>&1 &
 	pids+=($!)
 	local line=""
-	if ! read -r -t 180 line <>"$fifo" || [[ $line != ready* ]]; then
+	if ! read -r -t 600 line <>"$fifo" || [[ $line != ready* ]]; then
 		echo "demo: $name did not become ready; its log:" >&2
 		cat "$DEMO_DIR/$name.log" >&2
 		return 1
@@ -55,18 +56,31 @@ for h in fleet-emulator fleet-downstreams rancher-emulator; do
 done
 go build -o "$DEMO_DIR/bin/" $(printf './test/cmd/%s ' "${helpers[@]}")
 
-echo "demo: starting a throwaway control plane (kube-apiserver + etcd from bin/testbin)"
-start devcluster --state-dir "$DEMO_DIR"
+export DEMO_ROOT=$root
+if [[ -x bin/testbin/fleetcontroller ]]; then
+	echo "demo: starting a throwaway control plane (kube-apiserver + etcd from bin/testbin) with the real Fleet v0.16.1 and two downstream control planes, each running the real fleet-agent"
+	began=$SECONDS
+	start devcluster --state-dir "$DEMO_DIR" --real-fleet --fleet-downstreams 2 --downstream-prefix edge --enroll-kubeconfig "$DEMO_DIR/enroll.kubeconfig"
+	grep -h "real Fleet" "$DEMO_DIR/devcluster.log" || true
+	echo "demo: control plane, real Fleet and downstream planes ready in $((SECONDS - began))s"
+	export DEMO_ENROLL_KUBECONFIG=$DEMO_DIR/enroll.kubeconfig DEMO_FLEET_CHART=$root/bin/testbin/fleet-charts/fleet-agent
+	real_fleet=1
+else
+	echo "demo: the real Fleet is not built (make fleet said why): the regtoken part runs on the Fleet emulator and agent stand-in"
+	echo "demo: starting a throwaway control plane (kube-apiserver + etcd from bin/testbin)"
+	start devcluster --state-dir "$DEMO_DIR"
+	real_fleet=
+fi
 export KUBECONFIG=$DEMO_DIR/admin.kubeconfig
-if [[ -x $DEMO_DIR/bin/fleet-emulator ]]; then
+if [[ -z $real_fleet && -x $DEMO_DIR/bin/fleet-emulator ]]; then
 	echo "demo: starting the Fleet controller emulator (2 s delay)"
 	start fleet-emulator --kubeconfig "$KUBECONFIG" --delay 2s
 fi
-if [[ -x $DEMO_DIR/bin/fleet-downstreams ]]; then
+if [[ -z $real_fleet && -x $DEMO_DIR/bin/fleet-downstreams ]]; then
 	echo "demo: starting two downstream control planes with a Fleet agent stand-in each (for regtoken enroll)"
 	start fleet-downstreams --kubeconfig "$KUBECONFIG" --out-kubeconfig "$DEMO_DIR/enroll.kubeconfig" \
 		--clusters 2 --prefix edge --poll-interval 200ms --retry-interval 1s
-	export DEMO_ENROLL_KUBECONFIG=$DEMO_DIR/enroll.kubeconfig DEMO_ROOT=$root
+	export DEMO_ENROLL_KUBECONFIG=$DEMO_DIR/enroll.kubeconfig
 fi
 if [[ -x $DEMO_DIR/bin/rancher-emulator ]]; then
 	echo "demo: starting the Rancher ext token API emulator"

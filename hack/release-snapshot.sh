@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Builds an unpublished snapshot release into dist/ with the pinned
-# goreleaser (hack/goreleaser.sh): the archives, checksums.txt and the krew
-# manifests dist/krew/<plugin>.yaml that test/release checks.
+# goreleaser (hack/goreleaser.sh): the archives, their SBOMs, the deb and
+# rpm packages, checksums.txt, the krew manifests dist/krew/<plugin>.yaml
+# and the Homebrew casks; then the container image dist/image
+# (hack/release-image.sh). test/release checks all of it.
 #   hack/release-snapshot.sh --all            every platform in .goreleaser.yaml
 #   hack/release-snapshot.sh --single-target  only this machine's GOOS/GOARCH
 #                                             (or $GOOS/$GOARCH), for CI
@@ -20,6 +22,7 @@ case $mode in
 esac
 
 "$root/hack/goreleaser.sh"
+"$root/hack/tools.sh" cyclonedx-gomod
 goreleaser=${GORELEASER_DIR:-${TOOLS_DIR:-$root/bin/tools}}/goreleaser
 cd "$root"
 "$goreleaser" check
@@ -51,9 +54,31 @@ if [[ -z $(git remote) ]]; then
 		GIT_CONFIG_VALUE_0=https://github.com/kubectl-tokens/kubectl-tokens.git
 fi
 
+# Signing (cosign, keyless in the release workflow) runs when cosign is on
+# PATH, with a throwaway key pair made here: that exercises the signs:
+# config of .goreleaser.yaml and the signature is verified below. Without
+# cosign the snapshot is not signed (`goreleaser check` still validates
+# the config).
+skip=publish
+tmpkey=
+if command -v cosign >/dev/null; then
+	tmpkey=$(mktemp -d "${TMPDIR:-/tmp}/cosign-throwaway.XXXXXX")
+	(cd "$tmpkey" && COSIGN_PASSWORD= cosign generate-key-pair >/dev/null)
+	export COSIGN_KEY=$tmpkey/cosign.key COSIGN_PASSWORD=
+else
+	skip=publish,sign
+	echo "release-snapshot: cosign is not on PATH: checksums.txt is not signed"
+fi
+
 start=$SECONDS
 # GOOS/GOARCH must not leak into goreleaser's own go invocations.
-env -u GOOS -u GOARCH "$goreleaser" release --snapshot --clean --skip=publish --config "$config"
+env -u GOOS -u GOARCH "$goreleaser" release --snapshot --clean --skip="$skip" --config "$config"
+if [[ -n $tmpkey ]]; then
+	cosign verify-blob --key "$tmpkey/cosign.pub" --signature dist/checksums.txt.sig \
+		--insecure-ignore-tlog dist/checksums.txt
+	rm -rf "$tmpkey"
+fi
 echo "release-snapshot: done in $((SECONDS - start))s"
+"$root/hack/release-image.sh" "$mode"
 echo "release-snapshot: archives in dist/ (bytes):"
 find dist -maxdepth 1 -type f \( -name '*.tar.gz' -o -name '*.zip' \) -printf '  %-44f %10s\n' | sort

@@ -11,13 +11,16 @@
 #   golangci-lint  hack/tools/golangci-lint  make lint
 #   deadcode       hack/tools/golangci-lint  make deadcode (golang.org/x/tools)
 #   helm           hack/tools/helm           runs the helm commands regtoken prints, in its tests
+#   cyclonedx-gomod hack/tools/sbom          the release's SBOMs (hack/sbom.sh)
+#   oci-image      hack/tools/image          the release's container image (hack/release-image.sh);
+#                                            its own main.go on go-containerregistry
 # A binary already built from the same pins is kept: the stamp beside it
 # (.<tool>.pins) records the go.mod/go.sum and build recipe it came from.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 
 if [[ $# == 0 ]]; then
-	echo "usage: $0 goreleaser|krew|golangci-lint|deadcode|helm..." >&2
+	echo "usage: $0 goreleaser|krew|golangci-lint|deadcode|helm|cyclonedx-gomod|oci-image..." >&2
 	exit 2
 fi
 
@@ -43,6 +46,14 @@ build() {
 	helm)
 		mod=helm pin=helm.sh/helm/v3 cold="about 5 minutes"
 		bins=("helm=helm.sh/helm/v3/cmd/helm")
+		;;
+	cyclonedx-gomod)
+		mod=sbom pin=github.com/CycloneDX/cyclonedx-gomod cold="about 2 minutes"
+		bins=("cyclonedx-gomod=github.com/CycloneDX/cyclonedx-gomod/cmd/cyclonedx-gomod")
+		;;
+	oci-image)
+		mod=image pin=github.com/google/go-containerregistry cold="under a minute"
+		bins=("oci-image=github.com/kubectl-tokens/kubectl-tokens/hack/tools/image")
 		;;
 	*)
 		echo "tools: unknown tool $tool" >&2
@@ -72,7 +83,8 @@ build() {
 	# The stamp hashes contents only, so a clone elsewhere (or a TOOLS_DIR
 	# shared between checkouts) recognises the same pins.
 	local pins
-	pins=$( (cat "$dir/go.mod" "$dir/go.sum"; echo "${bins[*]} ${ldflags[*]}") | sha256sum | cut -c1-16)
+	# A tool with its own main.go (oci-image) is rebuilt when that changes.
+	pins=$( (cat "$dir/go.mod" "$dir/go.sum"; [[ ! -f $dir/main.go ]] || cat "$dir/main.go"; echo "${bins[*]} ${ldflags[*]}") | sha256sum | cut -c1-16)
 	local b up_to_date=1
 	for b in "${bins[@]}"; do
 		[[ -x $out/${b%%=*} ]] || up_to_date=

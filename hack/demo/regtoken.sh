@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # kubectl regtoken's part of `make demo`: the headline flow through the real
 # kubectl. hack/demo.sh exports KUBECONFIG (admin of a throwaway control
-# plane), DEMO_DIR and PATH (built plugins first) and has started the Fleet
-# controller emulator; this script starts and stops nothing itself.
+# plane), DEMO_DIR and PATH (built plugins first) and has started the real
+# Fleet (DEMO_FLEET_CHART: the fleet-agent chart of its source archive) or
+# else the Fleet controller emulator; this script starts and stops nothing
+# itself.
 set -euo pipefail
 
 : "${KUBECONFIG:?KUBECONFIG must name the demo cluster}"
@@ -72,13 +74,13 @@ expect_failure kubectl regtoken create edge-1 -n "$NS" --values-file fresh.yaml
 if [[ -n ${DEMO_ENROLL_KUBECONFIG:-} ]]; then
 	section "enroll: token, helm install of the agent into two downstream clusters, wait until Fleet registered both"
 	run kubectl regtoken enroll edge-1 edge-2 -n "$NS" --kubeconfig "$DEMO_ENROLL_KUBECONFIG" --token-name edge-fleet --ttl 1h --keep-token --label env=demo \
-		--chart "$DEMO_ROOT/test/charts/fleet-agent" --helm "$DEMO_ROOT/bin/tools/helm" --timeout 2m
+		--chart "${DEMO_FLEET_CHART:-$DEMO_ROOT/test/charts/fleet-agent}" --helm "$DEMO_ROOT/bin/tools/helm" --timeout 2m
 	run kubectl regtoken describe edge-fleet -n "$NS"
 	run kubectl regtoken list -n "$NS" -o wide
 
 	section "enroll again: registered clusters are left alone, no token is made"
 	run kubectl regtoken enroll edge-1 edge-2 -n "$NS" --kubeconfig "$DEMO_ENROLL_KUBECONFIG" --ttl 1h \
-		--chart "$DEMO_ROOT/test/charts/fleet-agent" --helm "$DEMO_ROOT/bin/tools/helm"
+		--chart "${DEMO_FLEET_CHART:-$DEMO_ROOT/test/charts/fleet-agent}" --helm "$DEMO_ROOT/bin/tools/helm"
 
 	section "monitoring: tokens expiring within 2h (exit 3 when any)"
 	if run kubectl regtoken list -n "$NS" --expiring-within 2h --fail-if-any; then :; else echo "(exit $?)"; fi

@@ -34,11 +34,11 @@ func TestWrapExplainsInOneLine(t *testing.T) {
 
 func TestWrapLeavesOtherErrorsAndExplainedOnes(t *testing.T) {
 	plain := errors.New("dial tcp: refused")
-	if Wrap(plain, Op{}) != plain {
+	if Wrap(plain, Op{}) != plain { //nolint:errorlint // identity: Wrap returns a plain error unchanged
 		t.Error("a non-API error changed")
 	}
 	e := Explained(plain, "token %q:\n  gone", "x")
-	if e.Error() != `token "x": gone` || !errors.Is(e, plain) || Wrap(e, Op{Verb: "get"}) != e {
+	if e.Error() != `token "x": gone` || !errors.Is(e, plain) || Wrap(e, Op{Verb: "get"}) != e { //nolint:errorlint // identity: an explained error is not wrapped again
 		t.Errorf("Explained: %v", e)
 	}
 }

@@ -37,7 +37,7 @@ func TestRunCarriesOnAndCountsInOneLine(t *testing.T) {
 func TestRunSingleFailureIsItsOwnLine(t *testing.T) {
 	boom := errors.New("forbidden")
 	d := Deleter{Out: &bytes.Buffer{}, Verb: "deleted", Do: func(context.Context, Target, metav1.DeleteOptions) error { return boom }}
-	if _, err := d.Run(context.Background(), []Target{{Name: "x"}}); err != boom {
+	if _, err := d.Run(context.Background(), []Target{{Name: "x"}}); !errors.Is(err, boom) {
 		t.Fatalf("err = %v", err)
 	}
 }

@@ -97,7 +97,6 @@ type EnrolledCluster struct {
 	// removed: --reregister deleted the previous credential.
 	removed       bool
 	kubeSystemUID string
-	started       time.Time
 	last          *Registration // the newest registration seen
 }
 

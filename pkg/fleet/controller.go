@@ -56,18 +56,21 @@ func ReadController(ctx context.Context, dyn dynamic.Interface) ControllerFacts 
 		return ControllerFacts{readErr: err.Error()}
 	}
 	facts := ControllerFacts{known: true}
+	// The chart runs several containers (fleet-controller, cleanup,
+	// fleet-agentmanagement); the TTL setting is on agent management's,
+	// not the controller's: read every container.
 	for _, c := range d.Spec.Template.Spec.Containers {
-		if c.Name != ControllerDeployment && !isFleetImage(c.Image) {
-			continue
+		if facts.image == "" && (c.Name == ControllerDeployment || isFleetImage(c.Image)) {
+			facts.image = c.Image
+			facts.version = ImageVersion(c.Image)
 		}
-		facts.image = c.Image
-		facts.version = ImageVersion(c.Image)
 		for _, e := range c.Env {
 			if e.Name == TtlRequiredEnv {
-				facts.ttlRequired, _ = strconv.ParseBool(e.Value)
+				if v, err := strconv.ParseBool(e.Value); err == nil && v {
+					facts.ttlRequired = true
+				}
 			}
 		}
-		break
 	}
 	return facts
 }

@@ -14,6 +14,7 @@ import (
 // bashArgv is the argv a real bash hands helm for the printed line.
 func bashArgv(t testing.TB, line string) []string {
 	t.Helper()
+	t.Helper()
 	return shelltest.Argv(t, "", line, "helm")
 }
 

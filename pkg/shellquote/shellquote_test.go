@@ -12,6 +12,7 @@ import (
 // not against our idea of it.
 func bashArgv(t testing.TB, line string) []string {
 	t.Helper()
+	t.Helper()
 	cmd := exec.Command("bash", "--noprofile", "--norc", "-c", `printf '%s\0' `+line)
 	cmd.Env = []string{"PATH=/usr/bin:/bin"}
 	var out, errOut bytes.Buffer

@@ -37,6 +37,7 @@ func clusterInfo(t *testing.T, signed map[string]string) *corev1.ConfigMap {
 }
 
 func inspectObjects(t *testing.T) []runtime.Object {
+	t.Helper()
 	return append(listObjects(), clusterInfo(t, map[string]string{"abcdef": "0123456789abcdef"}))
 }
 

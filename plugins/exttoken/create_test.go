@@ -37,6 +37,7 @@ func tokenStored(t *testing.T, f *fakeRancher) bool {
 
 func kept(want bool) func(*testing.T, *fakeRancher, clitest.Result) {
 	return func(t *testing.T, f *fakeRancher, _ clitest.Result) {
+		t.Helper()
 		if got := tokenStored(t, f); got != want {
 			t.Errorf("token stored = %v, want %v", got, want)
 		}
@@ -83,6 +84,7 @@ func TestCreate(t *testing.T) {
 			stdout: []string{"token.ext.cattle.io/token-abcde\n"}, check: kept(false)},
 		{name: "server dry run -o yaml carries no value", args: []string{"create", "--dry-run=server", "-o", "yaml"}, setup: rancher("2.13"),
 			check: func(t *testing.T, _ *fakeRancher, res clitest.Result) {
+				t.Helper()
 				if strings.Contains(res.Stdout, valueOnce) || !strings.Contains(res.Stdout, "name: token-abcde") {
 					t.Errorf("server dry run yaml:\n%s", res.Stdout)
 				}

@@ -33,6 +33,7 @@ func failDelete(name string) func(*fakeRancher) {
 
 func stored(want map[string]bool) func(*testing.T, *fakeRancher, clitest.Result) {
 	return func(t *testing.T, f *fakeRancher, _ clitest.Result) {
+		t.Helper()
 		for name, w := range want {
 			_, err := f.Dyn.Tracker().Get(tokensGVR, "", name)
 			if got := err == nil; got != w {
@@ -107,6 +108,7 @@ func TestEnableDisable(t *testing.T) {
 
 func isEnabled(want map[string]bool) func(*testing.T, *fakeRancher, clitest.Result) {
 	return func(t *testing.T, f *fakeRancher, _ clitest.Result) {
+		t.Helper()
 		for name, w := range want {
 			obj, err := f.Dyn.Tracker().Get(tokensGVR, "", name)
 			if err != nil {
@@ -136,6 +138,7 @@ func TestSetDescription(t *testing.T) {
 		{name: "sets it", args: []string{"set-description", "token-live", "deploy"}, objs: someTokens(),
 			stdout: []string{"token.ext.cattle.io/token-live description set\n"}, requests: []string{"patch tokens.ext.cattle.io token-live"},
 			check: func(t *testing.T, f *fakeRancher, _ clitest.Result) {
+				t.Helper()
 				obj, _ := f.Dyn.Tracker().Get(tokensGVR, "", "token-live")
 				if d := tokenFrom(toUnstructured(obj)).Description; d != "deploy" {
 					t.Errorf("description %q", d)

@@ -80,6 +80,7 @@ func failing(verb, resource, group string, err error) func(*fakeRancher) {
 
 // expiringJSON pins the monitoring fields of -o json.
 func expiringJSON(t *testing.T, _ *fakeRancher, res clitest.Result) {
+	t.Helper()
 	var list struct {
 		Items []struct {
 			APIVersion string `json:"apiVersion"`

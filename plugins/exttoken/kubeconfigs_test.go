@@ -294,6 +294,7 @@ func sent(path ...any) func(*testing.T, *fakeRancher, clitest.Result) {
 		fields[i] = path[i].(string)
 	}
 	return func(t *testing.T, f *fakeRancher, res clitest.Result) {
+		t.Helper()
 		obj, err := f.Dyn.Tracker().Get(kubeconfigsGVR, "", "kubeconfig-abcde")
 		if err != nil {
 			t.Fatalf("nothing created: %v\n%s", err, res)
@@ -309,6 +310,7 @@ func sent(path ...any) func(*testing.T, *fakeRancher, clitest.Result) {
 
 func notSent(fields ...string) func(*testing.T, *fakeRancher, clitest.Result) {
 	return func(t *testing.T, f *fakeRancher, res clitest.Result) {
+		t.Helper()
 		obj, err := f.Dyn.Tracker().Get(kubeconfigsGVR, "", "kubeconfig-abcde")
 		if err != nil {
 			t.Fatalf("nothing created: %v\n%s", err, res)
@@ -344,6 +346,7 @@ func TestKubeconfigListGetDescribe(t *testing.T) {
 func TestKubeconfigDelete(t *testing.T) {
 	gone := func(names ...string) func(*testing.T, *fakeRancher, clitest.Result) {
 		return func(t *testing.T, f *fakeRancher, _ clitest.Result) {
+			t.Helper()
 			for _, n := range names {
 				if _, err := f.Dyn.Tracker().Get(kubeconfigsGVR, "", n); err == nil {
 					t.Errorf("%s still exists", n)

@@ -65,6 +65,7 @@ func TestLegacyListEscapesServerText(t *testing.T) {
 func TestLegacyDelete(t *testing.T) {
 	v3stored := func(want map[string]bool) func(*testing.T, *fakeRancher, clitest.Result) {
 		return func(t *testing.T, f *fakeRancher, _ clitest.Result) {
+			t.Helper()
 			for name, w := range want {
 				_, err := f.Dyn.Tracker().Get(legacyGVR, "", name)
 				if got := err == nil; got != w {
@@ -106,6 +107,7 @@ func TestSettings(t *testing.T) {
 	}
 	patched := func(name, want string) func(*testing.T, *fakeRancher, clitest.Result) {
 		return func(t *testing.T, f *fakeRancher, _ clitest.Result) {
+			t.Helper()
 			obj, err := f.Dyn.Tracker().Get(settingsGVR, "", name)
 			if err != nil {
 				t.Fatal(err)

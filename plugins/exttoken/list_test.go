@@ -95,6 +95,7 @@ func TestListHelpNamesUserIDNotKubectlsUser(t *testing.T) {
 
 func tables(want ...string) func(*testing.T, *fakeRancher, clitest.Result) {
 	return func(t *testing.T, f *fakeRancher, _ clitest.Result) {
+		t.Helper()
 		if got := f.Tables(); strings.Join(got, "\n") != strings.Join(want, "\n") {
 			t.Errorf("table requests %q, want %q", got, want)
 		}
@@ -103,6 +104,7 @@ func tables(want ...string) func(*testing.T, *fakeRancher, clitest.Result) {
 
 func absent(names ...string) func(*testing.T, *fakeRancher, clitest.Result) {
 	return func(t *testing.T, _ *fakeRancher, res clitest.Result) {
+		t.Helper()
 		for _, n := range names {
 			if strings.Contains(res.Stdout, n+"\n") || strings.Contains(res.Stdout, n+" ") || strings.Contains(res.Stdout, n+`"`) {
 				t.Errorf("output lists %s:\n%s", n, res.Stdout)
@@ -131,6 +133,7 @@ func TestDescribe(t *testing.T) {
 			requests: []string{"get tokens.ext.cattle.io token-live"}},
 		{name: "server text is escaped", args: []string{"describe", "token-bob"}, objs: someTokens(), golden: "describe-escaped",
 			check: func(t *testing.T, _ *fakeRancher, res clitest.Result) {
+				t.Helper()
 				if strings.Contains(res.Stdout, "\x1b") || strings.Contains(res.Stdout, "\nforged") {
 					t.Errorf("raw control text reached the output:\n%q", res.Stdout)
 				}

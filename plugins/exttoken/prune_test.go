@@ -44,6 +44,7 @@ func TestPrunePlanAndSummary(t *testing.T) {
 		{name: "a prune with failures: each on its own line, one summary, exit 1", args: []string{"delete", "--never-expiring", "--parallel", "1"},
 			objs: withCurrent("token-004", manyTokens(20)), setup: failSome, exit: 1, golden: "delete-prune-partial",
 			check: func(t *testing.T, f *fakeRancher, _ clitest.Result) {
+				t.Helper()
 				for i := range 20 {
 					name := fmt.Sprintf("token-%03d", i)
 					_, err := f.Dyn.Tracker().Get(tokensGVR, "", name)

@@ -167,6 +167,7 @@ func (w world) factory(t *testing.T) *clitest.Factory {
 		ListKinds: map[schema.GroupVersionResource]string{fleet.TokenGVR: "ClusterRegistrationTokenList", fleet.RegistrationGVR: "ClusterRegistrationList", fleet.DeploymentGVR: "DeploymentList"},
 		Cluster:   cluster,
 	})
+	f.ServeListsOverREST(t) // list's table decodes the pages itself
 	// The fake tracker ignores dryRun; a server persists nothing. This
 	// goes right after clitest's recorder, so the request is still seen.
 	dryRun := &k8stesting.SimpleReactor{Verb: "*", Resource: "clusterregistrationtokens", Reaction: func(a k8stesting.Action) (bool, runtime.Object, error) {

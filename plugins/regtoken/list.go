@@ -3,19 +3,19 @@ package regtoken
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
-
-	"github.com/kubectl-tokens/kubectl-tokens/pkg/fleet"
 
 	"github.com/spf13/cobra"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/rest"
 	"k8s.io/kubectl/pkg/util/templates"
 
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/apierror"
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/cli"
+	"github.com/kubectl-tokens/kubectl-tokens/pkg/fleet"
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/printer"
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/ttl"
 )
@@ -35,6 +35,7 @@ type ListOptions struct {
 	within    time.Duration // --expiring-within, when ExpiringWithin is given
 	tokens    dynamic.ResourceInterface
 	dyn       dynamic.Interface
+	rest      rest.Interface // the table's list requests (listdecode.go)
 }
 
 // NewCmdList builds `kubectl regtoken list`.
@@ -97,6 +98,11 @@ func (o *ListOptions) Complete(_ *cobra.Command, _ []string) error {
 		return err
 	}
 	o.tokens = o.dyn.Resource(fleet.TokenGVR).Namespace(o.namespace)
+	if o.print.IsTable() {
+		if o.rest, err = tokensREST(o.f); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -110,23 +116,17 @@ func (o *ListOptions) Validate() error {
 
 // Run lists and prints.
 func (o *ListOptions) Run(ctx context.Context) error {
-	list, err := fleet.ListTokens(ctx, o.tokens, o.ChunkSize)
+	if !o.print.IsTable() {
+		return o.printObjects(ctx)
+	}
+	toks, err := listTokenItems(ctx, o.rest, o.namespace, o.ChunkSize)
 	if err != nil {
 		return apierror.Wrap(err, fleet.TokenOp("list", o.namespace, ""))
 	}
 	if o.ExpiringWithin != "" {
-		if list.Items, err = expiringWithin(list.Items, fleet.Now(), o.within); err != nil {
-			return err
-		}
+		toks = slices.DeleteFunc(toks, func(t fleet.Token) bool { return !expiresWithin(&t, fleet.Now(), o.within) })
 	}
-	n := len(list.Items)
-	if !o.print.IsTable() {
-		if err := o.print.Print(list, printer.Namespaces(o.AllNamespaces), o.Out); err != nil {
-			return err
-		}
-		return cli.FailIfAny(o.FailIfAny, n, "tokens")
-	}
-	if n == 0 {
+	if len(toks) == 0 {
 		what := "No ClusterRegistrationTokens found"
 		if o.ExpiringWithin != "" {
 			what = "No ClusterRegistrationTokens expire within " + o.ExpiringWithin
@@ -138,47 +138,61 @@ func (o *ListOptions) Run(ctx context.Context) error {
 		}
 		return nil
 	}
-	table, err := tokenTable(list.Items, fleet.Now())
-	if err != nil {
-		return err
-	}
+	table := tokenListTable(toks, fleet.Now())
 	if o.print.Wide() {
-		o.addRegistered(ctx, table, list.Items)
+		o.addRegistered(ctx, table, toks)
 	}
 	if err := o.print.Print(table, printer.Namespaces(o.AllNamespaces), o.Out); err != nil {
 		return err
 	}
-	return cli.FailIfAny(o.FailIfAny, n, "tokens")
+	return cli.FailIfAny(o.FailIfAny, len(toks), "tokens")
 }
 
-// expiringWithin keeps the tokens that expire within d of now or have
-// expired (docs/fleet-registration.md §6: creationTimestamp + ttl, never
-// status.expires).
-func expiringWithin(items []unstructured.Unstructured, now time.Time, d time.Duration) ([]unstructured.Unstructured, error) {
-	out := items[:0]
-	for i := range items {
-		tok, err := fleet.ToToken(&items[i])
-		if err != nil {
-			return nil, err
-		}
-		if at, ok := tok.ExpiresAt(); ok && !at.After(now.Add(d)) {
-			out = append(out, items[i])
-		}
+// printObjects is -o json|yaml|name and the templates: the whole objects,
+// as the dynamic client returns them.
+func (o *ListOptions) printObjects(ctx context.Context) error {
+	list, err := fleet.ListTokens(ctx, o.tokens, o.ChunkSize)
+	if err != nil {
+		return apierror.Wrap(err, fleet.TokenOp("list", o.namespace, ""))
 	}
-	return out, nil
+	if o.ExpiringWithin != "" {
+		items := list.Items[:0]
+		for i := range list.Items {
+			tok, err := fleet.ToToken(&list.Items[i])
+			if err != nil {
+				return err
+			}
+			if expiresWithin(tok, fleet.Now(), o.within) {
+				items = append(items, list.Items[i])
+			}
+		}
+		list.Items = items
+	}
+	if err := o.print.Print(list, printer.Namespaces(o.AllNamespaces), o.Out); err != nil {
+		return err
+	}
+	return cli.FailIfAny(o.FailIfAny, len(list.Items), "tokens")
+}
+
+// expiresWithin is a token that expires within d of now or has expired
+// (docs/fleet-registration.md §6: creationTimestamp + ttl, never
+// status.expires).
+func expiresWithin(t *fleet.Token, now time.Time, d time.Duration) bool {
+	at, ok := t.ExpiresAt()
+	return ok && !at.After(now.Add(d))
 }
 
 // addRegistered adds -o wide's REGISTERED column: the registrations that
 // carry each token's label, from one list. Zero is shown as "?" with one
 // note, since agents older than v0.16 label nothing.
-func (o *ListOptions) addRegistered(ctx context.Context, table *metav1.Table, items []unstructured.Unstructured) {
+func (o *ListOptions) addRegistered(ctx context.Context, table *metav1.Table, toks []fleet.Token) {
 	table.ColumnDefinitions = append(table.ColumnDefinitions, metav1.TableColumnDefinition{Name: "REGISTERED", Type: "string", Priority: 1})
 	counts, err := countRegistrations(ctx, o.dyn, o.namespace)
 	unknown := false
 	for i := range table.Rows {
 		cell := "?"
 		if err == nil {
-			if n := counts[items[i].GetNamespace()+"/"+items[i].GetName()]; n > 0 {
+			if n := counts[toks[i].Namespace+"/"+toks[i].Name]; n > 0 {
 				cell = fmt.Sprint(n)
 			} else {
 				unknown = true

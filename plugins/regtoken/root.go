@@ -43,6 +43,7 @@ func NewRoot(streams genericiooptions.IOStreams, f cli.Clients) *cobra.Command {
 		NewCmdValues(f, streams),
 		NewCmdHelm(f, streams),
 		NewCmdEnroll(f, streams),
+		NewCmdImport(f, streams),
 	)
 	return root
 }

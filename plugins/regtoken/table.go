@@ -46,6 +46,19 @@ func tokenTable(items []unstructured.Unstructured, now time.Time) (*metav1.Table
 	return printer.NewTable(tokenColumns, rows, objects), nil
 }
 
+// tokenListTable is tokenTable for the tokens list decoded itself
+// (listdecode.go). Each row carries only the metadata the table printer
+// reads: the namespace, for -A.
+func tokenListTable(toks []fleet.Token, now time.Time) *metav1.Table {
+	rows := make([][]any, 0, len(toks))
+	objects := make([]runtime.Object, 0, len(toks))
+	for i := range toks {
+		rows = append(rows, tokenRow(&toks[i], now))
+		objects = append(objects, &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Name: toks[i].Name, Namespace: toks[i].Namespace}})
+	}
+	return printer.NewTable(tokenColumns, rows, objects)
+}
+
 func tokenRow(t *fleet.Token, now time.Time) []any {
 	secret, secretName := "pending", "<none>"
 	if t.Status.SecretName != "" {

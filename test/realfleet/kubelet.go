@@ -508,11 +508,15 @@ func (p *pod) runOnce(ctx context.Context, c corev1.Container, kubeconfig string
 		grace = time.Duration(*g) * time.Second
 	}
 	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+	// The exit status of a stopped container is not news: it was told to
+	// stop.
 	select {
-	case <-exited:
+	case err := <-exited:
+		_ = err
 	case <-time.After(grace):
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		<-exited
+		err := <-exited
+		_ = err
 	}
 	return nil
 }

@@ -5,7 +5,11 @@
 // (validate-krew-manifest, installing through the real krew) and the
 // project's own conventions, and agree with the krew-release-bot
 // templates; and `kubectl krew install` of this machine's archive runs
-// through the real kubectl with the snapshot's version.
+// through the real kubectl with the snapshot's version. The deb and rpm
+// packages are unpacked (packages_test.go), the SBOMs compared with the
+// binaries' build information (sbom_test.go), the Homebrew casks with the
+// checksums, and the container image read back from its OCI layout,
+// unpacked and run (image_test.go).
 package release
 
 import (

@@ -278,6 +278,7 @@ func (r Result) String() string {
 // stdin.
 func Run(t testing.TB, newRoot func(genericiooptions.IOStreams, cli.Clients) *cobra.Command, f *Factory, stdin string, args ...string) Result {
 	t.Helper()
+	t.Helper()
 	streams, in, out, errOut := genericiooptions.NewTestIOStreams()
 	in.WriteString(stdin)
 	code := cli.Run(newRoot(streams, f), f, streams, args)
@@ -287,6 +288,7 @@ func Run(t testing.TB, newRoot func(genericiooptions.IOStreams, cli.Clients) *co
 // Golden compares got with testdata/<name>.golden; go test -update
 // rewrites the file instead (review the diff before committing it).
 func Golden(t testing.TB, name, got string) {
+	t.Helper()
 	t.Helper()
 	path := filepath.Join("testdata", name+".golden")
 	if *update {

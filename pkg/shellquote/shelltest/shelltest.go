@@ -20,6 +20,7 @@ import (
 // of one command and the words exclude its name.
 func Argv(t testing.TB, dir, line string, commands ...string) []string {
 	t.Helper()
+	t.Helper()
 	if dir == "" {
 		dir = t.TempDir()
 	}

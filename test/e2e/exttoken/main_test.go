@@ -136,6 +136,7 @@ func newUser(t *testing.T, prefix string, o rancher.UserOptions) *rancherUser {
 
 // newKubeconfigFor writes a kubeconfig for u authenticated by u.TokenID.
 func newKubeconfigFor(t *testing.T, u *rancherUser) string {
+	t.Helper()
 	return writeKubeconfig(t, u.Name, u.TokenID, "-"+u.TokenID)
 }
 

@@ -27,9 +27,17 @@ func (e *Emulator) installDeployment(ctx context.Context) error {
 	if e.opts.ControllerImage == "" {
 		return nil
 	}
-	container := corev1.Container{Name: "fleet-controller", Image: e.opts.ControllerImage}
-	if e.opts.TTLRequired && !e.opts.Legacy {
-		container.Env = []corev1.EnvVar{{Name: TTLRequiredEnv, Value: "true"}}
+	// As the fleet chart v0.16.1 renders it: three containers of the
+	// same image, the TTL setting on agent management's, always present
+	// ("true" or "false"); a legacy (≤v0.15) controller has neither the
+	// third container nor the setting.
+	containers := []corev1.Container{{Name: "fleet-controller", Image: e.opts.ControllerImage}, {Name: "fleet-cleanup", Image: e.opts.ControllerImage}}
+	if !e.opts.Legacy {
+		required := "false"
+		if e.opts.TTLRequired {
+			required = "true"
+		}
+		containers = append(containers, corev1.Container{Name: "fleet-agentmanagement", Image: e.opts.ControllerImage, Env: []corev1.EnvVar{{Name: TTLRequiredEnv, Value: required}}})
 	}
 	labels := map[string]string{"app": "fleet-controller"}
 	want := &appsv1.Deployment{
@@ -38,7 +46,7 @@ func (e *Emulator) installDeployment(ctx context.Context) error {
 			Selector: &metav1.LabelSelector{MatchLabels: labels},
 			Template: corev1.PodTemplateSpec{
 				ObjectMeta: metav1.ObjectMeta{Labels: labels},
-				Spec:       corev1.PodSpec{Containers: []corev1.Container{container}},
+				Spec:       corev1.PodSpec{Containers: containers},
 			},
 		},
 	}

@@ -478,7 +478,8 @@ func (e *Emulator) deleteToken(ctx context.Context, tok *unstructured.Unstructur
 }
 
 // wranglerMeta is the apply metadata wrangler puts on objects it applies
-// for the token (no ownerReferences: the generating handler has none).
+// for the token; tokenOwner is the ownerReference it adds besides
+// (docs/fleet-registration.md §8: seen on the real Fleet v0.16.1).
 func wranglerMeta(tok *unstructured.Unstructured) (map[string]string, map[string]string) {
 	sum := sha256.Sum256([]byte(setID + "/" + tok.GetNamespace() + "/" + tok.GetName()))
 	labels := map[string]string{ManagedLabel: "true", hashLabel: hex.EncodeToString(sum[:])[:40]}
@@ -492,6 +493,14 @@ func wranglerMeta(tok *unstructured.Unstructured) (map[string]string, map[string
 	return labels, annotations
 }
 
+// tokenOwner is the ownerReference the real controller's apply puts on
+// the token's objects in its namespace: neither controller nor
+// blockOwnerDeletion.
+func tokenOwner(tok *unstructured.Unstructured) []metav1.OwnerReference {
+	no := false
+	return []metav1.OwnerReference{{APIVersion: tok.GetAPIVersion(), Kind: tok.GetKind(), Name: tok.GetName(), UID: tok.GetUID(), Controller: &no, BlockOwnerDeletion: &no}}
+}
+
 func (e *Emulator) applyAccess(ctx context.Context, tok *unstructured.Unstructured, sa string) error {
 	ns := tok.GetNamespace()
 	labels, annotations := wranglerMeta(tok)
@@ -499,6 +508,7 @@ func (e *Emulator) applyAccess(ctx context.Context, tok *unstructured.Unstructur
 		m := metav1.ObjectMeta{Name: name, Namespace: namespace}
 		if managed {
 			m.Labels, m.Annotations = copyMap(labels), copyMap(annotations)
+			m.OwnerReferences = tokenOwner(tok)
 		}
 		return m
 	}
@@ -568,8 +578,12 @@ func (e *Emulator) saTokenSecret(ctx context.Context, ns, sa string) (*corev1.Se
 }
 
 // fillSAToken does kube-controller-manager's job for SA-token: token,
-// ca.crt and namespace.
+// ca.crt and namespace, and the ServiceAccount's UID as an annotation.
 func (e *Emulator) fillSAToken(ctx context.Context, s *corev1.Secret, sa string) (*corev1.Secret, error) {
+	account, err := e.kube.CoreV1().ServiceAccounts(s.Namespace).Get(ctx, sa, metav1.GetOptions{})
+	if err != nil {
+		return nil, err
+	}
 	token, err := e.requestToken(ctx, s, sa)
 	if err != nil {
 		e.logf("TokenRequest for %s/%s refused (%v): using a placeholder JWT", s.Namespace, sa, err)
@@ -582,6 +596,10 @@ func (e *Emulator) fillSAToken(ctx context.Context, s *corev1.Secret, sa string)
 	s.Data["token"] = []byte(token)
 	s.Data["ca.crt"] = e.cfg.CAData
 	s.Data["namespace"] = []byte(s.Namespace)
+	if s.Annotations == nil {
+		s.Annotations = map[string]string{}
+	}
+	s.Annotations[corev1.ServiceAccountUIDKey] = string(account.UID)
 	return e.kube.CoreV1().Secrets(s.Namespace).Update(ctx, s, metav1.UpdateOptions{})
 }
 
@@ -660,7 +678,7 @@ func (e *Emulator) applyValues(ctx context.Context, tok *unstructured.Unstructur
 	}
 	labels, annotations := wranglerMeta(tok)
 	want := &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Name: tok.GetName(), Namespace: tok.GetNamespace(), Labels: labels, Annotations: annotations},
+		ObjectMeta: metav1.ObjectMeta{Name: tok.GetName(), Namespace: tok.GetNamespace(), Labels: labels, Annotations: annotations, OwnerReferences: tokenOwner(tok)},
 		Type:       ValuesSecretType,
 		Data:       map[string][]byte{ValuesKey: data},
 	}
@@ -680,6 +698,7 @@ func (e *Emulator) applyValues(ctx context.Context, tok *unstructured.Unstructur
 	default:
 		got = got.DeepCopy()
 		got.Data = want.Data
+		got.OwnerReferences = want.OwnerReferences
 		if got.Labels == nil {
 			got.Labels = map[string]string{}
 		}

@@ -110,7 +110,8 @@ func secretNameSet(ev watch.Event) bool {
 }
 
 // The objects of spec §2 for one token, with their names, labels, types,
-// owner references, and the values keys in Fleet's order.
+// owner references (to the token, as the real Fleet sets them, §8), and
+// the values keys in Fleet's order.
 func TestObjectsForAToken(t *testing.T) {
 	t.Parallel()
 	ns, em := setup(t, "objects", Options{Delay: time.Second, APIServerURL: "https://fleet.example.com", APIServerCA: string(env.Config.CAData)})
@@ -144,8 +145,11 @@ func TestObjectsForAToken(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	ownedByToken := func(refs []metav1.OwnerReference) bool {
+		return len(refs) == 1 && refs[0].Kind == "ClusterRegistrationToken" && refs[0].UID == tok.GetUID() && !*refs[0].Controller && !*refs[0].BlockOwnerDeletion
+	}
 	for _, m := range []metav1.ObjectMeta{account.ObjectMeta, role.ObjectMeta, binding.ObjectMeta} {
-		if m.Labels[ManagedLabel] != "true" || len(m.OwnerReferences) != 0 || m.Annotations["objectset.rio.cattle.io/id"] != "cluster-group-token" || m.Annotations["objectset.rio.cattle.io/owner-gvk"] != "fleet.cattle.io/v1alpha1, Kind=ClusterRegistrationToken" {
+		if m.Labels[ManagedLabel] != "true" || !ownedByToken(m.OwnerReferences) || m.Annotations["objectset.rio.cattle.io/id"] != "cluster-group-token" || m.Annotations["objectset.rio.cattle.io/owner-gvk"] != "fleet.cattle.io/v1alpha1, Kind=ClusterRegistrationToken" {
 			t.Errorf("%s: labels %v, annotations %v, ownerReferences %v", m.Name, m.Labels, m.Annotations, m.OwnerReferences)
 		}
 	}
@@ -160,7 +164,7 @@ func TestObjectsForAToken(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if saToken.Type != corev1.SecretTypeServiceAccountToken || saToken.Annotations[corev1.ServiceAccountNameKey] != sa ||
+	if saToken.Type != corev1.SecretTypeServiceAccountToken || saToken.Annotations[corev1.ServiceAccountNameKey] != sa || saToken.Annotations[corev1.ServiceAccountUIDKey] != string(account.UID) ||
 		len(saToken.OwnerReferences) != 1 || saToken.OwnerReferences[0].Kind != "ServiceAccount" || saToken.OwnerReferences[0].UID != account.UID || saToken.OwnerReferences[0].Controller != nil {
 		t.Errorf("SA token Secret: type %s, annotations %v, ownerReferences %+v", saToken.Type, saToken.Annotations, saToken.OwnerReferences)
 	}
@@ -178,7 +182,7 @@ func TestObjectsForAToken(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if string(values.Type) != ValuesSecretType || values.Labels[ManagedLabel] != "true" || len(values.OwnerReferences) != 0 || len(values.Data) != 1 {
+	if string(values.Type) != ValuesSecretType || values.Labels[ManagedLabel] != "true" || !ownedByToken(values.OwnerReferences) || len(values.Data) != 1 {
 		t.Errorf("values Secret: type %s, labels %v, ownerReferences %v, keys %d", values.Type, values.Labels, values.OwnerReferences, len(values.Data))
 	}
 	raw := string(values.Data[ValuesKey])

@@ -209,7 +209,8 @@ func TestRegistrationEdges(t *testing.T) {
 }
 
 // With ControllerImage the fleet-controller Deployment carries the image
-// and, in TTL-required mode, the env that says so (docs §6).
+// in its three containers, as the real chart renders it, and the TTL
+// setting on agent management's container (docs §6).
 func TestControllerDeployment(t *testing.T) {
 	t.Parallel()
 	_, _ = setup(t, "deploy", Options{SystemNamespace: "deploy-fleet-system", ControllerImage: "rancher/fleet:v0.16.1", TTLRequired: true})
@@ -218,7 +219,8 @@ func TestControllerDeployment(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := d.Spec.Template.Spec.Containers
-	if len(c) != 1 || c[0].Image != "rancher/fleet:v0.16.1" || !slices.Equal(c[0].Env, []corev1.EnvVar{{Name: TTLRequiredEnv, Value: "true"}}) {
+	if len(c) != 3 || c[0].Name != "fleet-controller" || c[0].Image != "rancher/fleet:v0.16.1" || len(c[0].Env) != 0 ||
+		c[2].Name != "fleet-agentmanagement" || !slices.Equal(c[2].Env, []corev1.EnvVar{{Name: TTLRequiredEnv, Value: "true"}}) {
 		t.Errorf("fleet-controller containers %+v", c)
 	}
 }

@@ -1,6 +1,7 @@
 package rancher
 
 import (
+	"errors"
 	"net/http"
 	"strings"
 	"testing"
@@ -123,7 +124,7 @@ func TestSecretRoundTrip(t *testing.T) {
 	if !back.Status.Expired || back.Status.ExpiresAt != "2026-11-01T11:00:00Z" || *back.Spec.Enabled {
 		t.Errorf("token status/spec: %+v %+v", back.Spec, back.Status)
 	}
-	if _, err := fromSecret(&corev1.Secret{}, time.Now()); err != errNotAToken {
+	if _, err := fromSecret(&corev1.Secret{}, time.Now()); !errors.Is(err, errNotAToken) {
 		t.Errorf("foreign secret: %v", err)
 	}
 }

@@ -53,7 +53,7 @@ func TestMissingAPIIsNotServedButMissingObjectIsNotFound(t *testing.T) {
 	}
 
 	plain := fmt.Errorf("dial tcp: connection refused")
-	if wrapped := apierror.Wrap(plain, op); wrapped != plain {
+	if wrapped := apierror.Wrap(plain, op); wrapped != plain { //nolint:errorlint // identity: Wrap returns a plain error unchanged
 		t.Errorf("non-API errors must pass through to the runner: %v", wrapped)
 	}
 }

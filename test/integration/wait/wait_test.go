@@ -59,6 +59,7 @@ func hasKey(key string) wait.Condition {
 }
 
 func setKeyAfter(t *testing.T, name, key string, d time.Duration) {
+	t.Helper()
 	go func() {
 		time.Sleep(d)
 		cs := env.Clientset()
