@@ -1,6 +1,10 @@
 package cli
 
-import "sort"
+import (
+	"fmt"
+	"slices"
+	"sort"
+)
 
 // Contexts is the part of Clients for a command that works on several
 // clusters of one kubeconfig (kubectl regtoken enroll: the current context
@@ -53,4 +57,30 @@ func (f *Factory) ForContext(name string) (Clients, error) {
 	}
 	cf.Context = &name
 	return &Factory{ConfigFlags: cf, binary: f.binary}, nil
+}
+
+// Management names the cluster of the current context for a command that
+// registers other contexts' clusters with it: what it is ("the Fleet
+// management cluster") and whose context --context should name ("the
+// management cluster's").
+type Management struct{ What, Whose string }
+
+// CheckDownstream refuses, before any request, downstream contexts that
+// cannot be meant: one given twice, one not in the kubeconfig, or the
+// current context itself (the management side). names and current are
+// KubeconfigContexts' answer.
+func CheckDownstream(contexts, names []string, current string, m Management) error {
+	seen := map[string]bool{}
+	for _, name := range contexts {
+		switch {
+		case seen[name]:
+			return fmt.Errorf("context %q is given twice: name each downstream context once", name)
+		case !slices.Contains(names, name):
+			return fmt.Errorf("context %q is not in the kubeconfig: list the contexts with kubectl config get-contexts; nothing was created", name)
+		case name == current:
+			return fmt.Errorf("context %q is %s (the current context): name downstream contexts, or pass --context with %s; nothing was created", name, m.What, m.Whose)
+		}
+		seen[name] = true
+	}
+	return nil
 }

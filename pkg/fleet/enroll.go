@@ -198,18 +198,11 @@ func (e *Enroller) resolveContexts() error {
 	if err != nil {
 		return err
 	}
-	seen := map[string]bool{}
+	if err := cli.CheckDownstream(e.Contexts, names, current, cli.Management{What: "the Fleet management cluster", Whose: "the management cluster's"}); err != nil {
+		return err
+	}
 	e.clusters = nil
 	for _, name := range e.Contexts {
-		switch {
-		case seen[name]:
-			return fmt.Errorf("context %q is given twice: name each downstream context once", name)
-		case !slices.Contains(names, name):
-			return fmt.Errorf("context %q is not in the kubeconfig: list the contexts with kubectl config get-contexts; nothing was created", name)
-		case name == current:
-			return fmt.Errorf("context %q is the Fleet management cluster (the current context): name downstream contexts, or pass --context with the management cluster's; nothing was created", name)
-		}
-		seen[name] = true
 		cl := &EnrolledCluster{Context: name, Status: StatusPending, Release: AgentNamespace + "/" + AgentRelease}
 		if err := cl.connect(e.f); err != nil {
 			return err

@@ -276,17 +276,11 @@ func (o *ImportOptions) resolveContexts() error {
 		return err
 	}
 	o.contexts = map[*rancherimport.Cluster]cli.Clients{}
-	seen, named := map[string]bool{}, map[string]string{}
+	if err := cli.CheckDownstream(o.args, names, current, cli.Management{What: "Rancher's local cluster", Whose: "Rancher's"}); err != nil {
+		return err
+	}
+	named := map[string]string{}
 	for _, ctxName := range o.args {
-		switch {
-		case seen[ctxName]:
-			return fmt.Errorf("context %q is given twice: name each downstream context once", ctxName)
-		case !slices.Contains(names, ctxName):
-			return fmt.Errorf("context %q is not in the kubeconfig: list the contexts with kubectl config get-contexts; nothing was created", ctxName)
-		case ctxName == current:
-			return fmt.Errorf("context %q is Rancher's local cluster (the current context): name downstream contexts, or pass --context with Rancher's; nothing was created", ctxName)
-		}
-		seen[ctxName] = true
 		name, from := ctxName, "context"
 		if o.Name != "" {
 			name, from = o.Name, "--name"

@@ -166,6 +166,9 @@ func run(ctx context.Context) (err error) {
 	if opts.splice != "" {
 		return spliceFile(b.root, opts.splice, opts.out)
 	}
+	if err := refuseDirtyTree(ctx, b.root, opts); err != nil {
+		return err
+	}
 	defer func() {
 		for i := len(b.cleanups) - 1; i >= 0; i-- {
 			if cerr := b.cleanups[i](); cerr != nil {
@@ -267,3 +270,23 @@ func pluginBinDir(root, flagDir string) (string, error) {
 
 // plugins are the three binaries by kubectl name.
 var plugins = []string{"regtoken", "exttoken", "bootstrap"}
+
+// refuseDirtyTree: a report records the commit it measured, so a run that
+// writes a report must measure that commit and nothing else. A smoke run
+// measures nothing worth keeping and may run anywhere; BENCHMARKS.md
+// itself (an earlier run's output) does not count as a change.
+func refuseDirtyTree(ctx context.Context, root string, o options) error {
+	if o.smoke || o.out == "" {
+		return nil
+	}
+	var changed []string
+	for _, line := range strings.Split(strings.TrimSpace(gitOut(ctx, root, "status", "--porcelain", "--untracked-files=no")), "\n") {
+		if line != "" && !strings.HasSuffix(line, "BENCHMARKS.md") {
+			changed = append(changed, strings.TrimSpace(line))
+		}
+	}
+	if len(changed) > 0 {
+		return fmt.Errorf("the working tree has uncommitted changes (%s): a report records the commit it measured, so commit or stash them first (or run with -smoke)", strings.Join(changed, ", "))
+	}
+	return nil
+}
