@@ -451,6 +451,9 @@ func (e *Enroller) preflightCluster(ctx context.Context, cl *EnrolledCluster) er
 		return fmt.Errorf("context %s: %w", cl.Context, err)
 	}
 	cl.kubeSystemUID = uid
+	if !cl.configured {
+		cl.ClientID = uid
+	}
 	cred, err := cl.readCredential(ctx, AgentNamespace)
 	if err != nil {
 		return err
@@ -472,9 +475,6 @@ func (e *Enroller) preflightCluster(ctx context.Context, cl *EnrolledCluster) er
 		cl.previous = cred
 	}
 	if !e.Reregister {
-		if !cl.configured {
-			cl.ClientID = uid
-		}
 		return nil
 	}
 	// --reregister keeps the cluster's identity: the client ID and labels
@@ -488,8 +488,6 @@ func (e *Enroller) preflightCluster(ctx context.Context, cl *EnrolledCluster) er
 		e.note(fmt.Sprintf("context %s: --client-id changes the client ID from %s to %s: the cluster registers as another Fleet Cluster", cl.Context, id, cl.ClientID))
 	case !cl.configured && id != "":
 		cl.ClientID, cl.configured = id, true
-	case !cl.configured:
-		cl.ClientID = uid
 	}
 	cl.installedLabels = labels
 	return nil

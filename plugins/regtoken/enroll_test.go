@@ -2,6 +2,7 @@ package regtoken
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -269,13 +270,45 @@ func TestEnrollJSONIsOneResultObject(t *testing.T) {
 	}
 }
 
+// elsewhereCredential is the credential of an agent registered with
+// another Fleet manager: its kubeconfig talks to that manager, and the
+// Fleet Cluster it names does not exist here.
+func elsewhereCredential(server, clusterNS, cluster string) *corev1.Secret {
+	kc := fmt.Sprintf("apiVersion: v1\nkind: Config\nclusters:\n- name: fleet\n  cluster:\n    server: %s\ncontexts:\n- name: fleet\n  context: {cluster: fleet, user: agent}\ncurrent-context: fleet\nusers:\n- name: agent\n  user: {token: not-shown}\n", server)
+	s := agentCredential(cluster)
+	s.Data["clusterNamespace"] = []byte(clusterNS)
+	s.Data["kubeconfig"] = []byte(kc)
+	return s
+}
+
+func TestEnrollReportsAClusterRegisteredWithAnotherManager(t *testing.T) {
+	helm, dir := fakeHelm(t)
+	f, others := enrollWorld(t)
+	others["ctx-a"] = downstream("ctx-a", "uid-a", elsewhereCredential("https://other-fleet.example.com:6443", "cluster-fleet-default-x", "cluster-far"))
+	f.Others = others
+	res := run(t, f, "enroll", "ctx-a", "--token-name", "edge", "--ttl", "1h", "--helm", helm)
+	want := "the agent is registered with another Fleet manager (https://other-fleet.example.com:6443, as Cluster cluster-fleet-default-x/cluster-far): pass --reregister to move it to this one"
+	if res.Exit != 1 || !strings.Contains(res.Stdout, fleet.StatusRegisteredElsewhere) || !strings.Contains(res.Stderr, want) ||
+		!strings.Contains(res.Stderr, "--reregister") || strings.Contains(res.String(), "not-shown") {
+		t.Fatalf("want %s and %q, got %s", fleet.StatusRegisteredElsewhere, want, res)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "ctx-a.argv")); err == nil {
+		t.Error("helm ran on a cluster of another manager")
+	}
+	for _, r := range f.Requests() {
+		if strings.HasPrefix(r, "create clusterregistrationtokens") {
+			t.Errorf("a token was created for nothing to install: %q", f.Requests())
+		}
+	}
+}
+
 func TestEnrollLeavesRegisteredClustersAlone(t *testing.T) {
 	helm, dir := fakeHelm(t)
 	f, others := enrollWorld(t)
 	others["ctx-a"] = downstream("ctx-a", "uid-a", agentCredential("cluster-old"))
 	f.Others = others
 	res := run(t, f, "enroll", "ctx-a", "ctx-b", "--token-name", "edge", "--ttl", "1h", "--helm", helm)
-	if res.Exit != 0 || !strings.Contains(res.Stdout, "cluster-old") || !strings.Contains(res.Stdout, fleet.StatusAlreadyRegistered) {
+	if res.Exit != 0 || !strings.Contains(res.Stdout, "cluster-old") || !strings.Contains(res.Stdout, fleet.StatusAlreadyRegistered) || !strings.Contains(res.Stdout, "uid-a") {
 		t.Fatalf("%s", res)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "ctx-a.argv")); err == nil {
