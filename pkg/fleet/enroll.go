@@ -51,6 +51,9 @@ type EnrollOptions struct {
 	// Kubeconfig is --kubeconfig, passed on to helm.
 	Kubeconfig string
 	Install    InstallOptions
+	// Deadline bounds the run by Timeout (context.WithTimeout when nil);
+	// tests end it on an event instead of the clock.
+	Deadline func(context.Context, time.Duration) (context.Context, context.CancelFunc)
 }
 
 // Enroller registers downstream clusters with the Fleet manager of the
@@ -339,7 +342,11 @@ func (e *Enroller) argvFor(h HelmInstall, cl *EnrolledCluster) []string {
 // result says what happened on every cluster; tok is the token used (nil
 // when none was needed), for the command's re-run hint.
 func (e *Enroller) Run(ctx context.Context) (*Enrollment, *Token, error) {
-	ctx, cancel := context.WithTimeout(ctx, e.Timeout)
+	deadline := e.Deadline
+	if deadline == nil {
+		deadline = context.WithTimeout
+	}
+	ctx, cancel := deadline(ctx, e.Timeout)
 	defer cancel()
 	res := e.newEnrollment()
 

@@ -22,6 +22,13 @@ import (
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/ttl"
 )
 
+// Test hooks, nil outside tests: the run's deadline and each state
+// change, so a test ends --timeout on an event, not on the clock.
+var (
+	enrollDeadline func(context.Context, time.Duration) (context.Context, context.CancelFunc)
+	enrollChanged  func(cl *fleet.EnrolledCluster, state string)
+)
+
 const (
 	defaultParallel    = 8
 	defaultEnrollLimit = 10 * time.Minute
@@ -132,6 +139,7 @@ func NewCmdEnroll(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Comm
 // Complete resolves the token, the downstream contexts and the clients.
 func (o *EnrollOptions) Complete(_ *cobra.Command, args []string) error {
 	o.opts.Contexts = args
+	o.opts.Deadline = enrollDeadline
 	o.userChartVersion = o.opts.Install.ChartVersion
 	if k := o.f.Flags().KubeConfig; k != nil {
 		o.opts.Kubeconfig = *k
@@ -159,6 +167,9 @@ func (o *EnrollOptions) Run(ctx context.Context) error {
 	o.e.Said = func(line string) { fmt.Fprintln(o.ErrOut, printer.EscapeText(line)) }
 	o.e.Changed = func(cl *fleet.EnrolledCluster, state, detail string) {
 		prog.set(cl, state, detail)
+		if enrollChanged != nil {
+			enrollChanged(cl, state)
+		}
 	}
 	res, tok, err := o.e.Run(ctx)
 	prog.stop()

@@ -1,12 +1,14 @@
 package regtoken
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -349,7 +351,8 @@ func TestEnrollReregisterRestoresTheOldCredentialWhenTheNewRegistrationFails(t *
 	f.Others = others
 	// The old registration was granted; the new one is not, and nothing
 	// grants it here: the run must not end on the old grant.
-	res := run(t, f, "enroll", "ctx-a", "--token-name", "edge", "--ttl", "1h", "--helm", helm, "--reregister", "--timeout", "2s")
+	expireWhen(t, "registration request-new waits for the Fleet controller")
+	res := run(t, f, "enroll", "ctx-a", "--token-name", "edge", "--ttl", "1h", "--helm", helm, "--reregister", "--timeout", "10m")
 	if res.Exit != 1 || !strings.Contains(res.Stderr, "registration request-new waits for the Fleet controller") ||
 		!strings.Contains(res.Stderr, "its previous credential (Cluster cluster-aaaa) was restored") {
 		t.Fatalf("%s", res)
@@ -390,11 +393,14 @@ func TestEnrollOneFailingContextFailsAlone(t *testing.T) {
 func TestEnrollWaitsByWatchForARegistrationMadeLater(t *testing.T) {
 	helm, _ := fakeHelm(t)
 	f, _ := enrollWorld(t, registration("request-other", "edge", "uid-zzz", "cluster-zzzz", 0))
-	go func() {
-		time.Sleep(300 * time.Millisecond)
-		_ = f.Dyn.Tracker().Add(registration("request-a", "edge", "uid-a", "cluster-aaaa", 0))
-	}()
-	res := run(t, f, "enroll", "ctx-a", "--token-name", "edge", "--ttl", "1h", "--helm", helm, "--timeout", "20s")
+	// The agent registers once enroll waits for it: an event, not a time.
+	enrollChanged = func(_ *fleet.EnrolledCluster, state string) {
+		if state == "waiting for the agent to register" {
+			_ = f.Dyn.Tracker().Add(registration("request-a", "edge", "uid-a", "cluster-aaaa", 0))
+		}
+	}
+	t.Cleanup(func() { enrollChanged = nil })
+	res := run(t, f, "enroll", "ctx-a", "--token-name", "edge", "--ttl", "1h", "--helm", helm, "--timeout", "10m")
 	if res.Exit != 0 || !strings.Contains(res.Stdout, "cluster-aaaa") {
 		t.Fatalf("%s", res)
 	}
@@ -424,8 +430,9 @@ func TestEnrollTimeoutSaysTheMostLikelyCause(t *testing.T) {
 				others["ctx-a"] = downstream("ctx-a", "uid-a", c.agent)
 				f.Others = others
 			}
-			res := run(t, f, "enroll", "ctx-a", "--token-name", "edge", "--ttl", "1h", "--helm", helm, "--timeout", "500ms", "--kubeconfig", "/tmp/k")
-			if res.Exit != 1 || !strings.Contains(res.Stderr, "error: not registered within --timeout 500ms: "+strings.SplitN(c.want, "(", 2)[0]) && !strings.Contains(res.Stderr, c.want) {
+			expireWhen(t, "waiting for the agent to register")
+			res := run(t, f, "enroll", "ctx-a", "--token-name", "edge", "--ttl", "1h", "--helm", helm, "--timeout", "10m", "--kubeconfig", "/tmp/k")
+			if res.Exit != 1 || !strings.Contains(res.Stderr, "error: not registered within --timeout 10m0s: "+strings.SplitN(c.want, "(", 2)[0]) && !strings.Contains(res.Stderr, c.want) {
 				t.Fatalf("want %q in %s", c.want, res)
 			}
 			if !strings.Contains(res.Stderr, c.want) {
@@ -508,8 +515,9 @@ func TestEnrollWaitsForTheAgentsCredentialAfterTheGrant(t *testing.T) {
 	f, others := enrollWorld(t)
 	others["ctx-a"] = downstream("ctx-a", "uid-a") // its agent never stores the credential
 	f.Others = others
-	res := run(t, f, "enroll", "ctx-a", "--token-name", "edge", "--ttl", "1h", "--helm", helm, "--timeout", "1s")
-	want := "registration request-a was granted as cluster-aaaa, but the agent did not store its credential (Secret cattle-fleet-system/fleet-agent) within --timeout 1s"
+	expireWhen(t, "granted as cluster-aaaa; waiting for the agent to store its credential")
+	res := run(t, f, "enroll", "ctx-a", "--token-name", "edge", "--ttl", "1h", "--helm", helm, "--timeout", "10m")
+	want := "registration request-a was granted as cluster-aaaa, but the agent did not store its credential (Secret cattle-fleet-system/fleet-agent) within --timeout 10m0s"
 	if res.Exit != 1 || !strings.Contains(res.Stderr, want) || !strings.Contains(res.Stderr, "kubectl logs deployment/fleet-agent -n cattle-fleet-system --context=ctx-a") {
 		t.Fatalf("want %q and the logs hint:\n%s", want, res)
 	}
@@ -564,4 +572,41 @@ func sortedFirst(reqs []string, n int) []string {
 	out := slices.Clone(reqs)
 	slices.Sort(out[:min(n, len(out))])
 	return out
+}
+
+// expireWhen makes the next enroll's --timeout run out the moment a
+// cluster reaches state: the timeout paths are driven by the event they
+// wait for, never by the clock (a short --timeout failed under -race and
+// load).
+func expireWhen(t *testing.T, state string) {
+	t.Helper()
+	expired := make(chan struct{})
+	var once sync.Once
+	enrollDeadline = func(parent context.Context, _ time.Duration) (context.Context, context.CancelFunc) {
+		ctx, cancel := context.WithCancel(parent)
+		return deadlineOn{ctx, expired}, cancel
+	}
+	enrollChanged = func(_ *fleet.EnrolledCluster, s string) {
+		if s == state {
+			once.Do(func() { close(expired) })
+		}
+	}
+	t.Cleanup(func() { enrollDeadline, enrollChanged = nil, nil })
+}
+
+// deadlineOn is a context whose deadline passes when expired closes.
+type deadlineOn struct {
+	context.Context
+	expired chan struct{}
+}
+
+func (c deadlineOn) Done() <-chan struct{} { return c.expired }
+
+func (c deadlineOn) Err() error {
+	select {
+	case <-c.expired:
+		return context.DeadlineExceeded
+	default:
+		return c.Context.Err()
+	}
 }
