@@ -112,3 +112,14 @@ func isFleetImage(image string) bool {
 	}
 	return ref == "rancher/fleet" || strings.HasSuffix(ref, "/rancher/fleet")
 }
+
+// RefuseWithoutTTL refuses a token without a TTL before it is created
+// when the controller requires one: it would delete the token at once.
+// A controller that cannot be read is no refusal (the caller warns).
+func (m *Manager) RefuseWithoutTTL(ctx context.Context) (ControllerFacts, error) {
+	facts := ReadController(ctx, m.Dyn)
+	if facts.known && facts.ttlRequired {
+		return facts, fmt.Errorf("the Fleet controller requires a TTL (%s=true on Deployment %s/%s) and deletes a token without one at once: pass --ttl, e.g. --ttl 24h; nothing was created", TtlRequiredEnv, ControllerNamespace, ControllerDeployment)
+	}
+	return facts, nil
+}

@@ -206,6 +206,11 @@ func (o *CreateOptions) Run(ctx context.Context) error {
 		if err := o.m.CheckAccess(ctx, "create", checks...); err != nil {
 			return err
 		}
+		if o.ttl == "" && !o.Reuse {
+			if _, err := o.m.RefuseWithoutTTL(ctx); err != nil {
+				return err
+			}
+		}
 	}
 	got, created, err := o.m.CreateToken(ctx, spec, o.Reuse, o.DryRun)
 	if errors.Is(err, fleet.ErrExists) {

@@ -278,7 +278,24 @@ func TestCreateNoWaitPrintsHowToFetchLater(t *testing.T) {
 	if res.Exit != 0 || !strings.Contains(res.Stdout, "kubectl regtoken values edge-1 -n fleet-default --context=upstream") {
 		t.Fatalf("%s", res)
 	}
-	wantRequests(t, f.Requests(), "create selfsubjectaccessreviews.authorization.k8s.io", "create clusterregistrationtokens.fleet.cattle.io fleet-default/edge-1")
+	// Without --ttl the controller's Deployment is read first: a controller
+	// that requires a TTL would delete the token at once.
+	wantRequests(t, f.Requests(), "create selfsubjectaccessreviews.authorization.k8s.io", "get deployments.apps cattle-fleet-system/fleet-controller", "create clusterregistrationtokens.fleet.cattle.io fleet-default/edge-1")
+}
+
+func TestCreateWithoutTTLIsRefusedBeforeCreatingWhenTheControllerRequiresOne(t *testing.T) {
+	inTempDir(t)
+	f := world{controller: fleetValues, dynamic: []runtime.Object{fleetController("rancher/fleet:v0.16.1", fleet.TtlRequiredEnv+"=true")}}.factory(t)
+	res := run(t, f, "create", "edge-1")
+	want := "error: the Fleet controller requires a TTL (FLEET_REGISTRATION_TOKEN_TTL_REQUIRED=true on Deployment cattle-fleet-system/fleet-controller) and deletes a token without one at once: pass --ttl, e.g. --ttl 24h; nothing was created\n"
+	if res.Exit != 1 || res.Stderr != want || res.Stdout != "" {
+		t.Fatalf("want %q, got %s", want, res)
+	}
+	for _, r := range f.Requests() {
+		if strings.HasPrefix(r, "create clusterregistrationtokens") {
+			t.Errorf("a token was created: %q", f.Requests())
+		}
+	}
 }
 
 func TestCreateJSONIsOneResultObject(t *testing.T) {
