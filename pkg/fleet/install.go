@@ -419,6 +419,21 @@ func UnwrapPath(err error) error {
 	return err
 }
 
+// Plan is the install for a token's values, as create, values and helm
+// print it: the chart version pinned to the controller's (when not given),
+// then Finish, with the note that says which version was chosen.
+func (o *InstallOptions) Plan(ctx context.Context, m *Manager, tok *Token, secret *corev1.Secret) (*Result, error) {
+	pinned := o.PinControllerVersion(ctx, m)
+	res, err := o.Finish(m.f, tok, secret, Now())
+	if err != nil {
+		return nil, err
+	}
+	if pinned != "" {
+		res.Notes = append(res.Notes, pinned)
+	}
+	return res, nil
+}
+
 // PinControllerVersion sets --chart-version, when not given, to the Fleet
 // controller's version, so the agent the printed helm command installs
 // matches the controller (as enroll does). The note says what was chosen,

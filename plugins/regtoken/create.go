@@ -253,13 +253,9 @@ func (o *CreateOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return fail(err)
 	}
-	pinned := o.install.PinControllerVersion(ctx, o.m)
-	res, err := o.install.Finish(o.f, tok, secret, fleet.Now())
+	res, err := o.install.Plan(ctx, o.m, tok, secret)
 	if err != nil {
 		return fail(err)
-	}
-	if pinned != "" {
-		res.Notes = append(res.Notes, pinned)
 	}
 	if created {
 		res.Warnings = append(res.Warnings, o.ttlWarnings()...)

@@ -94,13 +94,9 @@ func (o *HelmOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	pinned := o.install.PinControllerVersion(ctx, m)
-	res, err := o.install.Finish(o.f, tok, secret, fleet.Now())
+	res, err := o.install.Plan(ctx, m, tok, secret)
 	if err != nil {
 		return err
-	}
-	if pinned != "" {
-		res.Notes = append(res.Notes, pinned)
 	}
 	printNotes(o.IOStreams, res)
 	if o.print.Output() != "" {

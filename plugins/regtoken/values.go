@@ -105,13 +105,9 @@ func (o *ValuesOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	pinned := o.install.PinControllerVersion(ctx, m)
-	res, err := o.install.Finish(o.f, tok, secret, fleet.Now())
+	res, err := o.install.Plan(ctx, m, tok, secret)
 	if err != nil {
 		return err
-	}
-	if pinned != "" {
-		res.Notes = append(res.Notes, pinned)
 	}
 	headline := fmt.Sprintf("values of %s/%s in namespace %s (%s)", fleet.ObjectRef, tok.Name, tok.Namespace, describeExpiry(tok))
 	if err := printRegistration(o.IOStreams, o.print, res, headline); err != nil {
