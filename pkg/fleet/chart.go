@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"os"
 	"strings"
+
+	"github.com/kubectl-tokens/kubectl-tokens/pkg/apierror"
 )
 
 // ChartRef is enroll's --chart: a chart from a helm repository
@@ -42,7 +44,7 @@ func (c ChartRef) validate(version, repoURL string) error {
 		return fmt.Errorf("--chart is empty: pass %s, a local chart, or an oci:// reference", AgentChart)
 	case c.local:
 		if _, err := os.Stat(c.ref); err != nil {
-			return fmt.Errorf("--chart %s: %s; pass an existing chart directory or .tgz", c.ref, UnwrapPath(err))
+			return fmt.Errorf("--chart %s: %s; pass an existing chart directory or .tgz", c.ref, apierror.PathCause(err))
 		}
 		if version != "" {
 			return fmt.Errorf("--chart-version %s does not apply to the local chart %s, which has its own version: leave out --chart-version", version, c.ref)

@@ -3,7 +3,6 @@ package fleet
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -123,12 +122,8 @@ func (c *EnrolledCluster) fail(err error) {
 
 // connect builds the downstream clients of c's context.
 func (c *EnrolledCluster) connect(f cli.Clients) error {
-	multi, ok := f.(cli.Contexts)
-	if !ok {
-		return errors.New("this client cannot reach other kubeconfig contexts")
-	}
 	var err error
-	if c.clients, err = multi.ForContext(c.Context); err != nil {
+	if c.clients, err = f.ForContext(c.Context); err != nil {
 		return err
 	}
 	if c.core, err = c.clients.CoreV1(); err != nil {

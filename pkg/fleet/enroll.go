@@ -189,11 +189,7 @@ func (e *Enroller) Validate() error {
 // resolveContexts checks the downstream contexts against the kubeconfig
 // and assigns the client IDs.
 func (e *Enroller) resolveContexts() error {
-	multi, ok := e.f.(cli.Contexts)
-	if !ok {
-		return errors.New("enroll needs a kubeconfig with the downstream contexts")
-	}
-	names, current, err := multi.KubeconfigContexts()
+	names, current, err := e.f.KubeconfigContexts()
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"k8s.io/cli-runtime/pkg/printers"
+
+	"github.com/kubectl-tokens/kubectl-tokens/pkg/apierror"
 )
 
 // HelmBinary finds the helm enroll runs: --helm, else helm on PATH. It is
@@ -25,7 +27,7 @@ func HelmBinary(flag string) (string, error) {
 		if flag == "" {
 			return "", errors.New("helm is not on PATH: install helm (https://helm.sh/docs/intro/install/) or pass --helm PATH; nothing was created")
 		}
-		return "", fmt.Errorf("--helm %s cannot be run: %s; pass the path of a helm binary; nothing was created", flag, UnwrapPath(errors.Unwrap(err)))
+		return "", fmt.Errorf("--helm %s cannot be run: %s; pass the path of a helm binary; nothing was created", flag, apierror.PathCause(errors.Unwrap(err)))
 	}
 	return path, nil
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -85,22 +84,12 @@ func (o *InstallOptions) Complete(f cli.Clients) error {
 		// would leave it behind.
 		b, err := o.cluster.CA()
 		if err != nil {
-			return apierror.Explained(err, "the CA of %s cannot be used for the agent: %s; pass --api-server-ca-file with the Fleet manager's CA (PEM)", o.cluster.Where(), unwrapKubeconfigHint(err))
+			return apierror.Explained(err, "the CA of %s cannot be used for the agent: %s; pass --api-server-ca-file with the Fleet manager's CA (PEM)", o.cluster.Where(), err)
 		}
 		o.kubeCA = b.PEM
 	}
 	o.core, err = f.CoreV1()
 	return err
-}
-
-// unwrapKubeconfigHint keeps the cause of a kubeconfig CA error without
-// its advice, which names another plugin's flag.
-func unwrapKubeconfigHint(err error) string {
-	s := err.Error()
-	if i := strings.Index(s, "; pass "); i > 0 {
-		s = s[:i]
-	}
-	return s
 }
 
 // CompleteLabels parses --label; it is all a run that fetches no values
@@ -269,7 +258,7 @@ func (o *InstallOptions) Finish(f cli.Clients, tok *Token, secret *corev1.Secret
 	case v.APIServerURL == "":
 		res.Warnings = append(res.Warnings, "values.yaml has an empty apiServerURL and the kubeconfig names no server: the chart will refuse to install; pass --api-server-url")
 	}
-	if IsLoopback(url) {
+	if kubeconfig.IsLoopback(url) {
 		res.Warnings = append(res.Warnings, fmt.Sprintf("apiServerURL %s is a loopback address: the downstream cluster cannot reach it; pass --api-server-url with an address it can reach", url))
 	}
 
@@ -376,7 +365,7 @@ func checkCAFile(path string, pem []byte, force bool) error {
 	case errors.Is(err, fs.ErrNotExist), force:
 		return atomicfile.CheckWritable(path, true, "CA file")
 	case err != nil:
-		return fmt.Errorf("cannot read %s: %w; remove it or choose another --values-file directory", path, UnwrapPath(err))
+		return fmt.Errorf("cannot read %s: %w; remove it or choose another --values-file directory", path, apierror.PathCause(err))
 	case bytes.Equal(old, pem):
 		return nil
 	default:
@@ -396,27 +385,6 @@ func explainWrite(err error, flag string) error {
 		return err
 	}
 	return fmt.Errorf("%w; choose another %s", err, flag)
-}
-
-func IsLoopback(raw string) bool {
-	u, err := url.Parse(raw)
-	if err != nil || u.Hostname() == "" {
-		return false
-	}
-	if u.Hostname() == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(u.Hostname())
-	return ip != nil && ip.IsLoopback()
-}
-
-// UnwrapPath drops the *PathError wrapper whose text repeats the path.
-func UnwrapPath(err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
 }
 
 // Plan is the install for a token's values, as create, values and helm

@@ -11,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/yaml"
 
+	"github.com/kubectl-tokens/kubectl-tokens/pkg/apierror"
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/cli"
 )
 
@@ -142,7 +143,7 @@ func checkValuesFileOwner(f cli.Clients, path string, v *Values, ns, name string
 	}
 	rewrite := fmt.Sprintf("write this token's values with %s and pass that file", Hint(f, "values", name, "-n", ns, "--values-file", name+"-values.yaml"))
 	if err != nil {
-		return fmt.Errorf("--values-file %s cannot be read: %w; %s", path, UnwrapPath(err), rewrite)
+		return fmt.Errorf("--values-file %s cannot be read: %w; %s", path, apierror.PathCause(err), rewrite)
 	}
 	m, detail := parseValues(raw)
 	if m == nil {

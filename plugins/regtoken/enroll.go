@@ -309,11 +309,7 @@ func (o *EnrollOptions) printDryRun() error {
 // current one.
 func completeContexts(f cli.Clients) cobra.CompletionFunc {
 	return func(_ *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
-		multi, ok := f.(cli.Contexts)
-		if !ok {
-			return nil, cobra.ShellCompDirectiveNoFileComp
-		}
-		names, current, err := multi.KubeconfigContexts()
+		names, current, err := f.KubeconfigContexts()
 		if err != nil {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
