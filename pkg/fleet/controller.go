@@ -117,7 +117,7 @@ func isFleetImage(image string) bool {
 // when the controller requires one: it would delete the token at once.
 // A controller that cannot be read is no refusal (the caller warns).
 func (m *Manager) RefuseWithoutTTL(ctx context.Context) (ControllerFacts, error) {
-	facts := ReadController(ctx, m.Dyn)
+	facts := m.Controller(ctx)
 	if facts.known && facts.ttlRequired {
 		return facts, fmt.Errorf("the Fleet controller requires a TTL (%s=true on Deployment %s/%s) and deletes a token without one at once: pass --ttl, e.g. --ttl 24h; nothing was created", TtlRequiredEnv, ControllerNamespace, ControllerDeployment)
 	}

@@ -390,7 +390,7 @@ func (e *Enroller) preflight(ctx context.Context, res *Enrollment) (ControllerFa
 	var mgmtUID string
 	var access error
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { facts = ReadController(gctx, e.m.Dyn); return nil })
+	g.Go(func() error { facts = e.m.Controller(gctx); return nil })
 	g.Go(func() error {
 		// Best effort: without the permission, the server comparison of
 		// Validate is what we have.

@@ -410,7 +410,7 @@ func (o *InstallOptions) PinControllerVersion(ctx context.Context, m *Manager) (
 	if o.ChartVersion != "" {
 		return ""
 	}
-	facts := ReadController(ctx, m.Dyn)
+	facts := m.Controller(ctx)
 	if facts.version == "" {
 		return facts.unknownVersionNote()
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -29,6 +30,17 @@ type Manager struct {
 	Dyn       dynamic.Interface
 	Core      corev1client.CoreV1Interface
 	Tokens    dynamic.ResourceInterface
+
+	// controller is the controller's Deployment as read once per run: the
+	// TTL check and the chart version both need it.
+	controllerOnce sync.Once
+	controller     ControllerFacts
+}
+
+// Controller reads the fleet-controller Deployment once per Manager.
+func (m *Manager) Controller(ctx context.Context) ControllerFacts {
+	m.controllerOnce.Do(func() { m.controller = ReadController(ctx, m.Dyn) })
+	return m.controller
 }
 
 // NewManager resolves the clients of the management side. No request is
