@@ -95,6 +95,12 @@ func relativeExpiry(t *fleet.Token, now time.Time) string {
 // describeExpiry is the expiry for a sentence.
 func describeExpiry(t *fleet.Token) string { return fleet.ExpiryWords(t) }
 
+// registrationsUnknown is the note on stderr when the registrations made
+// with token name cannot be listed.
+func registrationsUnknown(name string, err error) string {
+	return fmt.Sprintf("note: the registrations made with %s are unknown: %s", name, apierror.OneLine(err.Error()))
+}
+
 // registrationColumns are the table of the registrations made with a
 // token, in get and describe.
 var registrationColumns = []printer.Column{{Name: "REQUEST"}, {Name: "CLIENT-ID"}, {Name: "CLUSTER"}, {Name: "GRANTED"}, {Name: "AGE"}}
@@ -106,7 +112,7 @@ var registrationColumns = []printer.Column{{Name: "REQUEST"}, {Name: "CLIENT-ID"
 func registrationsTable(ctx context.Context, dyn dynamic.Interface, ns, name string, now time.Time) (table *metav1.Table, note string, known bool) {
 	regs, err := fleet.ListRegistrations(ctx, dyn, ns, name)
 	if err != nil {
-		return nil, fmt.Sprintf("note: the registrations made with %s are unknown: %s", name, apierror.OneLine(err.Error())), false
+		return nil, registrationsUnknown(name, err), false
 	}
 	if len(regs) == 0 {
 		return nil, fmt.Sprintf("No ClusterRegistration carries the label %s=%s: no fleet-agent v0.16 or newer has registered with it (older agents leave no label).", fleet.RegistrationLabel, name), true

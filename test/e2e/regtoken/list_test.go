@@ -139,8 +139,12 @@ func TestListGetDelete(t *testing.T) {
 
 	get := kubectl(r, "get", "day", "-n", ns, "-o", "yaml")
 	mustSucceed(t, get, "get -o yaml")
-	var obj map[string]any
-	if err := yaml.Unmarshal([]byte(get.Stdout), &obj); err != nil || obj["kind"] != "ClusterRegistrationToken" {
+	// A List: the token first, then its registrations (none here).
+	var gotList struct {
+		Kind  string           `json:"kind"`
+		Items []map[string]any `json:"items"`
+	}
+	if err := yaml.Unmarshal([]byte(get.Stdout), &gotList); err != nil || gotList.Kind != "List" || len(gotList.Items) != 1 || gotList.Items[0]["kind"] != "ClusterRegistrationToken" {
 		t.Errorf("get -o yaml: %v\n%s", err, get.Stdout)
 	}
 	if row := rows(t, kubectl(r, "get", "day", "-n", ns, "--no-headers").Stdout); len(row) != 1 || row["day"] == nil {
