@@ -32,6 +32,10 @@ var tokenColumns = []printer.Column{
 	{Name: "EXPIRES-AT", Wide: true},
 }
 
+// secretColumn is SECRET's index in tokenColumns, which list corrects by
+// the Secrets that exist.
+const secretColumn = 3
+
 func tokenTable(items []unstructured.Unstructured, now time.Time) (*metav1.Table, error) {
 	rows := make([][]any, 0, len(items))
 	objects := make([]runtime.Object, 0, len(items))

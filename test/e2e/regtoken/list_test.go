@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -26,6 +27,11 @@ func putToken(t *testing.T, ns, name, ttl string, ready bool) *unstructured.Unst
 		t.Fatalf("creating token %s: %v", name, err)
 	}
 	if ready {
+		// The controller writes the values Secret before the status.
+		secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns}, Type: fleet.ValuesSecretType, Data: map[string][]byte{"values": []byte("token: x\n")}}
+		if _, err := kube.CoreV1().Secrets(ns).Create(context.Background(), secret, metav1.CreateOptions{}); err != nil {
+			t.Fatalf("values Secret of token %s: %v", name, err)
+		}
 		_ = unstructured.SetNestedField(got.Object, name, "status", "secretName")
 		if got, err = ri.UpdateStatus(context.Background(), got, metav1.UpdateOptions{}); err != nil {
 			t.Fatalf("status of token %s: %v", name, err)
@@ -97,6 +103,15 @@ func TestListGetDelete(t *testing.T) {
 		if len(cells) < 3 || strings.Join(cells[:3], "|") != strings.Join(want, "|") {
 			t.Errorf("list row %s = %q, want %q", name, got[name], want)
 		}
+	}
+
+	// SECRET is ready only while the values Secret exists: the real
+	// server answers the metadata-only list, by type, of the Secrets.
+	if err := kube.CoreV1().Secrets(ns).Delete(context.Background(), "old", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := rows(t, kubectl(r, "list", "-n", ns, "--no-headers").Stdout); len(got["old"]) < 3 || got["old"][2] != "missing" || len(got["day"]) < 4 || got["day"][3] != "ready" {
+		t.Errorf("after the values Secret of old was deleted: old %q, day %q; want old missing, day ready", got["old"], got["day"])
 	}
 
 	wide := kubectl(r, "list", "-n", ns, "-o", "wide")
