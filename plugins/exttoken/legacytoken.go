@@ -115,6 +115,8 @@ func (s *legacySelection) addFlags(cmd *cobra.Command, use selectionUse) {
 	s.ages.addFlags(cmd, only, use)
 	fl.StringVarP(&s.Selector, "selector", "l", "", only+" tokens matching this label selector (sent to the server).")
 	cli.AddChunkSizeFlag(cmd, &s.ChunkSize)
+	// session is a label value only; the rest are also name prefixes.
+	completeKinds(cmd, append([]string{"session"}, legacyPrefixes...))
 }
 
 // selects tells whether any selection flag was given.
