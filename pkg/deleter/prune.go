@@ -41,6 +41,9 @@ type Pruner struct {
 	Names io.Writer
 	// Summary gets the closing summary line.
 	Summary io.Writer
+	// Explain renders a target's failure for its line (e.g. with the
+	// user's connection flags in the hint it suggests); nil is err.Error().
+	Explain func(error) string
 	// Retries is how often a delete the server throttled (429, after
 	// client-go's own retries on Retry-After) is tried again.
 	Retries int
@@ -134,7 +137,7 @@ func (p Pruner) Prune(ctx context.Context, list func(emit func(Target)) error) (
 					printf("%s skipped: replaced since it was listed (another object has its name now)\n", t.Name)
 					finished(func() { s.Replaced++ })
 				default:
-					printf("%s failed: %s\n", t.Name, err)
+					printf("%s failed: %s\n", t.Name, p.explain(err))
 					finished(func() { s.Failed = append(s.Failed, Failure{t, err}) })
 				}
 			}
@@ -175,6 +178,13 @@ func (p Pruner) Prune(ctx context.Context, list func(emit func(Target)) error) (
 		return s, listErr
 	}
 	return s, s.Err(p.Verb)
+}
+
+func (p Pruner) explain(err error) string {
+	if p.Explain != nil {
+		return p.Explain(err)
+	}
+	return err.Error()
 }
 
 // printf writes a line above the progress bar, or to Summary without one.

@@ -102,6 +102,7 @@ func (o *DeleteOptions) Complete(cmd *cobra.Command, args []string) error {
 	}
 	o.resource = extTokenResource
 	o.command = command(o.f, append(append([]string{"delete"}, selectionArgs(cmd)...), "--dry-run", "-o", "name")...)
+	o.prune.f = o.f
 	dyn, err := o.f.DynamicForWorkers(o.Parallel)
 	if err != nil {
 		return err

@@ -247,6 +247,7 @@ func (o *LegacyDeleteOptions) Complete(cmd *cobra.Command, args []string) error 
 	}
 	o.resource = legacyResource
 	o.command = command(o.f, append(append([]string{"legacy", "delete"}, selectionArgs(cmd)...), "--dry-run", "-o", "name")...)
+	o.prune.f = o.f
 	dyn, err := o.f.DynamicForWorkers(o.Parallel)
 	if err != nil {
 		return err

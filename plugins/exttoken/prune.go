@@ -12,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
+	"github.com/kubectl-tokens/kubectl-tokens/pkg/cli"
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/deleter"
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/dryrun"
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/printer"
@@ -38,6 +39,9 @@ type prune struct {
 
 	resource string // "token.ext.cattle.io", as kubectl names one object
 	command  string // the command line for the full list in a plan
+	// f renders the hint in a token's failure line with the user's
+	// connection flags, as the command's own error line does.
+	f cli.Clients
 }
 
 // addPruneFlags binds -o for the deletes (only -o name: kubectl delete's).
@@ -85,6 +89,7 @@ func (p *prune) run(ctx context.Context, streams genericiooptions.IOStreams, lis
 		Deleter:  deleter.Deleter{Verb: "deleted", DryRun: p.DryRun, Do: do},
 		Parallel: p.Parallel, Progress: rep, Names: names, Summary: summary,
 		Retries: deleter.DefaultRetries, Now: now,
+		Explain: func(err error) string { return cli.Explain(err, p.f) },
 	}
 	s, err := pr.Prune(ctx, func(emit func(deleter.Target)) error {
 		return list(func(t pruneTarget) {
