@@ -69,11 +69,19 @@ type Summary struct {
 	Elapsed  time.Duration
 }
 
-// Prune runs list, which emits targets as it pages, and deletes them. It
+// Lister lists the targets page by page: emit for each target of a page,
+// then endPage once the page is listed, last when no page follows. A
+// lister that never calls endPage has its targets taken when it returns.
+type Lister func(emit func(Target), endPage func(last bool)) error
+
+// Prune runs list, which emits targets as it pages, and deletes them. A
+// page's deletes start once the whole page is listed and counted, so the
+// progress a prune reports does not depend on how the list and the first
+// deletes interleave (one page: the total is final before any delete). It
 // returns the partial-failure error of Run when any failed, the list's
 // error when listing failed, and an "interrupted" error wrapping the
 // context's when ctx ended; the summary is printed in every case.
-func (p Pruner) Prune(ctx context.Context, list func(emit func(Target)) error) (Summary, error) {
+func (p Pruner) Prune(ctx context.Context, list Lister) (Summary, error) {
 	if p.Now == nil {
 		p.Now = time.Now
 	}
@@ -144,13 +152,19 @@ func (p Pruner) Prune(ctx context.Context, list func(emit func(Target)) error) (
 		}()
 	}
 	listed := 0
-	listErr := list(func(t Target) {
-		listed++
-		q.push(t)
+	var page []Target
+	endPage := func(last bool) {
+		listed += len(page)
 		if p.Progress != nil {
-			p.Progress.Listed(listed, false)
+			p.Progress.Listed(listed, last)
 		}
-	})
+		q.push(page...)
+		page = nil
+	}
+	listErr := list(func(t Target) { page = append(page, t) }, endPage)
+	if len(page) > 0 {
+		endPage(false)
+	}
 	q.close()
 	if p.Progress != nil && listErr == nil {
 		p.Progress.Listed(listed, true)
@@ -302,11 +316,11 @@ func newQueue() *queue {
 	return q
 }
 
-func (q *queue) push(t Target) {
+func (q *queue) push(ts ...Target) {
 	q.mu.Lock()
-	q.items = append(q.items, t)
+	q.items = append(q.items, ts...)
 	q.mu.Unlock()
-	q.cond.Signal()
+	q.cond.Broadcast()
 }
 
 func (q *queue) close() {

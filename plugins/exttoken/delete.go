@@ -155,8 +155,8 @@ func (o *DeleteOptions) Run(ctx context.Context) error {
 		return err
 	}
 	selector := o.Selection.serverSelector(ctx, o.f)
-	return o.run(ctx, o.IOStreams, func(emit func(pruneTarget)) error {
-		return o.tokens.each(ctx, selector, o.ChunkSize, func(u *unstructured.Unstructured) error {
+	return o.run(ctx, o.IOStreams, func(emit func(pruneTarget), endPage func(last bool)) error {
+		return o.tokens.eachPage(ctx, selector, o.ChunkSize, func(u *unstructured.Unstructured) error {
 			t := tokenFrom(u)
 			if !o.Selection.keep(t, o.now) {
 				return nil
@@ -167,7 +167,7 @@ func (o *DeleteOptions) Run(ctx context.Context) error {
 			}
 			emit(tg)
 			return nil
-		})
+		}, endPage)
 	}, do)
 }
 

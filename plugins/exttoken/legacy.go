@@ -303,13 +303,13 @@ func (o *LegacyDeleteOptions) Run(ctx context.Context) error {
 		_, err := d.RunParallel(ctx, targets, o.Parallel)
 		return err
 	}
-	return o.run(ctx, o.IOStreams, func(emit func(pruneTarget)) error {
+	return o.run(ctx, o.IOStreams, func(emit func(pruneTarget), endPage func(last bool)) error {
 		return o.Selection.each(ctx, o.tokens, o.now, func(t legacyToken) {
 			tg := pruneTarget{Target: deleter.Target{Name: objectName(legacyResource, t.Name), Key: t.Name, UID: t.obj.GetUID()}, kind: t.Kind, user: t.User}
 			if t.Name == o.current {
 				tg.Skipped = "it authenticates this request"
 			}
 			emit(tg)
-		})
+		}, endPage)
 	}, do)
 }

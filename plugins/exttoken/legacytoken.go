@@ -161,23 +161,24 @@ func (s *legacySelection) keep(t legacyToken, now time.Time) bool {
 // each page arrives.
 func (s *legacySelection) list(ctx context.Context, c legacyClient, now time.Time) ([]legacyToken, error) {
 	var out []legacyToken
-	err := s.each(ctx, c, now, func(t legacyToken) { out = append(out, t) })
+	err := s.each(ctx, c, now, func(t legacyToken) { out = append(out, t) }, nil)
 	return out, err
 }
 
 // each calls fn for every selected v3 token as its page arrives, so a
-// prune holds one page at a time, never the whole list.
-func (s *legacySelection) each(ctx context.Context, c legacyClient, now time.Time, fn func(legacyToken)) error {
+// prune holds one page at a time, never the whole list; endPage, when not
+// nil, is told when a page is done.
+func (s *legacySelection) each(ctx context.Context, c legacyClient, now time.Time, fn func(legacyToken), endPage func(last bool)) error {
 	selector := s.Selector
 	if s.User != "" {
 		selector = joinSelector(selector, labelV3UserID+"="+s.User)
 	}
-	return c.each(ctx, selector, s.ChunkSize, func(u *unstructured.Unstructured) error {
+	return c.eachPage(ctx, selector, s.ChunkSize, func(u *unstructured.Unstructured) error {
 		if t := legacyFrom(u); s.keep(t, now) {
 			fn(t)
 		}
 		return nil
-	})
+	}, endPage)
 }
 
 // neverSummary counts never-expiring tokens by kind, for after the table.

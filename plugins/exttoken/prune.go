@@ -70,7 +70,7 @@ type pruneTarget struct {
 }
 
 // run deletes what list emits (or, on a client dry run, prints the plan).
-func (p *prune) run(ctx context.Context, streams genericiooptions.IOStreams, list func(emit func(pruneTarget)) error, do func(ctx context.Context, t deleter.Target, opts metav1.DeleteOptions) error) error {
+func (p *prune) run(ctx context.Context, streams genericiooptions.IOStreams, list func(emit func(pruneTarget), endPage func(last bool)) error, do func(ctx context.Context, t deleter.Target, opts metav1.DeleteOptions) error) error {
 	if p.DryRun == dryrun.Client {
 		return p.plan(streams, list)
 	}
@@ -91,13 +91,13 @@ func (p *prune) run(ctx context.Context, streams genericiooptions.IOStreams, lis
 		Retries: deleter.DefaultRetries, Now: now,
 		Explain: func(err error) string { return cli.Explain(err, p.f) },
 	}
-	s, err := pr.Prune(ctx, func(emit func(deleter.Target)) error {
+	s, err := pr.Prune(ctx, func(emit func(deleter.Target), endPage func(bool)) error {
 		return list(func(t pruneTarget) {
 			if names != nil {
 				t.Name = p.resource + "/" + t.Key
 			}
 			emit(t.Target)
-		})
+		}, endPage)
 	})
 	if err == nil && s.Listed == 0 {
 		fmt.Fprintln(streams.ErrOut, "No matching tokens found.")
@@ -125,7 +125,7 @@ func tick(ctx context.Context, rep *progress.Reporter) func() {
 
 // plan prints what a client dry run would delete: with -o name every
 // name, else the count by kind and by user and the first names.
-func (p *prune) plan(streams genericiooptions.IOStreams, list func(emit func(pruneTarget)) error) error {
+func (p *prune) plan(streams genericiooptions.IOStreams, list func(emit func(pruneTarget), endPage func(last bool)) error) error {
 	total := 0
 	byKind, byUser := map[string]int{}, map[string]int{}
 	var first []string
@@ -146,7 +146,7 @@ func (p *prune) plan(streams genericiooptions.IOStreams, list func(emit func(pru
 		if len(first) < planNames {
 			first = append(first, printer.EscapeText(t.Key))
 		}
-	})
+	}, nil)
 	if err != nil {
 		return err
 	}
