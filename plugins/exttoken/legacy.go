@@ -154,8 +154,8 @@ func (o *LegacyListOptions) Run(ctx context.Context) error {
 			ttlText = humanTTL(t.TTL)
 		}
 		at, ok := t.expiresAt()
-		rows = append(rows, []any{printer.EscapeText(t.Name), printer.EscapeText(t.User), printer.EscapeText(t.Kind), ttlText, humanExpires(at, ok, now), strconv.FormatBool(t.expired(now)),
-			humanAgo(t.LastUsed, now), printer.Cell(t.Description), humanAge(t.Created, now), printer.EscapeText(t.Cluster)})
+		rows = append(rows, []any{printer.EscapeText(t.Name), printer.Cell(t.User), printer.Cell(t.Kind), ttlText, humanExpires(at, ok, now), strconv.FormatBool(t.expired(now)),
+			humanAgo(t.LastUsed, now), printer.Cell(t.Description), humanAge(t.Created, now), printer.Cell(t.Cluster)})
 		objs = append(objs, t.obj)
 	}
 	if err := o.print.Print(printer.NewTable(cols, rows, objs), printer.WithoutNamespace, o.Out); err != nil {

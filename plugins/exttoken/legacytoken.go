@@ -209,7 +209,7 @@ func neverSummary(tokens []legacyToken, f cli.Clients) string {
 		return kinds[i] < kinds[j]
 	})
 	for _, k := range kinds {
-		fmt.Fprintf(&w, "  %-16s %d\n", printer.EscapeText(k), counts[k])
+		fmt.Fprintf(&w, "  %-16s %d\n", printer.Cell(k), counts[k])
 	}
 	fmt.Fprintf(&w, "Review them, then: %s\n", command(f, "legacy", "delete", "--never-expiring", "--dry-run"))
 	return w.String()

@@ -11,6 +11,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
 	k8stesting "k8s.io/client-go/testing"
+
+	"github.com/kubectl-tokens/kubectl-tokens/pkg/printer"
 )
 
 // get -o json|yaml carries what the table shows: a List of the token and
@@ -47,6 +49,17 @@ func TestGetOutputWithUnreadableRegistrationsHoldsTheTokenAndSaysSo(t *testing.T
 	})
 	res := run(t, f, "get", "day", "-o", "name")
 	if res.Exit != 0 || res.Stdout != "clusterregistrationtoken.fleet.cattle.io/day\n" || !strings.HasPrefix(res.Stderr, "note: the registrations made with day are unknown: ") || strings.Count(res.Stderr, "\n") != 1 {
+		t.Fatalf("%s", res)
+	}
+}
+
+// A registration's client ID is the agent's free text: in get's table it
+// is escaped to one line and cut, as every free-text cell is.
+func TestGetRegistrationClientIDIsEscapedAndCut(t *testing.T) {
+	hostile := "id\n\x1b]0;pwned\x07" + strings.Repeat("x", 200)
+	f := world{tokens: tokensOfEveryKind(), dynamic: []runtime.Object{registration("request-1", "day", hostile, "cluster-1", time.Hour)}}.factory(t)
+	res := run(t, f, "get", "day")
+	if res.Exit != 0 || !strings.Contains(res.Stdout, printer.Cell(hostile)) || strings.ContainsAny(res.Stdout, "\x1b\x07") || strings.Count(res.Stdout, "\n") != 5 {
 		t.Fatalf("%s", res)
 	}
 }

@@ -72,7 +72,7 @@ func tokenRow(t *fleet.Token, now time.Time) []any {
 	if at, ok := t.ExpiresAt(); ok {
 		expiresAt = at.UTC().Format(time.RFC3339)
 	}
-	return []any{t.Name, ttlText(t), relativeExpiry(t, now), secret, duration.HumanDuration(now.Sub(t.CreationTimestamp.Time)), secretName, expiresAt}
+	return []any{t.Name, printer.Cell(ttlText(t)), relativeExpiry(t, now), secret, duration.HumanDuration(now.Sub(t.CreationTimestamp.Time)), secretName, expiresAt}
 }
 
 // ttlText is spec.ttl as stored, or <none>.
@@ -127,7 +127,8 @@ func registrationsTable(ctx context.Context, dyn dynamic.Interface, ns, name str
 		if cluster == "" {
 			cluster = "<none>"
 		}
-		rows = append(rows, []any{r.Name, r.Spec.ClientID, cluster, fmt.Sprint(r.Status.Granted), duration.HumanDuration(now.Sub(r.CreationTimestamp.Time))})
+		// The client ID is the agent's free text (fleet-agent's --client-id).
+		rows = append(rows, []any{r.Name, printer.Cell(r.Spec.ClientID), cluster, fmt.Sprint(r.Status.Granted), duration.HumanDuration(now.Sub(r.CreationTimestamp.Time))})
 	}
 	return printer.NewTable(registrationColumns, rows, nil), "", true
 }
