@@ -45,7 +45,14 @@ type Pruner struct {
 	// user's connection flags in the hint it suggests); nil is err.Error().
 	Explain func(error) string
 	// Retries is how often a delete the server throttled (429, after
-	// client-go's own retries on Retry-After) is tried again.
+	// client-go's own retries on Retry-After) is tried again. Measured
+	// (3,000 v3 token deletes through kube-apiserver's max-in-flight
+	// limiter, 1 mutating request at a time): every 429 carried
+	// Retry-After, yet 10 (--parallel 16) and 136 (--parallel 64) deletes
+	// still came back 429 after client-go's ten retries, each a failed
+	// token without this layer; under priority and fairness with two seats
+	// the server queued instead (1 and 0 429s on the wire, none past
+	// client-go).
 	Retries int
 	// Now and Sleep are the clock, injected by tests; nil means real.
 	Now   func() time.Time
