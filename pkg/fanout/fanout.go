@@ -16,6 +16,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/spf13/pflag"
@@ -86,6 +87,8 @@ type Pool struct {
 	failed  atomic.Int64
 	stopped atomic.Bool
 	g       errgroup.Group
+	mu      sync.Mutex
+	last    chan struct{} // closed once the last job given took its turn
 }
 
 // New is a pool of parallel slots that stops starting jobs once more than
@@ -95,19 +98,40 @@ func New(parallel, limit int, flag string) *Pool {
 	return &Pool{slots: semaphore.NewWeighted(int64(max(parallel, 1))), limit: limit, flag: flag}
 }
 
-// Go runs a job; it is not bounded (a job waits for its slot in Start).
-func (p *Pool) Go(job func()) {
+// Start takes a job's slot for its costly part; release gives it back. It
+// returns ErrStopped (wrapped in the reason) once too many jobs failed,
+// and the context's error when the run ended while the job waited.
+type Start func(ctx context.Context) (release func(), err error)
+
+// Go runs a job. The job runs at once (what it does before start, and
+// after release, is not bounded); its slot comes through start, in the
+// order the jobs were given, so a run with one slot goes down the list.
+func (p *Pool) Go(job func(start Start)) {
+	p.mu.Lock()
+	prev, mine := p.last, make(chan struct{})
+	p.last = mine
+	p.mu.Unlock()
+	var once sync.Once
+	taken := func() { once.Do(func() { close(mine) }) }
 	p.g.Go(func() error {
-		job()
+		// A job that never asks for its slot passes its turn on.
+		defer taken()
+		job(func(ctx context.Context) (func(), error) {
+			defer taken()
+			if prev != nil {
+				select {
+				case <-prev:
+				case <-ctx.Done():
+					return nil, ctx.Err()
+				}
+			}
+			return p.take(ctx)
+		})
 		return nil
 	})
 }
 
-// Start takes a slot for the costly part of a job; release gives it
-// back. The slots are handed out first come, first served. It returns
-// ErrStopped (wrapped in the reason) once too many jobs failed, and the
-// context's error when the run ended while the job waited.
-func (p *Pool) Start(ctx context.Context) (release func(), err error) {
+func (p *Pool) take(ctx context.Context) (func(), error) {
 	if err := p.refuse(); err != nil {
 		return nil, err
 	}

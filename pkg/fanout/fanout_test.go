@@ -3,6 +3,7 @@ package fanout
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"testing"
 )
@@ -41,21 +42,17 @@ func TestParseMaxFailuresReadsCountsAndPercentages(t *testing.T) {
 	}
 }
 
-// With one slot, jobs run one after the other; once more than the limit
-// failed, the jobs still waiting are not started, with a reason that
-// names the flag and says a re-run resumes.
+// With one slot, jobs run one after the other in the order given; once
+// more than the limit failed, the jobs still waiting are not started,
+// with a reason that names the flag and says a re-run resumes.
 func TestPoolStopsStartingJobsOnceTooManyFailed(t *testing.T) {
 	p := New(1, 1, "1")
 	var mu sync.Mutex
 	var ran []int
 	notStarted := map[int]string{}
-	start := make(chan struct{})
 	for i := range 6 {
-		p.Go(func() {
-			if i > 0 {
-				<-start
-			}
-			release, err := p.Start(context.Background())
+		p.Go(func(start Start) {
+			release, err := start(context.Background())
 			if err != nil {
 				if !errors.Is(err, ErrStopped) {
 					t.Errorf("job %d: %v", i, err)
@@ -68,17 +65,14 @@ func TestPoolStopsStartingJobsOnceTooManyFailed(t *testing.T) {
 			mu.Lock()
 			ran = append(ran, i)
 			mu.Unlock()
-			if i == 0 {
-				close(start)
-			}
 			p.Fail()
 			release()
 		})
 	}
 	p.Wait()
-	// Every job fails: the second failure is more than 1, so no job
-	// starts after the second, whichever of 1..5 got the slot first.
-	if len(ran) != 2 || ran[0] != 0 || len(notStarted) != 4 || !p.Stopped() {
+	// Every job fails: the second failure is more than 1, so jobs 2..5
+	// are not started.
+	if !slices.Equal(ran, []int{0, 1}) || len(notStarted) != 4 || !p.Stopped() {
 		t.Fatalf("ran %v, not started %v", ran, notStarted)
 	}
 	for _, msg := range notStarted {
@@ -93,8 +87,8 @@ func TestPoolWithoutALimitRunsEveryJobAndBoundsTheSlots(t *testing.T) {
 	var mu sync.Mutex
 	in, most, done := 0, 0, 0
 	for range 20 {
-		p.Go(func() {
-			release, err := p.Start(context.Background())
+		p.Go(func(start Start) {
+			release, err := start(context.Background())
 			if err != nil {
 				t.Error(err)
 				return
@@ -119,14 +113,28 @@ func TestPoolWithoutALimitRunsEveryJobAndBoundsTheSlots(t *testing.T) {
 
 func TestPoolStartEndsWithTheRun(t *testing.T) {
 	p := New(1, -1, "")
-	release, err := p.Start(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer release()
+	held := make(chan func())
+	p.Go(func(start Start) {
+		release, err := start(context.Background())
+		if err != nil {
+			t.Error(err)
+		}
+		held <- release
+	})
+	release := <-held
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := p.Start(ctx); !errors.Is(err, context.Canceled) {
+	var err error
+	p.Go(func(start Start) { _, err = start(ctx) })
+	p.Go(func(Start) {}) // a job that never asks passes its turn on
+	p.Go(func(start Start) {
+		if r, err := start(context.Background()); err == nil {
+			r()
+		}
+	})
+	release()
+	p.Wait()
+	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want the run's end", err)
 	}
 }

@@ -735,14 +735,14 @@ func (e *Enroller) installAll(ctx context.Context, tok *Token, res *Enrollment, 
 			ns = AgentNamespace
 		}
 		cl.Release = ns + "/" + AgentRelease
-		pool.Go(func() { e.enrollOne(ctx, cl, ns, tok, res.values.stdoutValues, pool, watch) })
+		pool.Go(func(start fanout.Start) { e.enrollOne(ctx, cl, ns, tok, res.values.stdoutValues, pool, start, watch) })
 	}
 	pool.Wait()
 }
 
 // enrollOne is one cluster's install and registration. With --reregister,
 // a failure after the old credential was removed puts it back.
-func (e *Enroller) enrollOne(ctx context.Context, cl *EnrolledCluster, ns string, tok *Token, values []byte, pool *fanout.Pool, watch *registrationWatch) {
+func (e *Enroller) enrollOne(ctx context.Context, cl *EnrolledCluster, ns string, tok *Token, values []byte, pool *fanout.Pool, start fanout.Start, watch *registrationWatch) {
 	fail := func(err error) {
 		pool.Fail()
 		if cl.previous != nil && cl.removed {
@@ -755,7 +755,7 @@ func (e *Enroller) enrollOne(ctx context.Context, cl *EnrolledCluster, ns string
 		cl.fail(err)
 		e.changed(cl, cl.Status, cl.Error)
 	}
-	release, err := pool.Start(ctx)
+	release, err := start(ctx)
 	switch {
 	case errors.Is(err, fanout.ErrStopped):
 		cl.Status, cl.Error = StatusNotStarted, err.Error()
