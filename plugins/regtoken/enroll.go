@@ -48,6 +48,7 @@ type EnrollOptions struct {
 	print *printer.Flags
 	e     *fleet.Enroller
 	inv   inventory.Options
+	rate  cli.RequestBudget
 	// maxFailures is --max-failures as given.
 	maxFailures string
 	// jsonl prints each finished cluster (-o jsonl).
@@ -155,6 +156,7 @@ func NewCmdEnroll(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Comm
 	fs.IntVar(&op.WaveSize, "wave-size", 0, "Register the clusters in waves of this many, each wave with a token of its own that is deleted once the wave's clusters hold their credentials; a wave takes at most 30m (default 0: one token for all).")
 	o.inv.AddFlags(fs)
 	fanout.AddMaxFailuresFlag(fs, &o.maxFailures)
+	o.rate.AddFlags(fs)
 	_ = cmd.MarkFlagFilename("contexts-from", "txt", "yaml", "yml", "json")
 	dryrun.AddClientFlag(cmd, &op.DryRun, "run (the helm commands)")
 	_ = cmd.MarkFlagFilename("api-server-ca-file", "pem", "crt")
@@ -169,6 +171,10 @@ func NewCmdEnroll(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Comm
 // Complete resolves the token, the downstream contexts and the clients.
 func (o *EnrollOptions) Complete(_ *cobra.Command, args []string) error {
 	o.userClientIDs = slices.Clone(o.opts.ClientIDs)
+	if err := o.rate.Validate(); err != nil {
+		return err
+	}
+	o.rate.Apply(o.f)
 	entries, err := o.inv.Resolve(args, o.In)
 	if err != nil {
 		return err
