@@ -328,7 +328,7 @@ func (o *ImportOptions) resolveContexts() error {
 		return err
 	}
 	o.contexts = map[*rancherimport.Cluster]cli.Clients{}
-	if err := cli.CheckDownstream(o.args, names, current, cli.Management{What: "Rancher's local cluster", Whose: "Rancher's"}); err != nil {
+	if err := cli.CheckDownstream(o.f, o.args, names, current, cli.Management{What: "Rancher's local cluster", Whose: "Rancher's"}); err != nil {
 		return err
 	}
 	named := map[string]string{}
