@@ -27,7 +27,7 @@ const (
 	FormatHelm = "helm"
 	// FormatK3sManifest is a manifest that k3s and rke2 deploy by
 	// themselves from their server/manifests directory
-	// (docs/fleet-registration.md §9): pull mode, for clusters nobody
+	// (docs/fleet-registration.md, #k3s-manifest): pull mode, for clusters nobody
 	// can reach to run helm.
 	FormatK3sManifest = "k3s-manifest"
 )
@@ -36,7 +36,7 @@ const (
 var ValuesFormats = []string{FormatHelm, FormatK3sManifest}
 
 // The objects of a k3s manifest. k3s and rke2 run their helm controller
-// for HelmCharts in kube-system (docs/fleet-registration.md §9), and it
+// for HelmCharts in kube-system (docs/fleet-registration.md, #k3s-manifest), and it
 // reads valuesSecrets only from the HelmChart's own namespace, so the
 // values Secret goes there too; the agent itself lands in the chart's
 // target namespace. chart-values-<chart> is the helm controller's own
