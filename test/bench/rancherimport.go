@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/kubectl-tokens/kubectl-tokens/test/emulators/rancher"
 	"github.com/kubectl-tokens/kubectl-tokens/test/multicluster"
@@ -185,27 +186,48 @@ func (b *bench) rancherImport(ctx context.Context) error {
 		return fmt.Sprintf("%s-%d-%d", side, time.Now().Unix()%100000, seq)
 	}
 	var oneNames, manyNames []string
-	ours := func(names []string) proc {
-		argv := []string{"kubectl", "regtoken", "import"}
-		argv = append(argv, contexts[:len(names)]...)
-		argv = append(argv, "-n", importWorkspace, "--parallel", fmt.Sprint(len(names)))
-		if len(names) == 1 {
-			argv = append(argv, "--name", names[0])
+	// ours imports the first len(names) planes as names: one with --name,
+	// several through a kubeconfig whose contexts carry this round's names
+	// (without --name import names each Rancher cluster after its
+	// context), so every round creates new clusters.
+	ours := func(names []string) (proc, error) {
+		kubeconfig := p.kubeconfig
+		args := []string{"--name", names[0]}
+		if len(names) > 1 {
+			kc := p.set.Kubeconfig("rancher", b.cluster.cfg)
+			args = nil
+			for i, c := range p.set.Clusters[:len(names)] {
+				kc.Contexts[names[i]] = kc.Contexts[c.Name]
+				delete(kc.Contexts, c.Name)
+				args = append(args, names[i])
+			}
+			dir, err := b.run.tempDir("import-kubeconfig")
+			if err != nil {
+				return proc{}, err
+			}
+			kubeconfig = filepath.Join(dir, "kubeconfig")
+			if err := clientcmd.WriteToFile(*kc, kubeconfig); err != nil {
+				return proc{}, err
+			}
+		} else {
+			args = append([]string{contexts[0]}, args...)
 		}
-		return proc{Argv: argv, Env: []string{"KUBECONFIG=" + p.kubeconfig},
-			Check: func(*result) error { return p.active(context.Background(), names) }}
+		argv := append([]string{"kubectl", "regtoken", "import"}, args...)
+		argv = append(argv, "-n", importWorkspace, "--parallel", fmt.Sprint(len(names)))
+		return proc{Argv: argv, Env: []string{"KUBECONFIG=" + kubeconfig},
+			Check: func(*result) error { return p.active(context.Background(), names) }}, nil
 	}
 	vs := []variant{
 		{Label: "kubectl regtoken import (1 cluster)", Make: func(int) (proc, error) {
 			oneNames = []string{name("one")}
-			return ours(oneNames), nil
+			return ours(oneNames)
 		}, After: func(int, *result) error { return p.reset(ctx, 1) }},
 		{Label: fmt.Sprintf("kubectl regtoken import (%d clusters)", n), Make: func(int) (proc, error) {
 			manyNames = manyNames[:0]
 			for i := range n {
 				manyNames = append(manyNames, fmt.Sprintf("%s-%d", name("many"), i))
 			}
-			return ours(manyNames), nil
+			return ours(manyNames)
 		}, After: func(int, *result) error { return p.reset(ctx, n) }},
 		{Label: "scripted recipe (1 cluster)", Make: func(int) (proc, error) {
 			dir, err := b.run.tempDir("import-recipe")
