@@ -9,11 +9,17 @@ import (
 	"sync"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/dynamic/dynamicinformer"
+	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/kubectl-tokens/kubectl-tokens/test/emulators/rancher"
@@ -60,6 +66,8 @@ type importPlanes struct {
 	kubes      []kubernetes.Interface
 	dyn        dynamic.Interface
 	kubeconfig string
+	clock      *clock
+	stopWatch  context.CancelFunc
 }
 
 func (b *bench) startImport(ctx context.Context, n int) (*importPlanes, error) {
@@ -88,12 +96,127 @@ func (b *bench) startImport(ctx context.Context, n int) (*importPlanes, error) {
 		p.agents = append(p.agents, a)
 		p.kubes = append(p.kubes, kubernetes.NewForConfigOrDie(c.Config))
 	}
-	return p, nil
+	return p, p.watch(ctx, env.Config)
+}
+
+// watch starts the clock's informers: per provisioning cluster its
+// creation and management ID, per management ID its import token Secret
+// and Ready, per plane the agent Deployment's creation.
+func (p *importPlanes) watch(ctx context.Context, cfg *rest.Config) error {
+	p.clock = &clock{seen: map[string]time.Time{}}
+	wctx, cancel := context.WithCancel(ctx)
+	p.stopWatch = cancel
+	var synced []cache.InformerSynced
+	add := func(inf cache.SharedIndexInformer, on func(any)) error {
+		_, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{AddFunc: on, UpdateFunc: func(_, o any) { on(o) }})
+		synced = append(synced, inf.HasSynced)
+		return err
+	}
+	df := dynamicinformer.NewDynamicSharedInformerFactory(p.dyn, 0)
+	err := errors.Join(
+		add(df.ForResource(rancher.ProvisioningClustersGVR).Informer(), func(o any) {
+			u, ok := o.(*unstructured.Unstructured)
+			if !ok || u.GetNamespace() != importWorkspace {
+				return
+			}
+			p.clock.mark("created/" + u.GetName())
+			if id, _, _ := unstructured.NestedString(u.Object, "status", "clusterName"); id != "" {
+				p.clock.mark("id/" + u.GetName())
+			}
+		}),
+		add(df.ForResource(rancher.ClustersGVR).Informer(), func(o any) {
+			u, ok := o.(*unstructured.Unstructured)
+			if !ok {
+				return
+			}
+			conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
+			for _, c := range conds {
+				if m, _ := c.(map[string]any); m["type"] == "Ready" && m["status"] == "True" {
+					p.clock.mark("ready/" + u.GetName())
+				}
+			}
+		}),
+	)
+	if err != nil {
+		cancel()
+		return err
+	}
+	df.Start(wctx.Done())
+	kf := informers.NewSharedInformerFactoryWithOptions(kubernetes.NewForConfigOrDie(cfg), 0, informers.WithTweakListOptions(func(o *metav1.ListOptions) {
+		o.FieldSelector = "metadata.name=" + rancher.TokenSecretPrefix + rancher.DefaultTokenName
+	}))
+	if err := add(kf.Core().V1().Secrets().Informer(), func(o any) {
+		if s, ok := o.(*corev1.Secret); ok {
+			p.clock.mark("token/" + s.Namespace)
+		}
+	}); err != nil {
+		cancel()
+		return err
+	}
+	kf.Start(wctx.Done())
+	for i, kube := range p.kubes {
+		f := informers.NewSharedInformerFactoryWithOptions(kube, 0, informers.WithNamespace(rancher.AgentNamespace))
+		name := p.set.Clusters[i].Name
+		if err := add(f.Apps().V1().Deployments().Informer(), func(o any) {
+			if d, ok := o.(*appsv1.Deployment); ok && d.Name == rancher.AgentDeployment {
+				p.clock.mark("deployment/" + name)
+			}
+		}); err != nil {
+			cancel()
+			return err
+		}
+		f.Start(wctx.Done())
+	}
+	if !cache.WaitForCacheSync(wctx.Done(), synced...) {
+		cancel()
+		return errors.New("the import clock's informers did not sync")
+	}
+	return nil
+}
+
+// importSplit is one import of one cluster cut at the clock's moments:
+// the plugin before its create, Rancher's two steps (management ID,
+// token), the plugin from the token to the agent Deployment downstream
+// (token read, manifest fetch, apply), the agent stand-in's connection
+// (Deployment → AgentDeployed, which is Ready less the emulator's
+// delay), Rancher's last step, and the plugin from Ready to its exit.
+type importSplit struct {
+	beforeCreate, rancher, tokenToApply, agent, afterReady float64
+}
+
+func (p *importPlanes) split(name, plane string, r *result) (importSplit, error) {
+	var s importSplit
+	created, ok1 := p.clock.at("created/" + name)
+	_, ok2 := p.clock.at("id/" + name)
+	dep, ok3 := p.clock.at("deployment/" + plane)
+	if !ok1 || !ok2 || !ok3 {
+		return s, fmt.Errorf("the import clock missed a step of %s (created %v, management ID %v, Deployment %v)", name, ok1, ok2, ok3)
+	}
+	prov, err := p.dyn.Resource(rancher.ProvisioningClustersGVR).Namespace(importWorkspace).Get(context.Background(), name, metav1.GetOptions{})
+	if err != nil {
+		return s, err
+	}
+	id, _, _ := unstructured.NestedString(prov.Object, "status", "clusterName")
+	tok, ok4 := p.clock.at("token/" + id)
+	ready, ok5 := p.clock.at("ready/" + id)
+	if !ok4 || !ok5 {
+		return s, fmt.Errorf("the import clock missed the token or Ready of %s (%s)", name, id)
+	}
+	msec := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+	s.beforeCreate = msec(created.Sub(r.Start))
+	s.rancher = msec(tok.Sub(created) + importDelay)
+	s.tokenToApply = msec(dep.Sub(tok))
+	s.agent = msec(ready.Add(-importDelay).Sub(dep))
+	s.afterReady = msec(r.End.Sub(ready))
+	return s, nil
 }
 
 const importWorkspace = "bench-import"
 
 func (p *importPlanes) stop() error {
+	if p.stopWatch != nil {
+		p.stopWatch()
+	}
 	for _, a := range p.agents {
 		a.Stop()
 	}
@@ -133,6 +256,9 @@ func (p *importPlanes) reset(ctx context.Context, n int) error {
 		}()
 	}
 	wg.Wait()
+	for i := range n {
+		p.clock.forget("deployment/" + p.set.Clusters[i].Name)
+	}
 	return errors.Join(errs...)
 }
 
@@ -186,6 +312,7 @@ func (b *bench) rancherImport(ctx context.Context) error {
 		return fmt.Sprintf("%s-%d-%d", side, time.Now().Unix()%100000, seq)
 	}
 	var oneNames, manyNames []string
+	var splits []importSplit
 	// ours imports the first len(names) planes as names: one with --name,
 	// several through a kubeconfig whose contexts carry this round's names
 	// (without --name import names each Rancher cluster after its
@@ -221,7 +348,16 @@ func (b *bench) rancherImport(ctx context.Context) error {
 		{Label: "kubectl regtoken import (1 cluster)", Make: func(int) (proc, error) {
 			oneNames = []string{name("one")}
 			return ours(oneNames)
-		}, After: func(int, *result) error { return p.reset(ctx, 1) }},
+		}, After: func(round int, r *result) error {
+			sp, err := p.split(oneNames[0], contexts[0], r)
+			if err != nil {
+				return err
+			}
+			if round >= 0 {
+				splits = append(splits, sp)
+			}
+			return p.reset(ctx, 1)
+		}},
 		{Label: fmt.Sprintf("kubectl regtoken import (%d clusters)", n), Make: func(int) (proc, error) {
 			manyNames = manyNames[:0]
 			for i := range n {
@@ -271,6 +407,20 @@ func (b *bench) rancherImport(ctx context.Context) error {
 			fmt.Sprintf("recipe ÷ import: %s (per round %s)", ratio(rw.Median/ow.Median), fmtRatios(recipeOverOne))},
 	)
 	sec.Tables = append(sec.Tables, t)
+	col := func(f func(importSplit) float64) string {
+		v := make([]float64, len(splits))
+		for i, x := range splits {
+			v[i] = f(x)
+		}
+		return fmtSummary(summarize(v), ms)
+	}
+	sec.Tables = append(sec.Tables, table{
+		Caption: fmt.Sprintf("Importing one cluster, its wall time split by the bench's watches: *before the create* = kubectl's and the plugin's start and checks until the provisioning Cluster exists; *Rancher* = the emulator's management ID and import token steps (each %s) plus its last step (%s); "+
+			"*token → apply* = from the token Secret to the agent Deployment downstream (the plugin's wait reacting, the token read, the HTTPS fetch of the manifest, the server-side apply); *agent* = from that Deployment to AgentDeployed (the stand-in's watch and its TLS connection); *after Ready* = from Ready to the command's exit.", importDelay, importDelay),
+		Header: []string{"wall time", "before the create", "Rancher", "token → apply", "agent", "after Ready"},
+		Rows: [][]string{{fmtSummary(ow, ms), col(func(s importSplit) float64 { return s.beforeCreate }), col(func(s importSplit) float64 { return s.rancher }),
+			col(func(s importSplit) float64 { return s.tokenToApply }), col(func(s importSplit) float64 { return s.agent }), col(func(s importSplit) float64 { return s.afterReady })}},
+	})
 
 	b.report.addTarget("import", "import 1 cluster: overhead over the emulator's delays ≤ 100 ms", fmt.Sprintf("median %s (floor %s)", ms(ov.Median), floor), ov.Median <= 100)
 	ro := summarize(recipeOverOne)
