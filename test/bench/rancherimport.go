@@ -349,11 +349,11 @@ func (b *bench) rancherImport(ctx context.Context) error {
 			oneNames = []string{name("one")}
 			return ours(oneNames)
 		}, After: func(round int, r *result) error {
-			sp, err := p.split(oneNames[0], contexts[0], r)
-			if err != nil {
-				return err
-			}
-			if round >= 0 {
+			// A step the watches missed costs this run its split, not the
+			// comparison: the table says over how many runs it is.
+			if sp, err := p.split(oneNames[0], contexts[0], r); err != nil {
+				b.logf("import split: %v", err)
+			} else if round >= 0 {
 				splits = append(splits, sp)
 			}
 			return p.reset(ctx, 1)
@@ -415,8 +415,8 @@ func (b *bench) rancherImport(ctx context.Context) error {
 		return fmtSummary(summarize(v), ms)
 	}
 	sec.Tables = append(sec.Tables, table{
-		Caption: fmt.Sprintf("Importing one cluster, its wall time split by the bench's watches: *before the create* = kubectl's and the plugin's start and checks until the provisioning Cluster exists; *Rancher* = the emulator's management ID and import token steps (each %s) plus its last step (%s); "+
-			"*token → apply* = from the token Secret to the agent Deployment downstream (the plugin's wait reacting, the token read, the HTTPS fetch of the manifest, the server-side apply); *agent* = from that Deployment to AgentDeployed (the stand-in's watch and its TLS connection); *after Ready* = from Ready to the command's exit.", importDelay, importDelay),
+		Caption: fmt.Sprintf("Importing one cluster (%d runs), its wall time split by the bench's watches: *before the create* = kubectl's and the plugin's start and checks until the provisioning Cluster exists; *Rancher* = the emulator's management ID and import token steps (each %s) plus its last step (%s); "+
+			"*token → apply* = from the token Secret to the agent Deployment downstream (the plugin's wait reacting, the token read, the HTTPS fetch of the manifest, the server-side apply); *agent* = from that Deployment to AgentDeployed (the stand-in's watch and its TLS connection); *after Ready* = from Ready to the command's exit.", len(splits), importDelay, importDelay),
 		Header: []string{"wall time", "before the create", "Rancher", "token → apply", "agent", "after Ready"},
 		Rows: [][]string{{fmtSummary(ow, ms), col(func(s importSplit) float64 { return s.beforeCreate }), col(func(s importSplit) float64 { return s.rancher }),
 			col(func(s importSplit) float64 { return s.tokenToApply }), col(func(s importSplit) float64 { return s.agent }), col(func(s importSplit) float64 { return s.afterReady })}},
