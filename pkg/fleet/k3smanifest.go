@@ -19,6 +19,7 @@ import (
 
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/apierror"
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/atomicfile"
+	"github.com/kubectl-tokens/kubectl-tokens/pkg/inventory"
 )
 
 // The values formats of `regtoken values --values-format`.
@@ -68,40 +69,25 @@ type Device struct {
 // directory: no separators, no dot files, nothing a shell must quote.
 var deviceName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$`)
 
-// ParseDevices reads a --devices inventory: a YAML list of {name,
-// clientID, labels} (the form of --contexts-from), or one device name
-// per line with # comments. Every entry is checked here, before any
-// request: a bad label found after the token is read would waste it.
+// ParseDevices reads a --devices inventory in the form of --contexts-from
+// (pkg/inventory: one name per line with # comments, or a YAML list of
+// {name, clientID, labels}), a device's name standing where a context's
+// would. Every entry is checked here, before any request: a bad label
+// found after the token is read would waste it.
 func ParseDevices(data []byte, from string) ([]Device, error) {
-	var devices []Device
-	if looksLikeYAMLList(data) {
-		if err := yaml.UnmarshalStrict(data, &devices); err != nil {
-			return nil, fmt.Errorf("--devices %s is not a list of {name, clientID, labels} (%s): fix the file, or write one device name per line", from, firstLine(err.Error()))
-		}
-	} else {
-		for i, line := range strings.Split(string(data), "\n") {
-			if j := strings.IndexByte(line, '#'); j >= 0 {
-				line = line[:j]
-			}
-			line = strings.TrimSpace(line)
-			if line == "" {
-				continue
-			}
-			if strings.ContainsAny(line, " \t") {
-				return nil, fmt.Errorf("--devices %s line %d %q holds more than a device name: put one name per line, or write YAML entries with name, clientID and labels", from, i+1, line)
-			}
-			devices = append(devices, Device{Name: line})
-		}
+	entries, err := inventory.Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("--devices %s: %w", from, err)
 	}
-	if len(devices) == 0 {
+	if len(entries) == 0 {
 		return nil, fmt.Errorf("--devices %s names no device: list one name per line, or YAML entries with name, clientID and labels", from)
 	}
+	devices := make([]Device, 0, len(entries))
 	seen := map[string]int{}
 	ids := map[string]string{}
-	for i, d := range devices {
+	for i, e := range entries {
+		d := Device{Name: e.Context, ClientID: e.ClientID, Labels: e.Labels}
 		switch {
-		case d.Name == "":
-			return nil, fmt.Errorf("--devices %s entry %d has no name: give every device a name (it names its manifest file)", from, i+1)
 		case !deviceName.MatchString(d.Name):
 			return nil, fmt.Errorf("--devices %s: device name %q cannot name a file: use letters, digits, '.', '_' and '-' (starting with a letter or digit)", from, d.Name)
 		case seen[d.Name] > 0:
@@ -118,6 +104,7 @@ func ParseDevices(data []byte, from string) ([]Device, error) {
 		if _, _, err := ParseLabels(labelArgs(d.Labels)); err != nil {
 			return nil, fmt.Errorf("--devices %s, device %s: %w", from, d.Name, err)
 		}
+		devices = append(devices, d)
 	}
 	return devices, nil
 }
@@ -129,22 +116,6 @@ func ReadDevices(path string) ([]Device, error) {
 		return nil, fmt.Errorf("--devices %s cannot be read: %w; pass a readable inventory file", path, apierror.PathCause(err))
 	}
 	return ParseDevices(data, path)
-}
-
-func looksLikeYAMLList(data []byte) bool {
-	for _, line := range strings.Split(string(data), "\n") {
-		line = strings.TrimSpace(line)
-		if line == "" || strings.HasPrefix(line, "#") || line == "---" {
-			continue
-		}
-		return line == "-" || strings.HasPrefix(line, "- ") || strings.HasPrefix(line, "[")
-	}
-	return false
-}
-
-func firstLine(s string) string {
-	s, _, _ = strings.Cut(s, "\n")
-	return strings.TrimPrefix(s, "error unmarshaling JSON: while decoding JSON: ")
 }
 
 // labelArgs is a label map as --label arguments, sorted, so that one

@@ -25,11 +25,13 @@ func TestParseDevicesReadsLinesAndYAML(t *testing.T) {
 	}
 }
 
+// The inventory's own refusals (pkg/inventory, shared with
+// --contexts-from) name contexts; the device checks come after them.
 func TestParseDevicesRefusesWhatCannotBecomeAManifest(t *testing.T) {
 	for _, tc := range []struct{ name, in, want string }{
 		{"nothing", "# none yet\n", "--devices d names no device: list one name per line, or YAML entries with name, clientID and labels"},
-		{"two words on a line", "edge-a site=north\n", `--devices d line 1 "edge-a site=north" holds more than a device name: put one name per line, or write YAML entries with name, clientID and labels`},
-		{"an entry without a name", "- clientID: x\n", "--devices d entry 1 has no name: give every device a name (it names its manifest file)"},
+		{"two words on a line", "edge-a site=north\n", `--devices d: line 1 "edge-a site=north" holds more than a context name: put one context per line, or write YAML entries with name, clientID and labels`},
+		{"an entry without a name", "- clientID: x\n", "--devices d: entry 1 has no name: give every entry the kubeconfig context it stands for (name: CONTEXT)"},
 		{"a hidden file", "- name: .edge\n", `--devices d: device name ".edge" cannot name a file: use letters, digits, '.', '_' and '-' (starting with a letter or digit)`},
 		{"a client ID the chart cannot carry", "- {name: a, clientID: 'x\"y'}\n", `--devices d, device a: --client-id "x\"y" contains '"': the fleet-agent chart writes the client ID into the agent's JSON config without escaping, which breaks the agent; choose an ID without quotes, backslashes or control characters`},
 		{"a label value Kubernetes refuses", "- {name: a, labels: {site: 'north pole'}}\n", `--devices d, device a: --label site value "north pole" is not a valid label value`},

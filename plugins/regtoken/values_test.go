@@ -307,7 +307,7 @@ func TestValuesK3sManifestRefusesBadInputBeforeAnyRequest(t *testing.T) {
 		{"two devices with one client ID", []string{"--values-format", "k3s-manifest", "--devices", "d.yaml", "--values-file", "out"}, map[string]string{"d.yaml": "- {name: a, clientID: x}\n- {name: b, clientID: x}\n", "out/": ""},
 			`error: --devices d.yaml gives devices a and b the same clientID "x": Fleet would take them for one cluster; give each its own`},
 		{"an unknown inventory key", []string{"--values-format", "k3s-manifest", "--devices", "d.yaml", "--values-file", "out"}, map[string]string{"d.yaml": "- {name: a, label: x}\n", "out/": ""},
-			`error: --devices d.yaml is not a list of {name, clientID, labels} (json: unknown field "label"): fix the file, or write one device name per line`},
+			`error: --devices d.yaml: not an inventory (unknown field "label"): write a YAML list of {name, clientID, labels} or one context per line`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			inTempDir(t)
