@@ -379,14 +379,23 @@ func (r *report) render() string {
 		}
 	}
 
-	if notes, err := os.ReadFile(filepath.Join(r.b.root, "hack", "bench-notes.md")); err == nil {
-		p("## Investigation notes (hand-written, included from hack/bench-notes.md)\n\n")
-		body := strings.TrimSpace(string(notes))
-		// Its own title is replaced by the heading above.
-		if strings.HasPrefix(body, "# ") {
-			_, body, _ = strings.Cut(body, "\n")
-		}
-		p("%s\n", strings.TrimSpace(body))
-	}
+	w.WriteString(notesSection(r.b.root))
 	return w.String()
+}
+
+// notesHeading starts the block that includes hack/bench-notes.md.
+const notesHeading = "## Investigation notes (hand-written, included from hack/bench-notes.md)"
+
+// notesSection is that block as of now ("" without the file).
+func notesSection(root string) string {
+	notes, err := os.ReadFile(filepath.Join(root, "hack", "bench-notes.md"))
+	if err != nil {
+		return ""
+	}
+	body := strings.TrimSpace(string(notes))
+	// Its own title is replaced by the heading.
+	if strings.HasPrefix(body, "# ") {
+		_, body, _ = strings.Cut(body, "\n")
+	}
+	return notesHeading + "\n\n" + strings.TrimSpace(body) + "\n"
 }
