@@ -399,7 +399,7 @@ func (e *Enroller) planManaged(ctx context.Context, cl *EnrolledCluster, byID, b
 		return nil
 	case byName != nil:
 		id, _, _ := unstructured.NestedString(byName.Object, "spec", "clientID")
-		return fmt.Errorf("Fleet Cluster %s/%s exists with another client ID (%s), not this cluster's %s: remove it (%s) or rename the context; nothing was created", e.namespace, cl.Cluster, id, cl.ClientID, Hint(e.f, "remove", cl.Cluster, "-n", e.namespace))
+		return fmt.Errorf("the Fleet Cluster %s/%s exists with another client ID (%s), not this cluster's %s: remove it (%s) or rename the context; nothing was created", e.namespace, cl.Cluster, id, cl.ClientID, Hint(e.f, "remove", cl.Cluster, "-n", e.namespace))
 	}
 	st.needCredential, st.needCluster = true, true
 	s, err := e.m.Core.Secrets(e.secretNamespace()).Get(ctx, cl.KubeconfigSecret, metav1.GetOptions{})
@@ -609,7 +609,7 @@ func AwaitCheckIn(ctx context.Context, clusters interface {
 		c, ok := ev.Object.(*unstructured.Unstructured)
 		if !ok || ev.Type == watch.Deleted || c.GetName() != name {
 			if ok && ev.Type == watch.Deleted && c.GetName() == name {
-				return false, fmt.Errorf("Fleet Cluster %s/%s was deleted while waiting for its agent", c.GetNamespace(), name)
+				return false, fmt.Errorf("the Fleet Cluster %s/%s was deleted while waiting for its agent", c.GetNamespace(), name)
 			}
 			return false, nil
 		}
