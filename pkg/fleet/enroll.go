@@ -98,7 +98,9 @@ func NewEnroller(f cli.Clients, o EnrollOptions) (*Enroller, error) {
 	if e.namespace, _, err = f.Namespace(); err != nil {
 		return nil, err
 	}
-	if o.Mode == ModeManager {
+	if err := e.validateMode(); err != nil {
+		return nil, err
+	} else if o.Mode == ModeManager {
 		return e, e.completeManaged()
 	}
 	if err := e.resolveTTL(); err != nil {

@@ -119,6 +119,13 @@ func Summarize(c *unstructured.Unstructured, token string) ClusterSummary {
 	return s
 }
 
+// KubeconfigSecret is a manager-mode Cluster's kubeconfig Secret
+// (namespace, name); ok is false for agent mode.
+func (s *ClusterSummary) KubeconfigSecret() (namespace, name string, ok bool) {
+	name, ok = strings.CutPrefix(s.RegisteredBy, "secret/")
+	return s.secretNamespace, name, ok && s.Mode == ModeManager && name != ""
+}
+
 // CredentialExpiresWithin tells whether a manager-mode credential expires
 // within d of now (or has expired).
 func (s *ClusterSummary) CredentialExpiresWithin(now time.Time, d time.Duration) bool {
@@ -417,18 +424,17 @@ func (m *Manager) Remove(ctx context.Context, t *Target, o RemoveOptions) ([]Ste
 		if err := do(m.Dyn, objRef{gvr: ClusterGVR, namespace: t.Namespace, name: t.Cluster.GetName()}, where); err != nil {
 			return steps, err
 		}
-		if t.Summary.Mode == ModeManager && strings.HasPrefix(t.Summary.RegisteredBy, "secret/") {
-			name := strings.TrimPrefix(t.Summary.RegisteredBy, "secret/")
-			s, err := m.Core.Secrets(t.Summary.secretNamespace).Get(ctx, name, metav1.GetOptions{})
+		if sns, name, ok := t.Summary.KubeconfigSecret(); ok {
+			s, err := m.Core.Secrets(sns).Get(ctx, name, metav1.GetOptions{})
 			switch {
 			case apierrors.IsNotFound(err):
 			case err != nil:
-				return steps, apierror.Wrap(err, SecretOp("get", t.Summary.secretNamespace, name))
+				return steps, apierror.Wrap(err, SecretOp("get", sns, name))
 			case s.Labels[ManagedByLabel] != ManagedByValue:
 				// Not ours (Rancher's, or written by hand): say so, keep it.
-				steps = append(steps, Step{Ref: "secret/" + name, Where: "kept in namespace " + t.Summary.secretNamespace + ": kubectl regtoken did not write it"})
+				steps = append(steps, Step{Ref: "secret/" + name, Where: "kept in namespace " + sns + ": kubectl regtoken did not write it"})
 			default:
-				if err := do(m.Dyn, objRef{gvr: secretGVR, namespace: t.Summary.secretNamespace, name: name}, "from namespace "+t.Summary.secretNamespace); err != nil {
+				if err := do(m.Dyn, objRef{gvr: secretGVR, namespace: sns, name: name}, "from namespace "+sns); err != nil {
 					return steps, err
 				}
 			}

@@ -584,7 +584,7 @@ func (e *Enroller) awaitCheckIn(ctx context.Context, cl *EnrolledCluster, before
 	case err == nil:
 		return nil
 	case errors.Is(ctx.Err(), context.DeadlineExceeded):
-		return fmt.Errorf("the agent of Fleet Cluster %s/%s did not check in within --timeout %s: see the Cluster's conditions (%s) and the Fleet controller's log; re-run enroll to go on waiting", e.namespace, cl.Cluster, e.Timeout,
+		return fmt.Errorf("the agent of Fleet Cluster %s/%s did not check in within --timeout %s: see the Cluster's conditions (%s) and the Fleet controller's log", e.namespace, cl.Cluster, e.Timeout,
 			cli.HintCommand(e.f, "kubectl", "get", "clusters.fleet.cattle.io", cl.Cluster, "-n", e.namespace, "-o", "yaml"))
 	case ctx.Err() != nil:
 		return e.stopped(ctx, "while waiting for the agent's check-in")
