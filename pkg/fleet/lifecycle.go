@@ -87,6 +87,21 @@ func NewSummaryList(items []ClusterSummary) *ClusterSummaryList {
 	return l
 }
 
+// Unstructured is the list as the printers take it (the name printer
+// takes no other list).
+func (l *ClusterSummaryList) Unstructured() (*unstructured.UnstructuredList, error) {
+	out := &unstructured.UnstructuredList{Object: map[string]any{"metadata": map[string]any{}}}
+	out.SetGroupVersionKind(l.GroupVersionKind())
+	for i := range l.Items {
+		m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(&l.Items[i])
+		if err != nil {
+			return nil, err
+		}
+		out.Items = append(out.Items, unstructured.Unstructured{Object: m})
+	}
+	return out, nil
+}
+
 // Summarize reads a Fleet Cluster; token is the registration token of an
 // agent-mode cluster, when known.
 func Summarize(c *unstructured.Unstructured, token string) ClusterSummary {
@@ -395,9 +410,16 @@ func credentialObjects() []objRef {
 type Step struct {
 	Ref   string // resource.group/name
 	Where string // "from namespace X on context Y", "from namespace X"
+	// Kept: the object stays, and Where says why.
+	Kept bool
 }
 
-func (s Step) String() string { return s.Ref + " deleted " + s.Where }
+func (s Step) String() string {
+	if s.Kept {
+		return s.Ref + " " + s.Where
+	}
+	return s.Ref + " deleted " + s.Where
+}
 
 // RemoveOptions shape a removal.
 type RemoveOptions struct {
@@ -432,11 +454,15 @@ func (m *Manager) Remove(ctx context.Context, t *Target, o RemoveOptions) ([]Ste
 				return steps, apierror.Wrap(err, SecretOp("get", sns, name))
 			case s.Labels[ManagedByLabel] != ManagedByValue:
 				// Not ours (Rancher's, or written by hand): say so, keep it.
-				steps = append(steps, Step{Ref: "secret/" + name, Where: "kept in namespace " + sns + ": kubectl regtoken did not write it"})
+				steps = append(steps, Step{Ref: "secret/" + name, Kept: true, Where: "kept in namespace " + sns + ": kubectl regtoken did not write it"})
+			case o.DryRun:
+				steps = append(steps, Step{Ref: "secret/" + name, Where: "from namespace " + sns})
 			default:
-				if err := do(m.Dyn, objRef{gvr: secretGVR, namespace: sns, name: name}, "from namespace "+sns); err != nil {
-					return steps, err
+				err := m.Core.Secrets(sns).Delete(ctx, name, metav1.DeleteOptions{})
+				if err != nil && !apierrors.IsNotFound(err) {
+					return steps, apierror.Wrap(err, SecretOp("delete", sns, name))
 				}
+				steps = append(steps, Step{Ref: "secret/" + name, Where: "from namespace " + sns})
 			}
 		}
 	}
@@ -461,8 +487,16 @@ func (m *Manager) Remove(ctx context.Context, t *Target, o RemoveOptions) ([]Ste
 	// --create-namespace or Fleet's manifests made it for the agent).
 	deps, err := t.dyn.Resource(DeploymentGVR).Namespace(AgentNamespace).List(ctx, metav1.ListOptions{})
 	if err == nil && len(slices.DeleteFunc(deps.Items, func(u unstructured.Unstructured) bool { return u.GetName() == AgentRelease && o.DryRun })) == 0 {
-		if err := do(t.dyn, objRef{gvr: namespaceGVR, name: AgentNamespace}, "on context "+t.Context); err != nil {
-			return steps, err
+		// Fleet's manifests apply the namespace's default ServiceAccount
+		// too (§8.11); it goes with the namespace, never without it.
+		for _, ref := range []objRef{{gvr: serviceAccountGVR, namespace: AgentNamespace, name: "default"}, {gvr: namespaceGVR, name: AgentNamespace}} {
+			where := "on context " + t.Context
+			if ref.namespace != "" {
+				where = "from namespace " + ref.namespace + on
+			}
+			if err := do(t.dyn, ref, where); err != nil {
+				return steps, err
+			}
 		}
 	}
 	return steps, nil

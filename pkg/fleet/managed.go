@@ -495,6 +495,10 @@ func (e *Enroller) enrollManaged(ctx context.Context, cl *EnrolledCluster) {
 		}
 	}
 	cl.Status = StatusRegistered
+	if st.checkedIn && !st.needCredential {
+		// Only the labels changed: the agent was registered already.
+		cl.Status = StatusAlreadyRegistered
+	}
 	e.changed(cl, cl.Status, "as "+cl.Cluster)
 }
 

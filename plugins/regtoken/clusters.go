@@ -125,7 +125,11 @@ func (o *ClustersOptions) Run(ctx context.Context) error {
 		fleet.MatchContexts(items, fleet.ContextUIDs(ctx, o.f, contextProbeParallel, contextProbeTimeout))
 	}
 	if !o.print.IsTable() {
-		if err := o.print.Print(fleet.NewSummaryList(items), printer.Namespaces(o.AllNamespaces), o.Out); err != nil {
+		list, err := fleet.NewSummaryList(items).Unstructured()
+		if err != nil {
+			return err
+		}
+		if err := o.print.Print(list, printer.Namespaces(o.AllNamespaces), o.Out); err != nil {
 			return err
 		}
 		return cli.FailIfAny(o.FailIfAny, len(items), "clusters")
