@@ -16,6 +16,7 @@ import (
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/apierror"
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/cli"
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/deleter"
+	"github.com/kubectl-tokens/kubectl-tokens/pkg/dryrun"
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/fleet"
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/printer"
 )
@@ -198,7 +199,7 @@ func (o *RepairOptions) redeploy(ctx context.Context, t *fleet.Target) error {
 // old credential when the new registration fails.
 func (o *RepairOptions) reregister(ctx context.Context, contexts []string, done func(ctxName, status string, err error)) {
 	opts := fleet.EnrollOptions{
-		Contexts: contexts, Reregister: true, WaitRegistration: true, Timeout: o.Timeout, Parallel: defaultParallel,
+		Contexts: contexts, Reregister: true, WaitRegistration: true, Timeout: o.Timeout, Parallel: defaultParallel, DryRun: dryrun.None,
 		Helm: o.Helm, Chart: o.Chart, RepoURL: o.RepoURL, Install: fleet.InstallOptions{ChartVersion: o.ChartVersion},
 		Deadline: func(ctx context.Context, _ time.Duration) (context.Context, context.CancelFunc) {
 			return context.WithCancel(ctx)
