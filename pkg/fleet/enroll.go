@@ -84,6 +84,8 @@ type Enroller struct {
 	helmPath  string
 	chart     ChartRef
 	credTTL   time.Duration
+	// loopbackWarnings: manager mode's contexts on loopback addresses.
+	loopbackWarnings []string
 }
 
 // DefaultTTLMargin is how much longer than --timeout the default token

@@ -175,6 +175,9 @@ func (e *Enroller) validateManaged() error {
 				return fmt.Errorf("%w: the Fleet controller could not verify the cluster; fix the context's certificate-authority; nothing was created", err)
 			}
 		}
+		if kubeconfig.IsLoopback(kc.Server) {
+			e.loopbackWarnings = append(e.loopbackWarnings, fmt.Sprintf("context %s: server %s is a loopback address: the Fleet controller reaches it only when it runs on this machine; give the context the cluster's own address", cl.Context, kc.Server))
+		}
 		cl.managed = &managedState{kc: kc}
 	}
 	return nil
@@ -248,6 +251,7 @@ func (e *Enroller) secretNamespace() string {
 // Secret and Cluster and waiting for the agent's check-in.
 func (e *Enroller) runManaged(ctx context.Context, res *Enrollment) (*Enrollment, *Token, error) {
 	res.Mode = ModeManager
+	res.Warnings = append(res.Warnings, e.loopbackWarnings...)
 	if err := e.preflightManaged(ctx, res); err != nil {
 		return nil, nil, err
 	}
