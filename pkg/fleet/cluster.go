@@ -40,6 +40,8 @@ const (
 	StatusAlreadyRegistered = "AlreadyRegistered"
 	StatusInstalled         = "Installed"
 	StatusFailed            = "Failed"
+	// StatusNotStarted is a cluster --max-failures kept from starting.
+	StatusNotStarted = "NotStarted"
 )
 
 // EnrollGVK names the one object enroll prints with -o json|yaml.
@@ -69,6 +71,12 @@ type Enrollment struct {
 
 	values   *Result // the token's values and the install built from them
 	headline string  // the token line said before the installs
+}
+
+// Failed tells whether the cluster counts as a failure of the run: it
+// failed, is another manager's, or was not started.
+func (cl *EnrolledCluster) Failed() bool {
+	return cl.Status == StatusFailed || cl.Status == StatusRegisteredElsewhere || cl.Status == StatusNotStarted
 }
 
 // EnrolledCluster is one downstream context.

@@ -10,7 +10,6 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/sync/errgroup"
-	"golang.org/x/sync/semaphore"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -19,6 +18,7 @@ import (
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/apierror"
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/cli"
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/dryrun"
+	"github.com/kubectl-tokens/kubectl-tokens/pkg/fanout"
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/shellquote"
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/ttl"
 )
@@ -52,7 +52,13 @@ type EnrollOptions struct {
 	KeepToken        bool
 	Timeout          time.Duration
 	Parallel         int
-	DryRun           string
+	// MaxFailures stops starting clusters once more than it allows
+	// failed; the rest are reported NotStarted, for a re-run to resume.
+	MaxFailures fanout.MaxFailures
+	// ContextLabels are labels of one context (an inventory's), as
+	// KEY=VALUE; they win over --label on the same key.
+	ContextLabels map[string][]string
+	DryRun        string
 	// Kubeconfig is --kubeconfig, passed on to helm.
 	Kubeconfig string
 	Install    InstallOptions
@@ -81,6 +87,7 @@ type Enroller struct {
 	ttlNote   string
 	ttlWarn   string
 	clusters  []*EnrolledCluster
+	labels    map[string][]Label // per context: --label, then the inventory's
 	helmPath  string
 	chart     ChartRef
 	credTTL   time.Duration
@@ -202,7 +209,42 @@ func (e *Enroller) Validate() error {
 	if err := e.chart.validate(e.Install.ChartVersion, e.RepoURL); err != nil {
 		return err
 	}
+	if err := e.resolveLabels(); err != nil {
+		return err
+	}
 	return e.resolveContexts()
+}
+
+// resolveLabels merges every context's inventory labels over --label.
+func (e *Enroller) resolveLabels() error {
+	e.labels = map[string][]Label{}
+	for ctxName, kvs := range e.ContextLabels {
+		own, _, err := ParseLabels(kvs)
+		if err != nil {
+			return fmt.Errorf("the labels of context %s: %w", ctxName, err)
+		}
+		merged := map[string]string{}
+		for _, l := range e.Install.ParsedLabels() {
+			merged[l.Key] = l.Value
+		}
+		for _, l := range own {
+			merged[l.Key] = l.Value
+		}
+		e.labels[ctxName] = sortedLabels(merged)
+	}
+	return nil
+}
+
+// labelsFor is the labels cluster cl is given: its inventory's over
+// --label; with neither, on --reregister, the installed ones.
+func (e *Enroller) labelsFor(cl *EnrolledCluster) []Label {
+	if l, ok := e.labels[cl.Context]; ok {
+		return l
+	}
+	if len(e.Install.ParsedLabels()) == 0 && len(cl.installedLabels) > 0 {
+		return sortedLabels(cl.installedLabels)
+	}
+	return e.Install.ParsedLabels()
 }
 
 // resolveContexts checks the downstream contexts against the kubeconfig
@@ -347,9 +389,7 @@ func (e *Enroller) argvFor(h HelmInstall, cl *EnrolledCluster) []string {
 	if cl.configured {
 		h.ClientID = cl.ClientID
 	}
-	if len(e.Install.ParsedLabels()) == 0 && len(cl.installedLabels) > 0 {
-		h.Labels = sortedLabels(cl.installedLabels)
-	}
+	h.Labels = e.labelsFor(cl)
 	return h.Argv()
 }
 
@@ -460,7 +500,7 @@ func (e *Enroller) preflight(ctx context.Context, res *Enrollment) (ControllerFa
 		}
 	}
 	for _, cl := range e.clusters {
-		if cl.previous != nil && len(e.Install.ParsedLabels()) > 0 && len(cl.installedLabels) > 0 && !sameLabels(cl.installedLabels, e.Install.ParsedLabels()) {
+		if l := e.labelsFor(cl); cl.previous != nil && len(l) > 0 && len(cl.installedLabels) > 0 && !sameLabels(cl.installedLabels, l) {
 			res.Notes = append(res.Notes, fmt.Sprintf("context %s: --label replaces the installed labels %s", cl.Context, formatLabels(cl.installedLabels)))
 		}
 	}
@@ -704,9 +744,8 @@ func (e *Enroller) say(res *Enrollment) {
 // installAll installs the agent into every pending cluster (at most
 // --parallel helm runs at once) and waits for each registration.
 func (e *Enroller) installAll(ctx context.Context, tok *Token, res *Enrollment, watch *registrationWatch) {
-	helms := semaphore.NewWeighted(int64(e.Parallel))
+	pool := fanout.New(e.Parallel, e.MaxFailures.Limit(len(e.pending())), e.MaxFailures.String())
 	h := e.helmInstall(res.values.install)
-	var g errgroup.Group
 	for _, cl := range e.clusters {
 		if cl.Status != StatusPending {
 			e.changed(cl, cl.Status, cl.Error)
@@ -718,18 +757,16 @@ func (e *Enroller) installAll(ctx context.Context, tok *Token, res *Enrollment, 
 			ns = AgentNamespace
 		}
 		cl.Release = ns + "/" + AgentRelease
-		g.Go(func() error {
-			e.enrollOne(ctx, cl, ns, tok, res.values.stdoutValues, helms, watch)
-			return nil
-		})
+		pool.Go(func(start fanout.Start) { e.enrollOne(ctx, cl, ns, tok, res.values.stdoutValues, pool, start, watch) })
 	}
-	_ = g.Wait()
+	pool.Wait()
 }
 
 // enrollOne is one cluster's install and registration. With --reregister,
 // a failure after the old credential was removed puts it back.
-func (e *Enroller) enrollOne(ctx context.Context, cl *EnrolledCluster, ns string, tok *Token, values []byte, helms *semaphore.Weighted, watch *registrationWatch) {
+func (e *Enroller) enrollOne(ctx context.Context, cl *EnrolledCluster, ns string, tok *Token, values []byte, pool *fanout.Pool, start fanout.Start, watch *registrationWatch) {
 	fail := func(err error) {
+		pool.Fail()
 		if cl.previous != nil && cl.removed {
 			if rerr := cl.restoreCredential(ctx, ns, Now()); rerr != nil {
 				err = fmt.Errorf("%w; restoring its previous credential failed too (%s): the cluster is no longer registered; enroll it again", err, apierror.OneLine(rerr.Error()))
@@ -740,17 +777,23 @@ func (e *Enroller) enrollOne(ctx context.Context, cl *EnrolledCluster, ns string
 		cl.fail(err)
 		e.changed(cl, cl.Status, cl.Error)
 	}
-	if err := helms.Acquire(ctx, 1); err != nil {
+	release, err := start(ctx)
+	switch {
+	case errors.Is(err, fanout.ErrStopped):
+		cl.Status, cl.Error = StatusNotStarted, err.Error()
+		e.changed(cl, cl.Status, cl.Error)
+		return
+	case err != nil:
 		fail(e.stopped(ctx, "before helm ran"))
 		return
 	}
 	e.changed(cl, "installing", "")
-	err := RunHelm(ctx, e.helmPath, cl.Helm, values)
+	err = RunHelm(ctx, e.helmPath, cl.Helm, values)
 	if err == nil && e.Reregister {
 		err = cl.reregister(ctx, ns, Now())
 		cl.removed = err == nil
 	}
-	helms.Release(1)
+	release()
 	if err != nil {
 		if ctx.Err() != nil {
 			err = e.stopped(ctx, "while helm ran (helm was interrupted; a release left pending-install or pending-upgrade is explained on the next run)")
@@ -871,7 +914,7 @@ func (e *Enroller) cleanUp(res *Enrollment, tok *Token) {
 		return
 	}
 	for _, cl := range res.Clusters {
-		if cl.Status == StatusFailed || cl.Status == StatusInstalled {
+		if cl.Status == StatusFailed || cl.Status == StatusInstalled || cl.Status == StatusNotStarted {
 			return
 		}
 	}

@@ -2,10 +2,13 @@ package regtoken
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/fleet"
@@ -17,6 +20,8 @@ import (
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/cli"
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/deleter"
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/dryrun"
+	"github.com/kubectl-tokens/kubectl-tokens/pkg/fanout"
+	"github.com/kubectl-tokens/kubectl-tokens/pkg/inventory"
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/printer"
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/progress"
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/ttl"
@@ -42,6 +47,14 @@ type EnrollOptions struct {
 	opts  fleet.EnrollOptions
 	print *printer.Flags
 	e     *fleet.Enroller
+	inv   inventory.Options
+	// maxFailures is --max-failures as given.
+	maxFailures string
+	// jsonl prints each finished cluster (-o jsonl).
+	jsonl sync.Mutex
+	// userClientIDs are --client-id as given (the inventory's are added
+	// to the engine's, not to a re-run's flags).
+	userClientIDs []string
 	// userChartVersion is --chart-version as given: the engine fills in
 	// the controller's, which a re-run reads again.
 	userChartVersion string
@@ -49,9 +62,9 @@ type EnrollOptions struct {
 
 // NewCmdEnroll builds `kubectl regtoken enroll`.
 func NewCmdEnroll(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &EnrollOptions{IOStreams: streams, f: f, print: printer.NewFlags(printer.WithTable)}
+	o := &EnrollOptions{IOStreams: streams, f: f, print: printer.NewFlags(printer.WithTable, "jsonl")}
 	cmd := &cobra.Command{
-		Use:   "enroll CONTEXT... [-n NAMESPACE] [--mode agent|manager] [--token-name NAME | --reuse-token NAME] [--ttl DURATION] [--label KEY=VALUE]... [--client-id [CONTEXT=]ID]... [flags]",
+		Use:   "enroll (CONTEXT... | --contexts-from FILE) [-n NAMESPACE] [--mode agent|manager] [--token-name NAME | --reuse-token NAME] [--ttl DURATION] [--label KEY=VALUE]... [--client-id [CONTEXT=]ID]... [flags]",
 		Short: "Register downstream clusters with Fleet: token and helm install of the agent, or Fleet deploys it (--mode manager)",
 		Long: cli.LongDesc(`
 			Register the clusters of kubeconfig contexts with the Fleet manager of
@@ -93,6 +106,16 @@ func NewCmdEnroll(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Comm
 			is 0 only when every cluster registered (or, with
 			--wait-registration=false, was installed).
 
+			Many clusters: --contexts-from reads the contexts from a file (one per
+			line, or YAML entries with name, clientID and labels; the entry's
+			labels win over --label), --context-selector keeps the names that
+			match, and --shard I/N takes a stable slice of them, for an Indexed
+			Job or a CI matrix (a context's shard depends on its name only).
+			--max-failures stops starting clusters once too many failed; those
+			not started are reported NotStarted. A re-run leaves registered
+			clusters alone, so running the same command again resumes. -o jsonl
+			prints each cluster on stdout as it finishes.
+
 			--mode manager registers the clusters the way Rancher does, without a
 			token and without helm on this machine: in each downstream cluster it
 			creates ServiceAccount kube-system/kubectl-regtoken-fleet, binds it to
@@ -126,9 +149,12 @@ func NewCmdEnroll(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Comm
 			# Show every helm command without running anything
 			kubectl regtoken enroll edge-1 edge-2 --ttl 1h --dry-run=client
 
+			# Shard 2 of 4 of an inventory, stopping after 5 failures, one JSON line per cluster
+			kubectl regtoken enroll --contexts-from clusters.txt --shard 2/4 --max-failures 5 -o jsonl
+
 			# Let Fleet's controller deploy the agents, with a credential valid for 90 days
 			kubectl regtoken enroll edge-1 edge-2 -n fleet-default --mode manager --credential-ttl 90d --label env=prod`),
-		Args:              cobra.MinimumNArgs(1),
+		Args:              cobra.ArbitraryArgs,
 		ValidArgsFunction: completeContexts(f),
 		RunE:              cli.RunE(o),
 	}
@@ -153,6 +179,9 @@ func NewCmdEnroll(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Comm
 	fs.BoolVar(&op.WaitRegistration, "wait-registration", true, "Wait until every cluster is registered; false returns once helm has installed the agents.")
 	fs.DurationVar(&op.Timeout, "timeout", defaultEnrollLimit, "How long the whole run may take (values, installs, registrations).")
 	fs.IntVar(&op.Parallel, "parallel", defaultParallel, "How many helm installs (--mode manager: clusters) run at once.")
+	o.inv.AddFlags(fs)
+	fanout.AddMaxFailuresFlag(fs, &o.maxFailures)
+	_ = cmd.MarkFlagFilename("contexts-from", "txt", "yaml", "yml", "json")
 	dryrun.AddClientFlag(cmd, &op.DryRun, "run (the helm commands)")
 	_ = cmd.MarkFlagFilename("api-server-ca-file", "pem", "crt")
 	_ = cmd.MarkFlagFilename("helm")
@@ -160,34 +189,74 @@ func NewCmdEnroll(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Comm
 	_ = cmd.RegisterFlagCompletionFunc("client-id", completeClientIDContexts(f))
 	_ = cmd.RegisterFlagCompletionFunc("mode", cobra.FixedCompletions([]string{fleet.ModeAgent, fleet.ModeManager}, cobra.ShellCompDirectiveNoFileComp))
 	o.print.AddFlags(cmd)
-	cmd.Flags().Lookup("output").Usage = "Output format: json or yaml print one result object (token, and per context the helm argv, release, client ID, Fleet Cluster, status, error) and nothing else on stdout."
+	cmd.Flags().Lookup("output").Usage = "Output format: json or yaml print one result object (token, and per context the helm argv, release, client ID, Fleet Cluster, status, error) and nothing else on stdout; jsonl one such cluster per line as it finishes."
 	return cmd
 }
 
 // Complete resolves the token, the downstream contexts and the clients.
 func (o *EnrollOptions) Complete(_ *cobra.Command, args []string) error {
-	o.opts.Contexts = args
+	o.userClientIDs = slices.Clone(o.opts.ClientIDs)
+	entries, err := o.inv.Resolve(args, o.In)
+	if err != nil {
+		return err
+	}
+	if len(entries) == 0 {
+		// An empty slice of the inventory is a job with nothing to do,
+		// not an error: an Indexed Job's pod for it succeeds.
+		return nil
+	}
+	if o.opts.MaxFailures, err = fanout.ParseMaxFailures(o.maxFailures); err != nil {
+		return err
+	}
+	o.opts.Contexts, o.opts.ContextLabels = nil, map[string][]string{}
+	for _, e := range entries {
+		o.opts.Contexts = append(o.opts.Contexts, e.Context)
+		if e.ClientID != "" {
+			o.opts.ClientIDs = append(o.opts.ClientIDs, e.Context+"="+e.ClientID)
+		}
+		for _, l := range fleetLabels(e.Labels) {
+			o.opts.ContextLabels[e.Context] = append(o.opts.ContextLabels[e.Context], l)
+		}
+	}
 	o.opts.Deadline = enrollDeadline
 	o.userChartVersion = o.opts.Install.ChartVersion
 	if k := o.f.Flags().KubeConfig; k != nil {
 		o.opts.Kubeconfig = *k
 	}
-	var err error
 	o.e, err = fleet.NewEnroller(o.f, o.opts)
 	return err
+}
+
+// fleetLabels are an inventory entry's labels as --label values, in key
+// order.
+func fleetLabels(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		out = append(out, k+"="+m[k])
+	}
+	return out
 }
 
 // Validate checks every input before any request: the flags, the
 // contexts and the client IDs.
 func (o *EnrollOptions) Validate() error {
-	if err := validateResultOutput(o.print); err != nil {
-		return err
+	if o.e == nil {
+		return nil
+	}
+	if o.print.Output() != "jsonl" {
+		if err := validateResultOutput(o.print); err != nil {
+			return err
+		}
 	}
 	return o.e.Validate()
 }
 
 // Run enrolls and prints the result.
 func (o *EnrollOptions) Run(ctx context.Context) error {
+	if o.e == nil {
+		fmt.Fprintf(o.ErrOut, "note: no context is left of the inventory after %s: nothing to do\n", strings.Join(o.inv.Args(), " "))
+		return nil
+	}
 	if o.opts.DryRun == dryrun.Client {
 		return o.printDryRun()
 	}
@@ -195,6 +264,9 @@ func (o *EnrollOptions) Run(ctx context.Context) error {
 	o.e.Said = func(line string) { fmt.Fprintln(o.ErrOut, printer.EscapeText(line)) }
 	o.e.Changed = func(cl *fleet.EnrolledCluster, state, detail string) {
 		prog.set(cl, state, detail)
+		if o.print.Output() == "jsonl" && cl.Status != fleet.StatusPending && state == cl.Status {
+			o.printLine(cl)
+		}
 		if enrollChanged != nil {
 			enrollChanged(cl, state)
 		}
@@ -217,12 +289,14 @@ func (o *EnrollOptions) finish(res *fleet.Enrollment, tok *fleet.Token) error {
 			}
 		}
 	}
-	if o.print.Output() != "" {
-		if err := o.print.Print(res, printer.WithoutNamespace, o.Out); err != nil {
+	switch o.print.Output() {
+	case "jsonl":
+	case "":
+		if err := o.print.Print(enrollTable(res.Clusters), printer.WithoutNamespace, o.Out); err != nil {
 			return err
 		}
-	} else {
-		if err := o.print.Print(enrollTable(res.Clusters), printer.WithoutNamespace, o.Out); err != nil {
+	default:
+		if err := o.print.Print(res, printer.WithoutNamespace, o.Out); err != nil {
 			return err
 		}
 	}
@@ -230,7 +304,7 @@ func (o *EnrollOptions) finish(res *fleet.Enrollment, tok *fleet.Token) error {
 	var elsewhere []string
 	for _, cl := range res.Clusters {
 		switch cl.Status {
-		case fleet.StatusFailed:
+		case fleet.StatusFailed, fleet.StatusNotStarted:
 			r.Failed = append(r.Failed, deleter.Failure{Target: deleter.Target{Name: cl.Context}, Err: errors.New(cl.Error)})
 		case fleet.StatusRegisteredElsewhere:
 			r.Failed = append(r.Failed, deleter.Failure{Target: deleter.Target{Name: cl.Context}, Err: errors.New(cl.Error)})
@@ -254,11 +328,32 @@ func (o *EnrollOptions) finish(res *fleet.Enrollment, tok *fleet.Token) error {
 		o.rerunHint(failedContexts(res), elsewhere, tok.Name), fleet.Hint(o.f, "delete", tok.Name, "-n", tok.Namespace))
 }
 
+// printLine prints one finished cluster as a JSON line (-o jsonl).
+func (o *EnrollOptions) printLine(cl *fleet.EnrolledCluster) {
+	b, err := json.Marshal(cl)
+	if err != nil {
+		return
+	}
+	o.jsonl.Lock()
+	defer o.jsonl.Unlock()
+	fmt.Fprintf(o.Out, "%s\n", b)
+}
+
 // rerunHint is enroll for the failed contexts with every flag that shapes
 // the install, so that, run as printed, it registers the same identity.
 func (o *EnrollOptions) rerunHint(contexts, elsewhere []string, token string) string {
 	op := o.opts
-	args := append([]string{"enroll"}, contexts...)
+	args := []string{"enroll"}
+	if o.inv.Given() {
+		// A re-run of the same inventory resumes: what registered is
+		// left alone.
+		args = append(args, o.inv.Args()...)
+		if o.maxFailures != "" {
+			args = append(args, "--max-failures", o.maxFailures)
+		}
+	} else {
+		args = append(args, contexts...)
+	}
 	args = append(args, "-n", o.e.Namespace())
 	if op.Mode == fleet.ModeManager {
 		args = append(args, "--mode", fleet.ModeManager)
@@ -275,7 +370,7 @@ func (o *EnrollOptions) rerunHint(contexts, elsewhere []string, token string) st
 	for _, l := range op.Install.Labels {
 		args = append(args, "--label", l)
 	}
-	for _, id := range op.ClientIDs {
+	for _, id := range o.userClientIDs {
 		if ctx, _, ok := strings.Cut(id, "="); !ok || slices.Contains(contexts, ctx) {
 			args = append(args, "--client-id", id)
 		}
@@ -313,7 +408,7 @@ func (o *EnrollOptions) rerunHint(contexts, elsewhere []string, token string) st
 func failedContexts(res *fleet.Enrollment) []string {
 	var out []string
 	for _, cl := range res.Clusters {
-		if cl.Status == fleet.StatusFailed || cl.Status == fleet.StatusRegisteredElsewhere {
+		if cl.Failed() {
 			out = append(out, cl.Context)
 		}
 	}
