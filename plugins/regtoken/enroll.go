@@ -221,8 +221,8 @@ func (o *EnrollOptions) Complete(_ *cobra.Command, args []string) error {
 		if e.ClientID != "" {
 			o.opts.ClientIDs = append(o.opts.ClientIDs, e.Context+"="+e.ClientID)
 		}
-		for _, l := range fleetLabels(e.Labels) {
-			o.opts.ContextLabels[e.Context] = append(o.opts.ContextLabels[e.Context], l)
+		if len(e.Labels) > 0 {
+			o.opts.ContextLabels[e.Context] = fleetLabels(e.Labels)
 		}
 	}
 	o.opts.Deadline = enrollDeadline
