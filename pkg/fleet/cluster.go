@@ -40,6 +40,8 @@ const (
 	StatusAlreadyRegistered = "AlreadyRegistered"
 	StatusInstalled         = "Installed"
 	StatusFailed            = "Failed"
+	// StatusNotStarted is a cluster --max-failures kept from starting.
+	StatusNotStarted = "NotStarted"
 )
 
 // EnrollGVK names the one object enroll prints with -o json|yaml.
@@ -51,6 +53,8 @@ type Enrollment struct {
 	metav1.TypeMeta `json:",inline"`
 	Token           string `json:"token"`
 	Namespace       string `json:"namespace"`
+	// Mode is "manager" for enroll --mode manager (no token then).
+	Mode string `json:"mode,omitempty"`
 	// Expires is RFC3339, or empty for a token that never expires.
 	Expires     string   `json:"expires"`
 	Created     bool     `json:"created"`
@@ -61,12 +65,28 @@ type Enrollment struct {
 	Clusters       []*EnrolledCluster `json:"clusters"`
 	// TokenDeleted says the token this run created was deleted at its
 	// end, every cluster holding its own credential.
-	TokenDeleted bool     `json:"tokenDeleted"`
-	Warnings     []string `json:"warnings"`
-	Notes        []string `json:"notes"`
+	TokenDeleted bool `json:"tokenDeleted"`
+	// Waves are the tokens of a run in waves (--wave-size), in order.
+	Waves    []EnrollWave `json:"waves,omitempty"`
+	Warnings []string     `json:"warnings"`
+	Notes    []string     `json:"notes"`
 
 	values   *Result // the token's values and the install built from them
 	headline string  // the token line said before the installs
+}
+
+// Failed tells whether the cluster counts as a failure of the run: it
+// failed, is another manager's, or was not started.
+func (cl *EnrolledCluster) Failed() bool {
+	return cl.Status == StatusFailed || cl.Status == StatusRegisteredElsewhere || cl.Status == StatusNotStarted
+}
+
+// EnrollWave is one wave of a run in waves: its token, its clusters, and
+// whether the token was deleted at its end.
+type EnrollWave struct {
+	Token        string   `json:"token"`
+	Clusters     []string `json:"clusters"`
+	TokenDeleted bool     `json:"tokenDeleted"`
 }
 
 // EnrolledCluster is one downstream context.
@@ -82,6 +102,11 @@ type EnrolledCluster struct {
 	Cluster      string   `json:"cluster"`
 	Status       string   `json:"status"`
 	Error        string   `json:"error,omitempty"`
+	// Mode, KubeconfigSecret and CredentialExpires (RFC3339) are set
+	// for manager mode (managed.go).
+	Mode              string `json:"mode,omitempty"`
+	KubeconfigSecret  string `json:"kubeconfigSecret,omitempty"`
+	CredentialExpires string `json:"credentialExpires,omitempty"`
 
 	clients    cli.Clients
 	core       corev1client.CoreV1Interface
@@ -97,6 +122,7 @@ type EnrolledCluster struct {
 	removed       bool
 	kubeSystemUID string
 	last          *Registration // the newest registration seen
+	managed       *managedState // manager mode's plan
 }
 
 // DeepCopyObject makes Enrollment a runtime.Object for the printers.

@@ -10,7 +10,6 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/sync/errgroup"
-	"golang.org/x/sync/semaphore"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -19,6 +18,7 @@ import (
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/apierror"
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/cli"
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/dryrun"
+	"github.com/kubectl-tokens/kubectl-tokens/pkg/fanout"
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/shellquote"
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/ttl"
 )
@@ -33,9 +33,14 @@ const StatusRegisteredElsewhere = "RegisteredElsewhere"
 
 // EnrollOptions is what to enroll, as the command's flags say it.
 type EnrollOptions struct {
-	Contexts   []string
-	TokenName  string
-	ReuseToken string
+	// Mode is ModeAgent ("" too) or ModeManager (managed.go), with its
+	// CredentialTTL and KubeconfigSecretNamespace.
+	Mode                      string
+	CredentialTTL             string
+	KubeconfigSecretNamespace string
+	Contexts                  []string
+	TokenName                 string
+	ReuseToken                string
 	// TTL is --ttl as given; "" is the default, a TTL that covers the run.
 	TTL              string
 	ClientIDs        []string
@@ -47,7 +52,16 @@ type EnrollOptions struct {
 	KeepToken        bool
 	Timeout          time.Duration
 	Parallel         int
-	DryRun           string
+	// MaxFailures stops starting clusters once more than it allows
+	// failed; the rest are reported NotStarted, for a re-run to resume.
+	MaxFailures fanout.MaxFailures
+	// WaveSize registers the clusters in waves of this many, each with
+	// a token of its own (0: one wave).
+	WaveSize int
+	// ContextLabels are labels of one context (an inventory's), as
+	// KEY=VALUE; they win over --label on the same key.
+	ContextLabels map[string][]string
+	DryRun        string
 	// Kubeconfig is --kubeconfig, passed on to helm.
 	Kubeconfig string
 	Install    InstallOptions
@@ -76,8 +90,12 @@ type Enroller struct {
 	ttlNote   string
 	ttlWarn   string
 	clusters  []*EnrolledCluster
+	labels    map[string][]Label // per context: --label, then the inventory's
 	helmPath  string
 	chart     ChartRef
+	credTTL   time.Duration
+	// loopbackWarnings: manager mode's contexts on loopback addresses.
+	loopbackWarnings []string
 }
 
 // DefaultTTLMargin is how much longer than --timeout the default token
@@ -91,6 +109,11 @@ func NewEnroller(f cli.Clients, o EnrollOptions) (*Enroller, error) {
 	var err error
 	if e.namespace, _, err = f.Namespace(); err != nil {
 		return nil, err
+	}
+	if err := e.validateMode(); err != nil {
+		return nil, err
+	} else if o.Mode == ModeManager {
+		return e, e.completeManaged()
 	}
 	if err := e.resolveTTL(); err != nil {
 		return nil, err
@@ -123,6 +146,12 @@ func (e *Enroller) resolveTTL() error {
 	}
 	if e.TTL == "" {
 		d := e.Timeout + DefaultTTLMargin
+		if e.WaveSize > 0 && e.Timeout > MaxWave {
+			d = MaxWave + DefaultTTLMargin
+			e.ttlSpec = goDuration(d)
+			e.ttlNote = fmt.Sprintf("each wave's token lives %s (a wave takes at most %s, plus %s) and is deleted once every cluster of the wave holds its own credential; pass --ttl to choose", ttl.Format(d), ttl.Format(MaxWave), ttl.Format(DefaultTTLMargin))
+			return nil
+		}
 		e.ttlSpec = goDuration(d)
 		e.ttlNote = fmt.Sprintf("the token lives %s (--timeout plus %s) and is deleted once every cluster holds its own credential; pass --ttl to choose", ttl.Format(d), ttl.Format(DefaultTTLMargin))
 		return nil
@@ -152,6 +181,12 @@ func (e *Enroller) Clusters() []*EnrolledCluster { return e.clusters }
 // Validate checks every input before any request: the flags, the
 // contexts and the client IDs. It reads no cluster.
 func (e *Enroller) Validate() error {
+	if err := e.validateMode(); err != nil {
+		return err
+	}
+	if e.Mode == ModeManager {
+		return e.validateManaged()
+	}
 	switch {
 	case e.TokenName != "" && e.ReuseToken != "":
 		return errors.New("--token-name and --reuse-token both given: pass one (a new token's name, or an existing token)")
@@ -161,6 +196,12 @@ func (e *Enroller) Validate() error {
 		return errors.New("--keep-token applies to a token enroll creates; a --reuse-token token is never deleted: leave out --keep-token")
 	case e.Timeout <= 0:
 		return fmt.Errorf("--timeout %s is not positive: pass e.g. --timeout 10m", e.Timeout)
+	case e.WaveSize < 0:
+		return fmt.Errorf("--wave-size %d is negative: pass how many clusters share a token, or 0 for one token", e.WaveSize)
+	case e.WaveSize > 0 && e.TokenName != "":
+		return errors.New("--wave-size creates a token per wave, with generated names (enroll-…): leave out --token-name")
+	case e.WaveSize > 0 && e.ReuseToken != "":
+		return errors.New("--wave-size gives every wave a token of its own; --reuse-token names one: leave out one of them")
 	case e.Parallel < 1:
 		return fmt.Errorf("--parallel %d is less than 1: pass how many helm installs may run at once, e.g. --parallel 8", e.Parallel)
 	}
@@ -183,7 +224,42 @@ func (e *Enroller) Validate() error {
 	if err := e.chart.validate(e.Install.ChartVersion, e.RepoURL); err != nil {
 		return err
 	}
+	if err := e.resolveLabels(); err != nil {
+		return err
+	}
 	return e.resolveContexts()
+}
+
+// resolveLabels merges every context's inventory labels over --label.
+func (e *Enroller) resolveLabels() error {
+	e.labels = map[string][]Label{}
+	for ctxName, kvs := range e.ContextLabels {
+		own, _, err := ParseLabels(kvs)
+		if err != nil {
+			return fmt.Errorf("the labels of context %s: %w", ctxName, err)
+		}
+		merged := map[string]string{}
+		for _, l := range e.Install.ParsedLabels() {
+			merged[l.Key] = l.Value
+		}
+		for _, l := range own {
+			merged[l.Key] = l.Value
+		}
+		e.labels[ctxName] = sortedLabels(merged)
+	}
+	return nil
+}
+
+// labelsFor is the labels cluster cl is given: its inventory's over
+// --label; with neither, on --reregister, the installed ones.
+func (e *Enroller) labelsFor(cl *EnrolledCluster) []Label {
+	if l, ok := e.labels[cl.Context]; ok {
+		return l
+	}
+	if len(e.Install.ParsedLabels()) == 0 && len(cl.installedLabels) > 0 {
+		return sortedLabels(cl.installedLabels)
+	}
+	return e.Install.ParsedLabels()
 }
 
 // resolveContexts checks the downstream contexts against the kubeconfig
@@ -328,9 +404,7 @@ func (e *Enroller) argvFor(h HelmInstall, cl *EnrolledCluster) []string {
 	if cl.configured {
 		h.ClientID = cl.ClientID
 	}
-	if len(e.Install.ParsedLabels()) == 0 && len(cl.installedLabels) > 0 {
-		h.Labels = sortedLabels(cl.installedLabels)
-	}
+	h.Labels = e.labelsFor(cl)
 	return h.Argv()
 }
 
@@ -345,6 +419,9 @@ func (e *Enroller) Run(ctx context.Context) (*Enrollment, *Token, error) {
 	ctx, cancel := deadline(ctx, e.Timeout)
 	defer cancel()
 	res := e.newEnrollment()
+	if e.Mode == ModeManager {
+		return e.runManaged(ctx, res)
+	}
 
 	// Everything that can refuse the run comes before the token.
 	facts, err := e.preflight(ctx, res)
@@ -364,20 +441,94 @@ func (e *Enroller) Run(ctx context.Context) (*Enrollment, *Token, error) {
 		return nil, nil, err
 	}
 
+	for _, cl := range e.clusters {
+		if cl.Status != StatusPending {
+			e.changed(cl, cl.Status, cl.Error)
+		}
+	}
+	pool := fanout.New(e.Parallel, e.MaxFailures.Limit(len(pending)), e.MaxFailures.String())
+	waves := e.waves(pending)
+	var tok *Token
+	for i, wave := range waves {
+		wtok, err := e.runWave(ctx, res, i, len(waves), wave, pool)
+		switch {
+		case err != nil && i == 0:
+			return nil, nil, err
+		case err != nil:
+			// Earlier waves are done: this one and the rest fail alone,
+			// for a re-run to resume.
+			for _, w := range waves[i:] {
+				for _, cl := range w {
+					cl.fail(fmt.Errorf("wave %d of %d could not start: %w", i+1, len(waves), err))
+					e.changed(cl, cl.Status, cl.Error)
+				}
+			}
+			return res, tok, nil
+		}
+		tok = wtok
+	}
+	return res, tok, nil
+}
+
+// MaxWave bounds one wave: Fleet deletes a granted credential's Secret
+// 40 minutes after the grant (docs/fleet-registration.md), so a wave's
+// token and wait must end well before.
+const MaxWave = 30 * time.Minute
+
+// waves splits the pending clusters into waves of WaveSize (0: one wave).
+func (e *Enroller) waves(pending []*EnrolledCluster) [][]*EnrolledCluster {
+	if e.WaveSize <= 0 || e.WaveSize >= len(pending) {
+		return [][]*EnrolledCluster{pending}
+	}
+	var out [][]*EnrolledCluster
+	for len(pending) > 0 {
+		n := min(e.WaveSize, len(pending))
+		out = append(out, pending[:n])
+		pending = pending[n:]
+	}
+	return out
+}
+
+// runWave registers one wave of clusters with a token of its own: create
+// it (or reuse --reuse-token), install, wait, and delete it once every
+// cluster of the wave holds its own credential. With waves, each is
+// bounded by MaxWave as well as by the run's --timeout.
+func (e *Enroller) runWave(ctx context.Context, res *Enrollment, i, n int, wave []*EnrolledCluster, pool *fanout.Pool) (*Token, error) {
+	if n > 1 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, MaxWave)
+		defer cancel()
+	}
+	notes, warnings := len(res.Notes), len(res.Warnings)
 	tok, fail, err := e.obtainToken(ctx, res)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	e.say(res)
+	if i == 0 {
+		e.say(res)
+	} else {
+		// The notes and warnings were said with the first wave.
+		res.Notes, res.Warnings = res.Notes[:notes], res.Warnings[:warnings]
+		if e.Said != nil {
+			e.Said(res.headline)
+		}
+	}
+	if n > 1 {
+		w := EnrollWave{Token: tok.Name, Clusters: []string{}}
+		for _, cl := range wave {
+			w.Clusters = append(w.Clusters, cl.Context)
+		}
+		res.Waves = append(res.Waves, w)
+	}
 	var watch *registrationWatch
 	if e.WaitRegistration {
 		if watch, err = startRegistrationWatch(ctx, e.m.Dyn, tok.Namespace, tok.Name, e.Reregister); err != nil {
-			return nil, nil, fail(err)
+			return nil, fail(err)
 		}
 	}
-	e.installAll(ctx, tok, res, watch)
-	e.cleanUp(res, tok)
-	return res, tok, nil
+	e.installAll(ctx, tok, res, wave, pool, watch)
+	e.cleanUp(res, tok, wave)
+	return tok, nil
 }
 
 // preflight reads, all at once, what can refuse the run before a token
@@ -438,7 +589,7 @@ func (e *Enroller) preflight(ctx context.Context, res *Enrollment) (ControllerFa
 		}
 	}
 	for _, cl := range e.clusters {
-		if cl.previous != nil && len(e.Install.ParsedLabels()) > 0 && len(cl.installedLabels) > 0 && !sameLabels(cl.installedLabels, e.Install.ParsedLabels()) {
+		if l := e.labelsFor(cl); cl.previous != nil && len(l) > 0 && len(cl.installedLabels) > 0 && !sameLabels(cl.installedLabels, l) {
 			res.Notes = append(res.Notes, fmt.Sprintf("context %s: --label replaces the installed labels %s", cl.Context, formatLabels(cl.installedLabels)))
 		}
 	}
@@ -681,33 +832,25 @@ func (e *Enroller) say(res *Enrollment) {
 
 // installAll installs the agent into every pending cluster (at most
 // --parallel helm runs at once) and waits for each registration.
-func (e *Enroller) installAll(ctx context.Context, tok *Token, res *Enrollment, watch *registrationWatch) {
-	helms := semaphore.NewWeighted(int64(e.Parallel))
+func (e *Enroller) installAll(ctx context.Context, tok *Token, res *Enrollment, wave []*EnrolledCluster, pool *fanout.Pool, watch *registrationWatch) {
 	h := e.helmInstall(res.values.install)
-	var g errgroup.Group
-	for _, cl := range e.clusters {
-		if cl.Status != StatusPending {
-			e.changed(cl, cl.Status, cl.Error)
-			continue
-		}
+	for _, cl := range wave {
 		cl.Helm = e.argvFor(h, cl)
 		ns := h.Namespace
 		if ns == "" {
 			ns = AgentNamespace
 		}
 		cl.Release = ns + "/" + AgentRelease
-		g.Go(func() error {
-			e.enrollOne(ctx, cl, ns, tok, res.values.stdoutValues, helms, watch)
-			return nil
-		})
+		pool.Go(func(start fanout.Start) { e.enrollOne(ctx, cl, ns, tok, res.values.stdoutValues, pool, start, watch) })
 	}
-	_ = g.Wait()
+	pool.Wait()
 }
 
 // enrollOne is one cluster's install and registration. With --reregister,
 // a failure after the old credential was removed puts it back.
-func (e *Enroller) enrollOne(ctx context.Context, cl *EnrolledCluster, ns string, tok *Token, values []byte, helms *semaphore.Weighted, watch *registrationWatch) {
+func (e *Enroller) enrollOne(ctx context.Context, cl *EnrolledCluster, ns string, tok *Token, values []byte, pool *fanout.Pool, start fanout.Start, watch *registrationWatch) {
 	fail := func(err error) {
+		pool.Fail()
 		if cl.previous != nil && cl.removed {
 			if rerr := cl.restoreCredential(ctx, ns, Now()); rerr != nil {
 				err = fmt.Errorf("%w; restoring its previous credential failed too (%s): the cluster is no longer registered; enroll it again", err, apierror.OneLine(rerr.Error()))
@@ -718,17 +861,23 @@ func (e *Enroller) enrollOne(ctx context.Context, cl *EnrolledCluster, ns string
 		cl.fail(err)
 		e.changed(cl, cl.Status, cl.Error)
 	}
-	if err := helms.Acquire(ctx, 1); err != nil {
+	release, err := start(ctx)
+	switch {
+	case errors.Is(err, fanout.ErrStopped):
+		cl.Status, cl.Error = StatusNotStarted, err.Error()
+		e.changed(cl, cl.Status, cl.Error)
+		return
+	case err != nil:
 		fail(e.stopped(ctx, "before helm ran"))
 		return
 	}
 	e.changed(cl, "installing", "")
-	err := RunHelm(ctx, e.helmPath, cl.Helm, values)
+	err = RunHelm(ctx, e.helmPath, cl.Helm, values)
 	if err == nil && e.Reregister {
 		err = cl.reregister(ctx, ns, Now())
 		cl.removed = err == nil
 	}
-	helms.Release(1)
+	release()
 	if err != nil {
 		if ctx.Err() != nil {
 			err = e.stopped(ctx, "while helm ran (helm was interrupted; a release left pending-install or pending-upgrade is explained on the next run)")
@@ -844,12 +993,12 @@ func (e *Enroller) stopped(ctx context.Context, when string) error {
 // cleanUp deletes the token this run created once every cluster it was
 // for holds its own credential: from then on it is only a credential able
 // to register more clusters. A failed cluster keeps it for the re-run.
-func (e *Enroller) cleanUp(res *Enrollment, tok *Token) {
+func (e *Enroller) cleanUp(res *Enrollment, tok *Token, wave []*EnrolledCluster) {
 	if !res.Created || e.KeepToken {
 		return
 	}
-	for _, cl := range res.Clusters {
-		if cl.Status == StatusFailed || cl.Status == StatusInstalled {
+	for _, cl := range wave {
+		if cl.Status == StatusFailed || cl.Status == StatusInstalled || cl.Status == StatusNotStarted {
 			return
 		}
 	}
@@ -858,5 +1007,8 @@ func (e *Enroller) cleanUp(res *Enrollment, tok *Token) {
 		return
 	}
 	res.TokenDeleted = true
+	if len(res.Waves) > 0 {
+		res.Waves[len(res.Waves)-1].TokenDeleted = true
+	}
 	res.Notes = append(res.Notes, fmt.Sprintf("%s %q was deleted: every cluster holds its own credential (pass --keep-token to keep it)", Kind, tok.Name))
 }

@@ -10,8 +10,10 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/apierror"
+	"github.com/kubectl-tokens/kubectl-tokens/pkg/fanout"
 )
 
 // The states of one cluster in the result.
@@ -21,6 +23,8 @@ const (
 	StatusAlreadyActive = "AlreadyActive"
 	StatusApplied       = "Applied" // --wait=false
 	StatusFailed        = "Failed"
+	// StatusNotStarted is a cluster --max-failures kept from starting.
+	StatusNotStarted = "NotStarted"
 )
 
 // Cluster is one cluster to import and, once run, what happened to it.
@@ -37,9 +41,11 @@ type Cluster struct {
 	TokenSource string `json:"tokenSource,omitempty"`
 	// TokenExpires is RFC3339 when the token rotates (2.15+).
 	TokenExpires string `json:"tokenExpires,omitempty"`
-	Applied      int    `json:"applied"`
-	Status       string `json:"status"`
-	Error        string `json:"error,omitempty"`
+	// Labels are the Rancher cluster's (--label, then the inventory's).
+	Labels  map[string]string `json:"labels,omitempty"`
+	Applied int               `json:"applied"`
+	Status  string            `json:"status"`
+	Error   string            `json:"error,omitempty"`
 
 	// Downstream is where the manifest goes.
 	Downstream Downstream `json:"-"`
@@ -60,6 +66,9 @@ type Importer struct {
 	Labels  map[string]string
 	// Parallel bounds the clusters imported at once.
 	Parallel int
+	// MaxFailures stops starting clusters once more than it allows
+	// failed.
+	MaxFailures fanout.MaxFailures
 	// ManifestOnly stops after the fetch: nothing is applied.
 	ManifestOnly bool
 	// Wait waits for Ready after the apply.
@@ -82,6 +91,8 @@ func (im *Importer) progress(c *Cluster, format string, args ...any) {
 	}
 }
 
+var deploymentsGVR = schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "deployments"}
+
 // Run imports every pending cluster, at most Parallel at once; each ends
 // Active, AlreadyActive, Applied or Failed. It returns an error only for
 // what stops all of them (the HTTPS client).
@@ -90,15 +101,38 @@ func (im *Importer) Run(ctx context.Context, clusters []*Cluster) error {
 	if im.client, err = im.Server.Client(); err != nil {
 		return err
 	}
-	forEach(ctx, clusters, im.Parallel, func(ctx context.Context, c *Cluster) {
+	pending := 0
+	for _, c := range clusters {
+		if c.Status == StatusPending {
+			pending++
+		}
+	}
+	pool := fanout.New(im.Parallel, im.MaxFailures.Limit(pending), im.MaxFailures.String())
+	for _, c := range clusters {
 		if c.Status != StatusPending {
-			return
+			continue
 		}
-		if err := im.one(ctx, c); err != nil {
-			c.Fail(err)
-		}
-		im.progress(c, "%s", c.Status)
-	})
+		pool.Go(func(start fanout.Start) {
+			release, err := start(ctx)
+			switch {
+			case errors.Is(err, fanout.ErrStopped):
+				c.Status, c.Error = StatusNotStarted, err.Error()
+			case err != nil:
+				c.Fail(im.timedOut(ctx, err, "before the import started"))
+				pool.Fail()
+			default:
+				// The slot is held until the cluster's last state is
+				// told, so one slot reports cluster after cluster.
+				defer release()
+				if err := im.one(ctx, c); err != nil {
+					c.Fail(err)
+					pool.Fail()
+				}
+			}
+			im.progress(c, "%s", c.Status)
+		})
+	}
+	pool.Wait()
 	return nil
 }
 
@@ -107,7 +141,11 @@ func (im *Importer) Run(ctx context.Context, clusters []*Cluster) error {
 func (im *Importer) one(ctx context.Context, c *Cluster) error {
 	r := im.Rancher
 	im.progress(c, "creating or reusing Rancher cluster %s", c.Name)
-	created, err := r.EnsureCluster(ctx, c.Name, im.Labels)
+	labels := c.Labels
+	if labels == nil {
+		labels = im.Labels
+	}
+	created, err := r.EnsureCluster(ctx, c.Name, labels)
 	if err != nil {
 		return err
 	}

@@ -2,10 +2,13 @@ package regtoken
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/fleet"
@@ -17,6 +20,8 @@ import (
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/cli"
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/deleter"
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/dryrun"
+	"github.com/kubectl-tokens/kubectl-tokens/pkg/fanout"
+	"github.com/kubectl-tokens/kubectl-tokens/pkg/inventory"
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/printer"
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/progress"
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/ttl"
@@ -42,6 +47,15 @@ type EnrollOptions struct {
 	opts  fleet.EnrollOptions
 	print *printer.Flags
 	e     *fleet.Enroller
+	inv   inventory.Options
+	rate  cli.RequestBudget
+	// maxFailures is --max-failures as given.
+	maxFailures string
+	// jsonl prints each finished cluster (-o jsonl).
+	jsonl sync.Mutex
+	// userClientIDs are --client-id as given (the inventory's are added
+	// to the engine's, not to a re-run's flags).
+	userClientIDs []string
 	// userChartVersion is --chart-version as given: the engine fills in
 	// the controller's, which a re-run reads again.
 	userChartVersion string
@@ -49,10 +63,10 @@ type EnrollOptions struct {
 
 // NewCmdEnroll builds `kubectl regtoken enroll`.
 func NewCmdEnroll(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &EnrollOptions{IOStreams: streams, f: f, print: printer.NewFlags(printer.WithTable)}
+	o := &EnrollOptions{IOStreams: streams, f: f, print: printer.NewFlags(printer.WithTable, "jsonl")}
 	cmd := &cobra.Command{
-		Use:   "enroll CONTEXT... [-n NAMESPACE] [--token-name NAME | --reuse-token NAME] [--ttl DURATION] [--label KEY=VALUE]... [--client-id [CONTEXT=]ID]... [flags]",
-		Short: "Register downstream clusters with Fleet: token, helm install of the agent, wait until registered",
+		Use:   "enroll (CONTEXT... | --contexts-from FILE) [-n NAMESPACE] [--mode agent|manager] [--token-name NAME | --reuse-token NAME] [--ttl DURATION] [--label KEY=VALUE]... [--client-id [CONTEXT=]ID]... [flags]",
+		Short: "Register downstream clusters with Fleet: token and helm install of the agent, or Fleet deploys it (--mode manager)",
 		Long: cli.LongDesc(`
 			Register the clusters of kubeconfig contexts with the Fleet manager of
 			the current context (or --context), end to end.
@@ -91,7 +105,38 @@ func NewCmdEnroll(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Comm
 			requires a TTL. --timeout bounds the whole run; a cluster that did not
 			register in time is reported with the most likely cause. The exit code
 			is 0 only when every cluster registered (or, with
-			--wait-registration=false, was installed).`),
+			--wait-registration=false, was installed).
+
+			Many clusters: --contexts-from reads the contexts from a file (one per
+			line, or YAML entries with name, clientID and labels; the entry's
+			labels win over --label), --context-selector keeps the names that
+			match, and --shard I/N takes a stable slice of them, for an Indexed
+			Job or a CI matrix (a context's shard depends on its name only).
+			--max-failures stops starting clusters once too many failed; those
+			not started are reported NotStarted. A re-run leaves registered
+			clusters alone, so running the same command again resumes. -o jsonl
+			prints each cluster on stdout as it finishes.
+
+			--mode manager registers the clusters the way Rancher does, without a
+			token and without helm on this machine: in each downstream cluster it
+			creates ServiceAccount kube-system/kubectl-regtoken-fleet, binds it to
+			cluster-admin (the Fleet controller applies the agent's namespace,
+			ClusterRole and Deployment with it) and mints a token for it with a
+			TokenRequest valid for --credential-ttl. The kubeconfig built from the
+			context's server and CA and that token (never your own credential)
+			goes into Secret CLUSTER-kubeconfig (key value), labelled
+			app.kubernetes.io/managed-by=kubectl-regtoken; --api-server-url and
+			--api-server-ca-file, when given, go into it as apiServerURL and
+			apiServerCA, the Fleet manager's address for the agent. Then it creates
+			the Fleet Cluster CLUSTER (the context name made a valid name), whose
+			spec.kubeConfigSecret names the Secret and spec.clientID is the
+			kube-system UID (or --client-id), with the --label labels, and waits by
+			watch until Fleet has deployed the agent and the agent has checked in
+			(status.agent.lastSeen). A re-run skips clusters registered already,
+			goes on waiting for the others, writes a new credential for a Cluster
+			whose Secret is gone, and sets changed --label values on the Cluster.
+			kubectl regtoken clusters lists them, repair redeploys an agent, remove
+			takes a cluster out on both sides.`),
 		Example: templates.Examples(`
 			# Register two clusters with the Fleet manager of the current context
 			kubectl regtoken enroll edge-1 edge-2 -n fleet-default --ttl 1h --label env=prod
@@ -103,13 +148,22 @@ func NewCmdEnroll(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Comm
 			kubectl regtoken enroll edge-1 --ttl 1h --chart ./fleet-agent-0.16.1.tgz --wait-registration=false
 
 			# Show every helm command without running anything
-			kubectl regtoken enroll edge-1 edge-2 --ttl 1h --dry-run=client`),
-		Args:              cobra.MinimumNArgs(1),
+			kubectl regtoken enroll edge-1 edge-2 --ttl 1h --dry-run=client
+
+			# Shard 2 of 4 of an inventory, stopping after 5 failures, one JSON line per cluster
+			kubectl regtoken enroll --contexts-from clusters.txt --shard 2/4 --max-failures 5 -o jsonl
+
+			# Let Fleet's controller deploy the agents, with a credential valid for 90 days
+			kubectl regtoken enroll edge-1 edge-2 -n fleet-default --mode manager --credential-ttl 90d --label env=prod`),
+		Args:              cobra.ArbitraryArgs,
 		ValidArgsFunction: completeContexts(f),
 		RunE:              cli.RunE(o),
 	}
 	fs := cmd.Flags()
 	op := &o.opts
+	fs.StringVar(&op.Mode, "mode", fleet.ModeAgent, "agent: a token and a helm install of the agent from here; manager: a credential minted in each cluster, a kubeconfig Secret and a Fleet Cluster, and Fleet's controller deploys the agent.")
+	fs.StringVar(&op.CredentialTTL, "credential-ttl", "", "--mode manager: lifetime of the token minted in each cluster for the Fleet controller: "+ttl.Examples+" (never is refused: such tokens always expire; default 365d).")
+	fs.StringVar(&op.KubeconfigSecretNamespace, "kubeconfig-secret-namespace", "", "--mode manager: namespace of the kubeconfig Secrets (default: the Clusters' namespace; Fleet allows only its own namespaces besides).")
 	fs.StringVar(&op.TokenName, "token-name", "", "Name of the token to create (default: generated, starting with enroll-).")
 	fs.StringVar(&op.ReuseToken, "reuse-token", "", "Use this existing token instead of creating one (an expired one is refused; it is never deleted).")
 	fs.StringVar(&op.TTL, "ttl", "", "Time to live of the created token: "+ttl.Examples+" (default: --timeout plus 10m; the token is deleted once every cluster holds its own credential).")
@@ -125,41 +179,91 @@ func NewCmdEnroll(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Comm
 	fs.BoolVar(&op.Reregister, "reregister", false, "Make registered agents register again with the new token, keeping their client ID and labels; the old credential is restored if the new registration fails.")
 	fs.BoolVar(&op.WaitRegistration, "wait-registration", true, "Wait until every cluster is registered; false returns once helm has installed the agents.")
 	fs.DurationVar(&op.Timeout, "timeout", defaultEnrollLimit, "How long the whole run may take (values, installs, registrations).")
-	fs.IntVar(&op.Parallel, "parallel", defaultParallel, "How many helm installs run at once.")
+	fs.IntVar(&op.Parallel, "parallel", defaultParallel, "How many helm installs (--mode manager: clusters) run at once.")
+	fs.IntVar(&op.WaveSize, "wave-size", 0, "Register the clusters in waves of this many, each wave with a token of its own that is deleted once the wave's clusters hold their credentials; a wave takes at most 30m (default 0: one token for all).")
+	o.inv.AddFlags(fs)
+	fanout.AddMaxFailuresFlag(fs, &o.maxFailures)
+	o.rate.AddFlags(fs)
+	_ = cmd.MarkFlagFilename("contexts-from", "txt", "yaml", "yml", "json")
 	dryrun.AddClientFlag(cmd, &op.DryRun, "run (the helm commands)")
 	_ = cmd.MarkFlagFilename("api-server-ca-file", "pem", "crt")
 	_ = cmd.MarkFlagFilename("helm")
 	_ = cmd.RegisterFlagCompletionFunc("reuse-token", completeTokenNames(f, cli.OneName))
 	_ = cmd.RegisterFlagCompletionFunc("client-id", completeClientIDContexts(f))
+	_ = cmd.RegisterFlagCompletionFunc("mode", cobra.FixedCompletions([]string{fleet.ModeAgent, fleet.ModeManager}, cobra.ShellCompDirectiveNoFileComp))
 	o.print.AddFlags(cmd)
-	cmd.Flags().Lookup("output").Usage = "Output format: json or yaml print one result object (token, and per context the helm argv, release, client ID, Fleet Cluster, status, error) and nothing else on stdout."
+	cmd.Flags().Lookup("output").Usage = "Output format: json or yaml print one result object (token, and per context the helm argv, release, client ID, Fleet Cluster, status, error) and nothing else on stdout; jsonl one such cluster per line as it finishes."
 	return cmd
 }
 
 // Complete resolves the token, the downstream contexts and the clients.
 func (o *EnrollOptions) Complete(_ *cobra.Command, args []string) error {
-	o.opts.Contexts = args
+	o.userClientIDs = slices.Clone(o.opts.ClientIDs)
+	if err := o.rate.Validate(); err != nil {
+		return err
+	}
+	o.rate.Apply(o.f)
+	entries, err := o.inv.Resolve(args, o.In)
+	if err != nil {
+		return err
+	}
+	if len(entries) == 0 {
+		// An empty slice of the inventory is a job with nothing to do,
+		// not an error: an Indexed Job's pod for it succeeds.
+		return nil
+	}
+	if o.opts.MaxFailures, err = fanout.ParseMaxFailures(o.maxFailures); err != nil {
+		return err
+	}
+	o.opts.Contexts, o.opts.ContextLabels = nil, map[string][]string{}
+	for _, e := range entries {
+		o.opts.Contexts = append(o.opts.Contexts, e.Context)
+		if e.ClientID != "" {
+			o.opts.ClientIDs = append(o.opts.ClientIDs, e.Context+"="+e.ClientID)
+		}
+		if len(e.Labels) > 0 {
+			o.opts.ContextLabels[e.Context] = fleetLabels(e.Labels)
+		}
+	}
 	o.opts.Deadline = enrollDeadline
 	o.userChartVersion = o.opts.Install.ChartVersion
 	if k := o.f.Flags().KubeConfig; k != nil {
 		o.opts.Kubeconfig = *k
 	}
-	var err error
 	o.e, err = fleet.NewEnroller(o.f, o.opts)
 	return err
+}
+
+// fleetLabels are an inventory entry's labels as --label values, in key
+// order.
+func fleetLabels(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		out = append(out, k+"="+m[k])
+	}
+	return out
 }
 
 // Validate checks every input before any request: the flags, the
 // contexts and the client IDs.
 func (o *EnrollOptions) Validate() error {
-	if err := validateResultOutput(o.print); err != nil {
-		return err
+	if o.e == nil {
+		return nil
+	}
+	if o.print.Output() != "jsonl" {
+		if err := validateResultOutput(o.print); err != nil {
+			return err
+		}
 	}
 	return o.e.Validate()
 }
 
 // Run enrolls and prints the result.
 func (o *EnrollOptions) Run(ctx context.Context) error {
+	if o.e == nil {
+		fmt.Fprintf(o.ErrOut, "note: no context is left of the inventory after %s: nothing to do\n", strings.Join(o.inv.Args(), " "))
+		return nil
+	}
 	if o.opts.DryRun == dryrun.Client {
 		return o.printDryRun()
 	}
@@ -167,6 +271,9 @@ func (o *EnrollOptions) Run(ctx context.Context) error {
 	o.e.Said = func(line string) { fmt.Fprintln(o.ErrOut, printer.EscapeText(line)) }
 	o.e.Changed = func(cl *fleet.EnrolledCluster, state, detail string) {
 		prog.set(cl, state, detail)
+		if o.print.Output() == "jsonl" && cl.Status != fleet.StatusPending && state == cl.Status {
+			o.printLine(cl)
+		}
 		if enrollChanged != nil {
 			enrollChanged(cl, state)
 		}
@@ -189,12 +296,14 @@ func (o *EnrollOptions) finish(res *fleet.Enrollment, tok *fleet.Token) error {
 			}
 		}
 	}
-	if o.print.Output() != "" {
-		if err := o.print.Print(res, printer.WithoutNamespace, o.Out); err != nil {
+	switch o.print.Output() {
+	case "jsonl":
+	case "":
+		if err := o.print.Print(enrollTable(res.Clusters), printer.WithoutNamespace, o.Out); err != nil {
 			return err
 		}
-	} else {
-		if err := o.print.Print(enrollTable(res.Clusters), printer.WithoutNamespace, o.Out); err != nil {
+	default:
+		if err := o.print.Print(res, printer.WithoutNamespace, o.Out); err != nil {
 			return err
 		}
 	}
@@ -202,7 +311,7 @@ func (o *EnrollOptions) finish(res *fleet.Enrollment, tok *fleet.Token) error {
 	var elsewhere []string
 	for _, cl := range res.Clusters {
 		switch cl.Status {
-		case fleet.StatusFailed:
+		case fleet.StatusFailed, fleet.StatusNotStarted:
 			r.Failed = append(r.Failed, deleter.Failure{Target: deleter.Target{Name: cl.Context}, Err: errors.New(cl.Error)})
 		case fleet.StatusRegisteredElsewhere:
 			r.Failed = append(r.Failed, deleter.Failure{Target: deleter.Target{Name: cl.Context}, Err: errors.New(cl.Error)})
@@ -219,6 +328,20 @@ func (o *EnrollOptions) finish(res *fleet.Enrollment, tok *fleet.Token) error {
 	if err == nil {
 		return nil
 	}
+	if len(res.Waves) > 0 {
+		// Each wave had its own token; a re-run makes new ones.
+		var kept []string
+		for _, w := range res.Waves {
+			if !w.TokenDeleted {
+				kept = append(kept, w.Token)
+			}
+		}
+		if len(kept) == 0 {
+			return fmt.Errorf("%w; re-run with %s", err, o.rerunHint(failedContexts(res), elsewhere, ""))
+		}
+		return fmt.Errorf("%w; re-run with %s; the tokens of the waves with failures stay until they expire, or delete them with %s", err,
+			o.rerunHint(failedContexts(res), elsewhere, ""), fleet.Hint(o.f, append(append([]string{"delete"}, kept...), "-n", o.e.Namespace())...))
+	}
 	if tok == nil || res.TokenDeleted {
 		return fmt.Errorf("%w; re-run with %s", err, o.rerunHint(failedContexts(res), elsewhere, ""))
 	}
@@ -226,19 +349,49 @@ func (o *EnrollOptions) finish(res *fleet.Enrollment, tok *fleet.Token) error {
 		o.rerunHint(failedContexts(res), elsewhere, tok.Name), fleet.Hint(o.f, "delete", tok.Name, "-n", tok.Namespace))
 }
 
+// printLine prints one finished cluster as a JSON line (-o jsonl).
+func (o *EnrollOptions) printLine(cl *fleet.EnrolledCluster) {
+	b, err := json.Marshal(cl)
+	if err != nil {
+		return
+	}
+	o.jsonl.Lock()
+	defer o.jsonl.Unlock()
+	fmt.Fprintf(o.Out, "%s\n", b)
+}
+
 // rerunHint is enroll for the failed contexts with every flag that shapes
 // the install, so that, run as printed, it registers the same identity.
 func (o *EnrollOptions) rerunHint(contexts, elsewhere []string, token string) string {
 	op := o.opts
-	args := append([]string{"enroll"}, contexts...)
+	args := []string{"enroll"}
+	if o.inv.Given() {
+		// A re-run of the same inventory resumes: what registered is
+		// left alone.
+		args = append(args, o.inv.Args()...)
+		if o.maxFailures != "" {
+			args = append(args, "--max-failures", o.maxFailures)
+		}
+	} else {
+		args = append(args, contexts...)
+	}
 	args = append(args, "-n", o.e.Namespace())
+	if op.Mode == fleet.ModeManager {
+		args = append(args, "--mode", fleet.ModeManager)
+		if op.CredentialTTL != "" {
+			args = append(args, "--credential-ttl", op.CredentialTTL)
+		}
+		if op.KubeconfigSecretNamespace != "" {
+			args = append(args, "--kubeconfig-secret-namespace", op.KubeconfigSecretNamespace)
+		}
+	}
 	if token != "" {
 		args = append(args, "--reuse-token", token)
 	}
 	for _, l := range op.Install.Labels {
 		args = append(args, "--label", l)
 	}
-	for _, id := range op.ClientIDs {
+	for _, id := range o.userClientIDs {
 		if ctx, _, ok := strings.Cut(id, "="); !ok || slices.Contains(contexts, ctx) {
 			args = append(args, "--client-id", id)
 		}
@@ -270,13 +423,16 @@ func (o *EnrollOptions) rerunHint(contexts, elsewhere []string, token string) st
 	if op.KeepToken {
 		args = append(args, "--keep-token")
 	}
+	if op.WaveSize > 0 {
+		args = append(args, "--wave-size", fmt.Sprint(op.WaveSize))
+	}
 	return fleet.Hint(o.f, args...)
 }
 
 func failedContexts(res *fleet.Enrollment) []string {
 	var out []string
 	for _, cl := range res.Clusters {
-		if cl.Status == fleet.StatusFailed || cl.Status == fleet.StatusRegisteredElsewhere {
+		if cl.Failed() {
 			out = append(out, cl.Context)
 		}
 	}
@@ -285,6 +441,17 @@ func failedContexts(res *fleet.Enrollment) []string {
 
 // printDryRun prints what enroll would run, sending nothing.
 func (o *EnrollOptions) printDryRun() error {
+	if o.opts.Mode == fleet.ModeManager {
+		lines, notes := o.e.ManagedPlan()
+		for _, l := range lines {
+			fmt.Fprintln(o.Out, l)
+		}
+		for _, n := range notes {
+			fmt.Fprintf(o.ErrOut, "note: %s\n", printer.EscapeText(n))
+		}
+		fmt.Fprintf(o.ErrOut, "note: nothing was sent%s\n", dryrun.Suffix(o.opts.DryRun))
+		return nil
+	}
 	res, name, commands := o.e.Plan()
 	if res.Created {
 		fmt.Fprintf(o.Out, "%s/%s created in namespace %s%s\n", fleet.ObjectRef, name, o.e.Namespace(), dryrun.Suffix(o.opts.DryRun))

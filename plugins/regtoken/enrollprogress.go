@@ -52,11 +52,11 @@ func newEnrollProgress(w io.Writer, tty bool, now func() time.Time, clusters []*
 // the error line follows.
 func (p *enrollProgress) set(cl *fleet.EnrolledCluster, state, detail string) {
 	line := state
-	if detail != "" && cl.Status != fleet.StatusFailed && cl.Status != fleet.StatusRegisteredElsewhere {
+	if detail != "" && !cl.Failed() {
 		line += " " + detail
 	}
 	tty, log := line, line
-	if cl.Status == fleet.StatusFailed || cl.Status == fleet.StatusRegisteredElsewhere {
+	if cl.Failed() {
 		tty, log = cl.Status+": "+cl.Error, cl.Status+" (see below)"
 	}
 	p.lines.Set(printer.EscapeText(cl.Context), printer.EscapeText(tty), printer.EscapeText(log))

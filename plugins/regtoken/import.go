@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -21,7 +23,9 @@ import (
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/cli"
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/deleter"
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/dryrun"
+	"github.com/kubectl-tokens/kubectl-tokens/pkg/fanout"
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/fleet"
+	"github.com/kubectl-tokens/kubectl-tokens/pkg/inventory"
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/printer"
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/progress"
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/rancherimport"
@@ -69,6 +73,12 @@ type ImportOptions struct {
 	Wait          bool
 	Timeout       time.Duration
 	Parallel      int
+	inv           inventory.Options
+	maxFailures   string
+	maxFail       fanout.MaxFailures
+	rate          cli.RequestBudget
+	// contextLabels are each context's inventory labels.
+	contextLabels map[string]map[string]string
 	DryRun        string
 
 	args      []string
@@ -120,6 +130,10 @@ func NewCmdImport(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Comm
 			cattle-cluster-agent Deployment exists is left alone; one whose agent
 			is gone gets the manifest applied again, which repairs it.
 
+			Many clusters: --contexts-from, --context-selector, --shard and
+			--max-failures work as in enroll (an inventory entry's labels win over
+			--label; its clientID is for Fleet and is not used here).
+
 			Checked before anything is created: the contexts (known, not Rancher's
 			own cluster, reachable, distinct clusters), the names, the labels,
 			Rancher's address and CA. --timeout bounds the whole run; a cluster
@@ -138,7 +152,7 @@ func NewCmdImport(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Comm
 
 			# Clusters whose import token rotates within a week
 			kubectl regtoken import list --expiring-within 7d`),
-		Args:              cobra.MinimumNArgs(1),
+		Args:              cobra.ArbitraryArgs,
 		ValidArgsFunction: completeContexts(f),
 		RunE:              cli.RunE(o),
 	}
@@ -153,6 +167,10 @@ func NewCmdImport(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Comm
 	fs.BoolVar(&o.Wait, "wait", true, "Wait until every cluster is Active; false returns once the manifests are applied.")
 	fs.DurationVar(&o.Timeout, "timeout", defaultEnrollLimit, "How long the whole run may take.")
 	fs.IntVar(&o.Parallel, "parallel", defaultParallel, "How many clusters are imported at once.")
+	o.inv.AddFlags(fs)
+	fanout.AddMaxFailuresFlag(fs, &o.maxFailures)
+	o.rate.AddFlags(fs)
+	_ = cmd.MarkFlagFilename("contexts-from", "txt", "yaml", "yml", "json")
 	dryrun.AddClientFlag(cmd, &o.DryRun, "created and applied")
 	_ = cmd.MarkFlagFilename("rancher-ca-file", "pem", "crt")
 	o.print.AddFlags(cmd)
@@ -163,7 +181,24 @@ func NewCmdImport(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Comm
 
 // Complete reads the flags' files and settles names and workspace.
 func (o *ImportOptions) Complete(_ *cobra.Command, args []string) error {
-	o.args = args
+	if err := o.rate.Validate(); err != nil {
+		return err
+	}
+	o.rate.Apply(o.f)
+	entries, err := o.inv.Resolve(args, o.In)
+	if err != nil {
+		return err
+	}
+	if o.maxFail, err = fanout.ParseMaxFailures(o.maxFailures); err != nil {
+		return err
+	}
+	o.args, o.contextLabels = nil, map[string]map[string]string{}
+	for _, e := range entries {
+		o.args = append(o.args, e.Context)
+		if len(e.Labels) > 0 {
+			o.contextLabels[e.Context] = e.Labels
+		}
+	}
 	o.workspace = rancherimport.DefaultWorkspace
 	if ns, explicit, err := o.f.Namespace(); err == nil && explicit {
 		o.workspace = ns
@@ -206,6 +241,9 @@ func (o *ImportOptions) Complete(_ *cobra.Command, args []string) error {
 
 // Validate checks every input before any request.
 func (o *ImportOptions) Validate() error {
+	if len(o.args) == 0 {
+		return nil
+	}
 	switch {
 	case o.Name != "" && len(o.args) > 1:
 		return fmt.Errorf("--name names one Rancher cluster but %d contexts are given: import them one at a time, or leave out --name to name each after its context", len(o.args))
@@ -268,6 +306,20 @@ func (o *ImportOptions) resolveNames() error {
 	return nil
 }
 
+// mergeLabels are an inventory entry's labels over --label, checked as
+// --label is.
+func mergeLabels(flags, own map[string]string, ctxName string) (map[string]string, error) {
+	if _, _, err := fleet.ParseLabels(fleetLabels(own)); err != nil {
+		return nil, fmt.Errorf("the labels of context %s: %w", ctxName, err)
+	}
+	out := maps.Clone(flags)
+	if out == nil {
+		out = map[string]string{}
+	}
+	maps.Copy(out, own)
+	return out, nil
+}
+
 // resolveContexts checks the downstream contexts against the kubeconfig
 // and builds their clients; it reads no cluster.
 func (o *ImportOptions) resolveContexts() error {
@@ -302,6 +354,11 @@ func (o *ImportOptions) resolveContexts() error {
 		}
 		c := &rancherimport.Cluster{Context: ctxName, Name: name, Status: rancherimport.StatusPending,
 			Downstream: rancherimport.Downstream{Dyn: dyn}}
+		if own := o.contextLabels[ctxName]; len(own) > 0 {
+			if c.Labels, err = mergeLabels(o.labels, own, ctxName); err != nil {
+				return err
+			}
+		}
 		o.contexts[c] = clients
 		o.clusters = append(o.clusters, c)
 	}
@@ -310,6 +367,10 @@ func (o *ImportOptions) resolveContexts() error {
 
 // Run imports: checks, Rancher's address, clusters, result.
 func (o *ImportOptions) Run(ctx context.Context) error {
+	if len(o.args) == 0 {
+		fmt.Fprintf(o.ErrOut, "note: no context is left of the inventory after %s: nothing to do\n", strings.Join(o.inv.Args(), " "))
+		return nil
+	}
 	if o.DryRun == dryrun.Client {
 		return o.printDryRun()
 	}
@@ -329,7 +390,7 @@ func (o *ImportOptions) Run(ctx context.Context) error {
 	}
 
 	im := &rancherimport.Importer{
-		Rancher: o.rancher, Server: server, Labels: o.labels, Parallel: o.Parallel,
+		Rancher: o.rancher, Server: server, Labels: o.labels, Parallel: o.Parallel, MaxFailures: o.maxFail,
 		ManifestOnly: o.ManifestOnly, Wait: o.Wait,
 		AgentPresent: rancherimport.AgentDeploymentPresent,
 		Hint: func(c *rancherimport.Cluster, words ...string) string {
@@ -449,7 +510,7 @@ func (o *ImportOptions) finish(res *RancherImport) error {
 	var r deleter.Result
 	var failed, exist []string
 	for _, c := range res.Clusters {
-		if c.Status != rancherimport.StatusFailed {
+		if c.Status != rancherimport.StatusFailed && c.Status != rancherimport.StatusNotStarted {
 			r.Done++
 			continue
 		}
@@ -467,7 +528,17 @@ func (o *ImportOptions) finish(res *RancherImport) error {
 	if err == nil || len(exist) == 0 {
 		return err
 	}
-	rerun := append([]string{"import"}, failed...)
+	rerun := []string{"import"}
+	if o.inv.Given() {
+		// The same inventory again resumes: Active clusters are left
+		// alone.
+		rerun = append(rerun, o.inv.Args()...)
+		if o.maxFailures != "" {
+			rerun = append(rerun, "--max-failures", o.maxFailures)
+		}
+	} else {
+		rerun = append(rerun, failed...)
+	}
 	if o.Name != "" {
 		rerun = append(rerun, "--name", o.Name)
 	}

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -604,5 +605,30 @@ func TestImportJSONPathReadsTheResult(t *testing.T) {
 	res := fr.run("import", "edge-1", "-o", "jsonpath={.clusters[0].clusterID} {.clusters[0].status}")
 	if res.Exit != 0 || res.Stdout != "c-m-edge-1 Active" {
 		t.Errorf("%s", res)
+	}
+}
+
+// import takes the same inventory as enroll: the entry's labels over
+// --label on its Rancher cluster, the selector narrowing the contexts.
+func TestImportReadsAnInventoryWithLabels(t *testing.T) {
+	fr := newFakeRancher(t, inStatus)
+	fr.addDownstream("edge-1", "uid-1")
+	fr.addDownstream("edge-2", "uid-2")
+	fr.addDownstream("core-1", "uid-3")
+	stdin := "- name: edge-1\n  labels: {env: staging, site: berlin}\n- name: edge-2\n- name: core-1\n"
+	res := clitest.Run(t, NewRoot, fr.mgmt, stdin, "import", "--contexts-from", "-", "--context-selector", "edge-.*", "--label", "env=prod", "-o", "json")
+	if res.Exit != 0 {
+		t.Fatalf("%s", res)
+	}
+	want := map[string]map[string]string{"edge-1": {"env": "staging", "site": "berlin"}, "edge-2": {"env": "prod"}}
+	got := map[string]map[string]string{}
+	for _, o := range fr.mgmt.Dyn.Actions() {
+		if ca, ok := o.(k8stesting.CreateAction); ok && ca.GetResource() == rancherimport.ProvisioningClustersGVR {
+			u := ca.GetObject().(*unstructured.Unstructured)
+			got[u.GetName()] = u.GetLabels()
+		}
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("Rancher clusters created with labels %v, want %v", got, want)
 	}
 }

@@ -42,6 +42,9 @@ const (
 	expired          // an expired token
 	unreachble       // an unreachable apiServerURL
 	conformancePlane // the Fleet emulator, for the conformance table
+	managerA         // enroll --mode manager, clusters, repair, remove
+	managerB
+	removeAgent // remove of an agent-mode cluster
 	downstreamCount
 )
 
