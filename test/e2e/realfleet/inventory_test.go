@@ -33,7 +33,8 @@ func TestShardsOfAnInterruptedInventoryFinishItExactly(t *testing.T) {
 		defer cancel()
 		// The plugin itself, as kubectl execs it: the signal reaches it
 		// as a terminal's Ctrl-C would.
-		cmd := newRunner(t).Command(ctx, "kubectl-regtoken", base[1:]...)
+		r := newRunner(t)
+		cmd := r.Command(ctx, filepath.Join(r.BinDir, "kubectl-regtoken"), base[1:]...)
 		stderr, err := cmd.StderrPipe()
 		if err != nil {
 			t.Fatal(err)
