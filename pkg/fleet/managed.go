@@ -23,6 +23,7 @@ import (
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/apierror"
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/cli"
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/dryrun"
+	"github.com/kubectl-tokens/kubectl-tokens/pkg/fanout"
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/kubeconfig"
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/ttl"
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/wait"
@@ -84,7 +85,7 @@ func (e *Enroller) validateMode() error {
 	}{
 		{e.TokenName != "", "--token-name"}, {e.ReuseToken != "", "--reuse-token"}, {e.TTL != "", "--ttl"}, {e.KeepToken, "--keep-token"},
 		{e.Helm != "", "--helm"}, {e.Chart != "" && e.Chart != AgentChart, "--chart"}, {e.Install.ChartVersion != "", "--chart-version"},
-		{e.RepoURL != "" && e.RepoURL != HelmRepoURL, "--repo-url"},
+		{e.RepoURL != "" && e.RepoURL != HelmRepoURL, "--repo-url"}, {e.WaveSize > 0, "--wave-size"},
 	}
 	for _, f := range agentOnly {
 		if f.set {
@@ -258,19 +259,15 @@ func (e *Enroller) runManaged(ctx context.Context, res *Enrollment) (*Enrollment
 	for _, w := range res.Warnings {
 		e.warn(w)
 	}
-	var g errgroup.Group
-	g.SetLimit(e.Parallel)
+	pool := fanout.New(e.Parallel, e.MaxFailures.Limit(len(e.pending())), e.MaxFailures.String())
 	for _, cl := range e.clusters {
 		if cl.Status != StatusPending {
 			e.changed(cl, cl.Status, cl.Error)
 			continue
 		}
-		g.Go(func() error {
-			e.enrollManaged(ctx, cl)
-			return nil
-		})
+		pool.Go(func(start fanout.Start) { e.enrollManaged(ctx, cl, pool, start) })
 	}
-	_ = g.Wait()
+	pool.Wait()
 	return res, nil, nil
 }
 
@@ -385,7 +382,7 @@ func (e *Enroller) planManaged(ctx context.Context, cl *EnrolledCluster, byID, b
 		}
 		cl.KubeconfigSecret = secret
 		st.checkedIn = CheckedIn(byID)
-		st.relabel = len(e.Install.ParsedLabels()) > 0 && !hasLabels(byID.GetLabels(), e.Install.ParsedLabels())
+		st.relabel = len(e.labelsFor(cl)) > 0 && !hasLabels(byID.GetLabels(), e.labelsFor(cl))
 		cl.CredentialExpires = byID.GetAnnotations()[CredentialExpiresAnnotation]
 		secretNS, _, _ := unstructured.NestedString(byID.Object, "spec", "kubeConfigSecretNamespace")
 		if secretNS == "" {
@@ -446,16 +443,29 @@ func lastSeen(c *unstructured.Unstructured) string {
 }
 
 // enrollManaged is one cluster's manager-mode registration.
-func (e *Enroller) enrollManaged(ctx context.Context, cl *EnrolledCluster) {
+func (e *Enroller) enrollManaged(ctx context.Context, cl *EnrolledCluster, pool *fanout.Pool, start fanout.Start) {
 	st := cl.managed
 	var wrote []string
 	fail := func(err error) {
+		pool.Fail()
 		if len(wrote) > 0 {
 			err = fmt.Errorf("%w; %s exist: a re-run goes on from there, or remove them with %s", err, strings.Join(wrote, ", "), Hint(e.f, "remove", cl.Context, "-n", e.namespace))
 		}
 		cl.fail(err)
 		e.changed(cl, cl.Status, cl.Error)
 	}
+	// The writes take one of --parallel slots; the wait for the agent,
+	// which is Fleet's work, does not.
+	release, ok := e.takeSlot(ctx, cl, start, fail, "before the cluster was set up")
+	if !ok {
+		return
+	}
+	released := false
+	defer func() {
+		if !released {
+			release()
+		}
+	}()
 	secretNS := e.secretNamespace()
 	if st.needCredential {
 		e.changed(cl, "minting a credential (ServiceAccount "+CredentialNamespace+"/"+CredentialAccount+")", "")
@@ -486,6 +496,8 @@ func (e *Enroller) enrollManaged(ctx context.Context, cl *EnrolledCluster) {
 			return
 		}
 	}
+	release()
+	released = true
 	if !e.WaitRegistration {
 		cl.Status = StatusInstalled
 		e.changed(cl, cl.Status, "as "+cl.Cluster)
@@ -547,7 +559,7 @@ func (e *Enroller) createCluster(ctx context.Context, cl *EnrolledCluster) error
 		"spec":     spec,
 	}}
 	labels := map[string]string{}
-	for _, l := range e.Install.ParsedLabels() {
+	for _, l := range e.labelsFor(cl) {
 		labels[l.Key] = l.Value
 	}
 	obj.SetLabels(labels)
@@ -560,7 +572,7 @@ func (e *Enroller) createCluster(ctx context.Context, cl *EnrolledCluster) error
 // given are kept) and records a new credential's expiry.
 func (e *Enroller) patchCluster(ctx context.Context, cl *EnrolledCluster) error {
 	meta := map[string]any{}
-	if labels := e.Install.ParsedLabels(); len(labels) > 0 {
+	if labels := e.labelsFor(cl); len(labels) > 0 {
 		m := map[string]any{}
 		for _, l := range labels {
 			m[l.Key] = l.Value
