@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/fleet"
+	"github.com/kubectl-tokens/kubectl-tokens/pkg/progress"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
@@ -159,8 +160,8 @@ func (o *ValuesOptions) Run(ctx context.Context) error {
 	if err := o.checkWritable(); err != nil {
 		return err
 	}
-	p := newWaitLine(o.ErrOut, fmt.Sprintf("the Fleet controller to write the values of %s", o.Name), o.Timeout)
-	tok, secret, err := m.WaitValues(ctx, got, o.Timeout, nil, p.show)
+	p := progress.NewWaitLine(o.ErrOut, fmt.Sprintf("the Fleet controller to write the values of %s", o.Name), o.Timeout)
+	tok, secret, err := m.WaitValues(ctx, got, o.Timeout, nil, p.Show)
 	if err != nil {
 		return err
 	}
