@@ -3,11 +3,13 @@ package fleet
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"golang.org/x/sync/errgroup"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
 
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/cli"
 )
@@ -35,11 +37,18 @@ var (
 // or gives no answer (an older or restricted server) is not a refusal:
 // the real request will say. The first refusal in the order given wins.
 func (m *Manager) CheckAccess(ctx context.Context, command string, checks ...Access) error {
+	return CheckAccessOn(ctx, m.f, m.Dyn, m.Namespace, command, checks...)
+}
+
+// CheckAccessOn is CheckAccess on any cluster (a downstream one too), in
+// namespace ("" for cluster-scoped resources). A Resource
+// "serviceaccounts/token" is a subresource.
+func CheckAccessOn(ctx context.Context, f cli.Clients, dyn dynamic.Interface, namespace, command string, checks ...Access) error {
 	refusals := make([]error, len(checks))
 	var g errgroup.Group
 	for i, c := range checks {
 		g.Go(func() error {
-			refusals[i] = m.review(ctx, command, c)
+			refusals[i] = review(ctx, f, dyn, namespace, command, c)
 			return nil
 		})
 	}
@@ -52,15 +61,18 @@ func (m *Manager) CheckAccess(ctx context.Context, command string, checks ...Acc
 	return nil
 }
 
-func (m *Manager) review(ctx context.Context, command string, c Access) error {
+func review(ctx context.Context, f cli.Clients, dyn dynamic.Interface, namespace, command string, c Access) error {
+	resource, sub, _ := strings.Cut(c.Resource, "/")
+	attrs := map[string]any{"namespace": namespace, "verb": c.Verb, "group": c.Group, "resource": resource}
+	if sub != "" {
+		attrs["subresource"] = sub
+	}
 	review := &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": "authorization.k8s.io/v1",
 		"kind":       "SelfSubjectAccessReview",
-		"spec": map[string]any{"resourceAttributes": map[string]any{
-			"namespace": m.Namespace, "verb": c.Verb, "group": c.Group, "resource": c.Resource,
-		}},
+		"spec":       map[string]any{"resourceAttributes": attrs},
 	}}
-	got, err := m.Dyn.Resource(ssarGVR).Create(ctx, review, metav1.CreateOptions{})
+	got, err := dyn.Resource(ssarGVR).Create(ctx, review, metav1.CreateOptions{})
 	if err != nil {
 		return nil
 	}
@@ -68,14 +80,23 @@ func (m *Manager) review(ctx context.Context, command string, c Access) error {
 	if !found || allowed {
 		return nil
 	}
-	res := c.Resource
+	res := resource
 	if c.Group != "" {
 		res += "." + c.Group
+	}
+	canI := []string{"kubectl", "auth", "can-i", c.Verb, res}
+	if sub != "" {
+		canI = append(canI, "--subresource", sub)
+		res += "/" + sub
 	}
 	reason, _, _ := unstructured.NestedString(got.Object, "status", "reason")
 	if reason != "" {
 		reason = " (" + reason + ")"
 	}
+	if namespace == "" {
+		return fmt.Errorf("you may not %s %s%s, which %s needs to %s; nothing was created: ask for that permission (check with %s)",
+			c.Verb, res, reason, command, c.Why, cli.HintCommand(f, canI...))
+	}
 	return fmt.Errorf("you may not %s %s in namespace %q%s, which %s needs to %s; nothing was created: ask for that permission (check with %s)",
-		c.Verb, res, m.Namespace, reason, command, c.Why, cli.HintCommand(m.f, "kubectl", "auth", "can-i", c.Verb, res, "-n", m.Namespace))
+		c.Verb, res, namespace, reason, command, c.Why, cli.HintCommand(f, append(canI, "-n", namespace)...))
 }

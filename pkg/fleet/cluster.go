@@ -53,6 +53,8 @@ type Enrollment struct {
 	metav1.TypeMeta `json:",inline"`
 	Token           string `json:"token"`
 	Namespace       string `json:"namespace"`
+	// Mode is "manager" for enroll --mode manager (no token then).
+	Mode string `json:"mode,omitempty"`
 	// Expires is RFC3339, or empty for a token that never expires.
 	Expires     string   `json:"expires"`
 	Created     bool     `json:"created"`
@@ -100,6 +102,11 @@ type EnrolledCluster struct {
 	Cluster      string   `json:"cluster"`
 	Status       string   `json:"status"`
 	Error        string   `json:"error,omitempty"`
+	// Mode, KubeconfigSecret and CredentialExpires (RFC3339) are set
+	// for manager mode (managed.go).
+	Mode              string `json:"mode,omitempty"`
+	KubeconfigSecret  string `json:"kubeconfigSecret,omitempty"`
+	CredentialExpires string `json:"credentialExpires,omitempty"`
 
 	clients    cli.Clients
 	core       corev1client.CoreV1Interface
@@ -115,6 +122,7 @@ type EnrolledCluster struct {
 	removed       bool
 	kubeSystemUID string
 	last          *Registration // the newest registration seen
+	managed       *managedState // manager mode's plan
 }
 
 // DeepCopyObject makes Enrollment a runtime.Object for the printers.

@@ -33,9 +33,14 @@ const StatusRegisteredElsewhere = "RegisteredElsewhere"
 
 // EnrollOptions is what to enroll, as the command's flags say it.
 type EnrollOptions struct {
-	Contexts   []string
-	TokenName  string
-	ReuseToken string
+	// Mode is ModeAgent ("" too) or ModeManager (managed.go), with its
+	// CredentialTTL and KubeconfigSecretNamespace.
+	Mode                      string
+	CredentialTTL             string
+	KubeconfigSecretNamespace string
+	Contexts                  []string
+	TokenName                 string
+	ReuseToken                string
 	// TTL is --ttl as given; "" is the default, a TTL that covers the run.
 	TTL              string
 	ClientIDs        []string
@@ -88,6 +93,9 @@ type Enroller struct {
 	labels    map[string][]Label // per context: --label, then the inventory's
 	helmPath  string
 	chart     ChartRef
+	credTTL   time.Duration
+	// loopbackWarnings: manager mode's contexts on loopback addresses.
+	loopbackWarnings []string
 }
 
 // DefaultTTLMargin is how much longer than --timeout the default token
@@ -101,6 +109,11 @@ func NewEnroller(f cli.Clients, o EnrollOptions) (*Enroller, error) {
 	var err error
 	if e.namespace, _, err = f.Namespace(); err != nil {
 		return nil, err
+	}
+	if err := e.validateMode(); err != nil {
+		return nil, err
+	} else if o.Mode == ModeManager {
+		return e, e.completeManaged()
 	}
 	if err := e.resolveTTL(); err != nil {
 		return nil, err
@@ -168,6 +181,12 @@ func (e *Enroller) Clusters() []*EnrolledCluster { return e.clusters }
 // Validate checks every input before any request: the flags, the
 // contexts and the client IDs. It reads no cluster.
 func (e *Enroller) Validate() error {
+	if err := e.validateMode(); err != nil {
+		return err
+	}
+	if e.Mode == ModeManager {
+		return e.validateManaged()
+	}
 	switch {
 	case e.TokenName != "" && e.ReuseToken != "":
 		return errors.New("--token-name and --reuse-token both given: pass one (a new token's name, or an existing token)")
@@ -400,6 +419,9 @@ func (e *Enroller) Run(ctx context.Context) (*Enrollment, *Token, error) {
 	ctx, cancel := deadline(ctx, e.Timeout)
 	defer cancel()
 	res := e.newEnrollment()
+	if e.Mode == ModeManager {
+		return e.runManaged(ctx, res)
+	}
 
 	// Everything that can refuse the run comes before the token.
 	facts, err := e.preflight(ctx, res)

@@ -65,8 +65,8 @@ type EnrollOptions struct {
 func NewCmdEnroll(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Command {
 	o := &EnrollOptions{IOStreams: streams, f: f, print: printer.NewFlags(printer.WithTable, "jsonl")}
 	cmd := &cobra.Command{
-		Use:   "enroll (CONTEXT... | --contexts-from FILE) [-n NAMESPACE] [--token-name NAME | --reuse-token NAME] [--ttl DURATION] [--label KEY=VALUE]... [--client-id [CONTEXT=]ID]... [flags]",
-		Short: "Register downstream clusters with Fleet: token, helm install of the agent, wait until registered",
+		Use:   "enroll (CONTEXT... | --contexts-from FILE) [-n NAMESPACE] [--mode agent|manager] [--token-name NAME | --reuse-token NAME] [--ttl DURATION] [--label KEY=VALUE]... [--client-id [CONTEXT=]ID]... [flags]",
+		Short: "Register downstream clusters with Fleet: token and helm install of the agent, or Fleet deploys it (--mode manager)",
 		Long: cli.LongDesc(`
 			Register the clusters of kubeconfig contexts with the Fleet manager of
 			the current context (or --context), end to end.
@@ -115,7 +115,28 @@ func NewCmdEnroll(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Comm
 			--max-failures stops starting clusters once too many failed; those
 			not started are reported NotStarted. A re-run leaves registered
 			clusters alone, so running the same command again resumes. -o jsonl
-			prints each cluster on stdout as it finishes.`),
+			prints each cluster on stdout as it finishes.
+
+			--mode manager registers the clusters the way Rancher does, without a
+			token and without helm on this machine: in each downstream cluster it
+			creates ServiceAccount kube-system/kubectl-regtoken-fleet, binds it to
+			cluster-admin (the Fleet controller applies the agent's namespace,
+			ClusterRole and Deployment with it) and mints a token for it with a
+			TokenRequest valid for --credential-ttl. The kubeconfig built from the
+			context's server and CA and that token (never your own credential)
+			goes into Secret CLUSTER-kubeconfig (key value), labelled
+			app.kubernetes.io/managed-by=kubectl-regtoken; --api-server-url and
+			--api-server-ca-file, when given, go into it as apiServerURL and
+			apiServerCA, the Fleet manager's address for the agent. Then it creates
+			the Fleet Cluster CLUSTER (the context name made a valid name), whose
+			spec.kubeConfigSecret names the Secret and spec.clientID is the
+			kube-system UID (or --client-id), with the --label labels, and waits by
+			watch until Fleet has deployed the agent and the agent has checked in
+			(status.agent.lastSeen). A re-run skips clusters registered already,
+			goes on waiting for the others, writes a new credential for a Cluster
+			whose Secret is gone, and sets changed --label values on the Cluster.
+			kubectl regtoken clusters lists them, repair redeploys an agent, remove
+			takes a cluster out on both sides.`),
 		Example: templates.Examples(`
 			# Register two clusters with the Fleet manager of the current context
 			kubectl regtoken enroll edge-1 edge-2 -n fleet-default --ttl 1h --label env=prod
@@ -130,13 +151,19 @@ func NewCmdEnroll(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Comm
 			kubectl regtoken enroll edge-1 edge-2 --ttl 1h --dry-run=client
 
 			# Shard 2 of 4 of an inventory, stopping after 5 failures, one JSON line per cluster
-			kubectl regtoken enroll --contexts-from clusters.txt --shard 2/4 --max-failures 5 -o jsonl`),
+			kubectl regtoken enroll --contexts-from clusters.txt --shard 2/4 --max-failures 5 -o jsonl
+
+			# Let Fleet's controller deploy the agents, with a credential valid for 90 days
+			kubectl regtoken enroll edge-1 edge-2 -n fleet-default --mode manager --credential-ttl 90d --label env=prod`),
 		Args:              cobra.ArbitraryArgs,
 		ValidArgsFunction: completeContexts(f),
 		RunE:              cli.RunE(o),
 	}
 	fs := cmd.Flags()
 	op := &o.opts
+	fs.StringVar(&op.Mode, "mode", fleet.ModeAgent, "agent: a token and a helm install of the agent from here; manager: a credential minted in each cluster, a kubeconfig Secret and a Fleet Cluster, and Fleet's controller deploys the agent.")
+	fs.StringVar(&op.CredentialTTL, "credential-ttl", "", "--mode manager: lifetime of the token minted in each cluster for the Fleet controller: "+ttl.Examples+" (never is refused: such tokens always expire; default 365d).")
+	fs.StringVar(&op.KubeconfigSecretNamespace, "kubeconfig-secret-namespace", "", "--mode manager: namespace of the kubeconfig Secrets (default: the Clusters' namespace; Fleet allows only its own namespaces besides).")
 	fs.StringVar(&op.TokenName, "token-name", "", "Name of the token to create (default: generated, starting with enroll-).")
 	fs.StringVar(&op.ReuseToken, "reuse-token", "", "Use this existing token instead of creating one (an expired one is refused; it is never deleted).")
 	fs.StringVar(&op.TTL, "ttl", "", "Time to live of the created token: "+ttl.Examples+" (default: --timeout plus 10m; the token is deleted once every cluster holds its own credential).")
@@ -152,7 +179,7 @@ func NewCmdEnroll(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Comm
 	fs.BoolVar(&op.Reregister, "reregister", false, "Make registered agents register again with the new token, keeping their client ID and labels; the old credential is restored if the new registration fails.")
 	fs.BoolVar(&op.WaitRegistration, "wait-registration", true, "Wait until every cluster is registered; false returns once helm has installed the agents.")
 	fs.DurationVar(&op.Timeout, "timeout", defaultEnrollLimit, "How long the whole run may take (values, installs, registrations).")
-	fs.IntVar(&op.Parallel, "parallel", defaultParallel, "How many helm installs run at once.")
+	fs.IntVar(&op.Parallel, "parallel", defaultParallel, "How many helm installs (--mode manager: clusters) run at once.")
 	fs.IntVar(&op.WaveSize, "wave-size", 0, "Register the clusters in waves of this many, each wave with a token of its own that is deleted once the wave's clusters hold their credentials; a wave takes at most 30m (default 0: one token for all).")
 	o.inv.AddFlags(fs)
 	fanout.AddMaxFailuresFlag(fs, &o.maxFailures)
@@ -163,6 +190,7 @@ func NewCmdEnroll(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Comm
 	_ = cmd.MarkFlagFilename("helm")
 	_ = cmd.RegisterFlagCompletionFunc("reuse-token", completeTokenNames(f, cli.OneName))
 	_ = cmd.RegisterFlagCompletionFunc("client-id", completeClientIDContexts(f))
+	_ = cmd.RegisterFlagCompletionFunc("mode", cobra.FixedCompletions([]string{fleet.ModeAgent, fleet.ModeManager}, cobra.ShellCompDirectiveNoFileComp))
 	o.print.AddFlags(cmd)
 	cmd.Flags().Lookup("output").Usage = "Output format: json or yaml print one result object (token, and per context the helm argv, release, client ID, Fleet Cluster, status, error) and nothing else on stdout; jsonl one such cluster per line as it finishes."
 	return cmd
@@ -193,8 +221,8 @@ func (o *EnrollOptions) Complete(_ *cobra.Command, args []string) error {
 		if e.ClientID != "" {
 			o.opts.ClientIDs = append(o.opts.ClientIDs, e.Context+"="+e.ClientID)
 		}
-		for _, l := range fleetLabels(e.Labels) {
-			o.opts.ContextLabels[e.Context] = append(o.opts.ContextLabels[e.Context], l)
+		if len(e.Labels) > 0 {
+			o.opts.ContextLabels[e.Context] = fleetLabels(e.Labels)
 		}
 	}
 	o.opts.Deadline = enrollDeadline
@@ -348,6 +376,15 @@ func (o *EnrollOptions) rerunHint(contexts, elsewhere []string, token string) st
 		args = append(args, contexts...)
 	}
 	args = append(args, "-n", o.e.Namespace())
+	if op.Mode == fleet.ModeManager {
+		args = append(args, "--mode", fleet.ModeManager)
+		if op.CredentialTTL != "" {
+			args = append(args, "--credential-ttl", op.CredentialTTL)
+		}
+		if op.KubeconfigSecretNamespace != "" {
+			args = append(args, "--kubeconfig-secret-namespace", op.KubeconfigSecretNamespace)
+		}
+	}
 	if token != "" {
 		args = append(args, "--reuse-token", token)
 	}
@@ -404,6 +441,17 @@ func failedContexts(res *fleet.Enrollment) []string {
 
 // printDryRun prints what enroll would run, sending nothing.
 func (o *EnrollOptions) printDryRun() error {
+	if o.opts.Mode == fleet.ModeManager {
+		lines, notes := o.e.ManagedPlan()
+		for _, l := range lines {
+			fmt.Fprintln(o.Out, l)
+		}
+		for _, n := range notes {
+			fmt.Fprintf(o.ErrOut, "note: %s\n", printer.EscapeText(n))
+		}
+		fmt.Fprintf(o.ErrOut, "note: nothing was sent%s\n", dryrun.Suffix(o.opts.DryRun))
+		return nil
+	}
 	res, name, commands := o.e.Plan()
 	if res.Created {
 		fmt.Fprintf(o.Out, "%s/%s created in namespace %s%s\n", fleet.ObjectRef, name, o.e.Namespace(), dryrun.Suffix(o.opts.DryRun))

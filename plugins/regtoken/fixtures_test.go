@@ -164,7 +164,7 @@ func (w world) factory(t *testing.T) *clitest.Factory {
 		Namespace: testNS,
 		Core:      core,
 		Dynamic:   dyn,
-		ListKinds: map[schema.GroupVersionResource]string{fleet.TokenGVR: "ClusterRegistrationTokenList", fleet.RegistrationGVR: "ClusterRegistrationList", fleet.DeploymentGVR: "DeploymentList"},
+		ListKinds: map[schema.GroupVersionResource]string{fleet.TokenGVR: "ClusterRegistrationTokenList", fleet.RegistrationGVR: "ClusterRegistrationList", fleet.DeploymentGVR: "DeploymentList", fleet.ClusterGVR: "ClusterList"},
 		Cluster:   cluster,
 	})
 	f.ServeListsOverREST(t) // list's table decodes the pages itself

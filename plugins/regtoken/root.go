@@ -44,6 +44,9 @@ func NewRoot(streams genericiooptions.IOStreams, f cli.Clients) *cobra.Command {
 		NewCmdHelm(f, streams),
 		NewCmdEnroll(f, streams),
 		NewCmdImport(f, streams),
+		NewCmdClusters(f, streams),
+		NewCmdRemove(f, streams),
+		NewCmdRepair(f, streams),
 	)
 	return root
 }

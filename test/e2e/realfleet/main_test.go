@@ -40,6 +40,11 @@ const (
 	expired          // an expired token
 	unreachble       // an unreachable apiServerURL
 	conformancePlane // the Fleet emulator, for the conformance table
+	managerA         // enroll --mode manager, clusters, repair, remove
+	managerB
+	removeAgent // remove of an agent-mode cluster
+	shardA      // an inventory in two shards, after an interrupted run
+	shardB
 	downstreamCount
 )
 
