@@ -456,14 +456,8 @@ func (e *Enroller) enrollManaged(ctx context.Context, cl *EnrolledCluster, pool 
 	}
 	// The writes take one of --parallel slots; the wait for the agent,
 	// which is Fleet's work, does not.
-	release, err := start(ctx)
-	switch {
-	case errors.Is(err, fanout.ErrStopped):
-		cl.Status, cl.Error = StatusNotStarted, err.Error()
-		e.changed(cl, cl.Status, cl.Error)
-		return
-	case err != nil:
-		fail(e.stopped(ctx, "before the cluster was set up"))
+	release, ok := e.takeSlot(ctx, cl, start, fail, "before the cluster was set up")
+	if !ok {
 		return
 	}
 	released := false

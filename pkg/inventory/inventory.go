@@ -68,6 +68,20 @@ func (o *Options) Args() []string {
 	return out
 }
 
+// Rerun are the arguments that run the same job again: the inventory
+// flags (what is done is left alone, so it resumes) and maxFailures
+// (--max-failures as given), else the contexts left to do.
+func (o *Options) Rerun(left []string, maxFailures string) []string {
+	if !o.Given() {
+		return left
+	}
+	args := o.Args()
+	if maxFailures != "" {
+		args = append(args, "--max-failures", maxFailures)
+	}
+	return args
+}
+
 // Given tells whether any inventory flag narrows or replaces the
 // arguments.
 func (o *Options) Given() bool { return o.From != "" || o.Selector != "" || o.Shard != "" }
