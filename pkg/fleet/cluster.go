@@ -65,9 +65,11 @@ type Enrollment struct {
 	Clusters       []*EnrolledCluster `json:"clusters"`
 	// TokenDeleted says the token this run created was deleted at its
 	// end, every cluster holding its own credential.
-	TokenDeleted bool     `json:"tokenDeleted"`
-	Warnings     []string `json:"warnings"`
-	Notes        []string `json:"notes"`
+	TokenDeleted bool `json:"tokenDeleted"`
+	// Waves are the tokens of a run in waves (--wave-size), in order.
+	Waves    []EnrollWave `json:"waves,omitempty"`
+	Warnings []string     `json:"warnings"`
+	Notes    []string     `json:"notes"`
 
 	values   *Result // the token's values and the install built from them
 	headline string  // the token line said before the installs
@@ -77,6 +79,14 @@ type Enrollment struct {
 // failed, is another manager's, or was not started.
 func (cl *EnrolledCluster) Failed() bool {
 	return cl.Status == StatusFailed || cl.Status == StatusRegisteredElsewhere || cl.Status == StatusNotStarted
+}
+
+// EnrollWave is one wave of a run in waves: its token, its clusters, and
+// whether the token was deleted at its end.
+type EnrollWave struct {
+	Token        string   `json:"token"`
+	Clusters     []string `json:"clusters"`
+	TokenDeleted bool     `json:"tokenDeleted"`
 }
 
 // EnrolledCluster is one downstream context.

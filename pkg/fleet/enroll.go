@@ -55,6 +55,9 @@ type EnrollOptions struct {
 	// MaxFailures stops starting clusters once more than it allows
 	// failed; the rest are reported NotStarted, for a re-run to resume.
 	MaxFailures fanout.MaxFailures
+	// WaveSize registers the clusters in waves of this many, each with
+	// a token of its own (0: one wave).
+	WaveSize int
 	// ContextLabels are labels of one context (an inventory's), as
 	// KEY=VALUE; they win over --label on the same key.
 	ContextLabels map[string][]string
@@ -143,6 +146,12 @@ func (e *Enroller) resolveTTL() error {
 	}
 	if e.TTL == "" {
 		d := e.Timeout + DefaultTTLMargin
+		if e.WaveSize > 0 && e.Timeout > MaxWave {
+			d = MaxWave + DefaultTTLMargin
+			e.ttlSpec = goDuration(d)
+			e.ttlNote = fmt.Sprintf("each wave's token lives %s (a wave takes at most %s, plus %s) and is deleted once every cluster of the wave holds its own credential; pass --ttl to choose", ttl.Format(d), ttl.Format(MaxWave), ttl.Format(DefaultTTLMargin))
+			return nil
+		}
 		e.ttlSpec = goDuration(d)
 		e.ttlNote = fmt.Sprintf("the token lives %s (--timeout plus %s) and is deleted once every cluster holds its own credential; pass --ttl to choose", ttl.Format(d), ttl.Format(DefaultTTLMargin))
 		return nil
@@ -187,6 +196,12 @@ func (e *Enroller) Validate() error {
 		return errors.New("--keep-token applies to a token enroll creates; a --reuse-token token is never deleted: leave out --keep-token")
 	case e.Timeout <= 0:
 		return fmt.Errorf("--timeout %s is not positive: pass e.g. --timeout 10m", e.Timeout)
+	case e.WaveSize < 0:
+		return fmt.Errorf("--wave-size %d is negative: pass how many clusters share a token, or 0 for one token", e.WaveSize)
+	case e.WaveSize > 0 && e.TokenName != "":
+		return errors.New("--wave-size creates a token per wave, with generated names (enroll-…): leave out --token-name")
+	case e.WaveSize > 0 && e.ReuseToken != "":
+		return errors.New("--wave-size gives every wave a token of its own; --reuse-token names one: leave out one of them")
 	case e.Parallel < 1:
 		return fmt.Errorf("--parallel %d is less than 1: pass how many helm installs may run at once, e.g. --parallel 8", e.Parallel)
 	}
@@ -426,20 +441,94 @@ func (e *Enroller) Run(ctx context.Context) (*Enrollment, *Token, error) {
 		return nil, nil, err
 	}
 
+	for _, cl := range e.clusters {
+		if cl.Status != StatusPending {
+			e.changed(cl, cl.Status, cl.Error)
+		}
+	}
+	pool := fanout.New(e.Parallel, e.MaxFailures.Limit(len(pending)), e.MaxFailures.String())
+	waves := e.waves(pending)
+	var tok *Token
+	for i, wave := range waves {
+		wtok, err := e.runWave(ctx, res, i, len(waves), wave, pool)
+		switch {
+		case err != nil && i == 0:
+			return nil, nil, err
+		case err != nil:
+			// Earlier waves are done: this one and the rest fail alone,
+			// for a re-run to resume.
+			for _, w := range waves[i:] {
+				for _, cl := range w {
+					cl.fail(fmt.Errorf("wave %d of %d could not start: %w", i+1, len(waves), err))
+					e.changed(cl, cl.Status, cl.Error)
+				}
+			}
+			return res, tok, nil
+		}
+		tok = wtok
+	}
+	return res, tok, nil
+}
+
+// MaxWave bounds one wave: Fleet deletes a granted credential's Secret
+// 40 minutes after the grant (docs/fleet-registration.md), so a wave's
+// token and wait must end well before.
+const MaxWave = 30 * time.Minute
+
+// waves splits the pending clusters into waves of WaveSize (0: one wave).
+func (e *Enroller) waves(pending []*EnrolledCluster) [][]*EnrolledCluster {
+	if e.WaveSize <= 0 || e.WaveSize >= len(pending) {
+		return [][]*EnrolledCluster{pending}
+	}
+	var out [][]*EnrolledCluster
+	for len(pending) > 0 {
+		n := min(e.WaveSize, len(pending))
+		out = append(out, pending[:n])
+		pending = pending[n:]
+	}
+	return out
+}
+
+// runWave registers one wave of clusters with a token of its own: create
+// it (or reuse --reuse-token), install, wait, and delete it once every
+// cluster of the wave holds its own credential. With waves, each is
+// bounded by MaxWave as well as by the run's --timeout.
+func (e *Enroller) runWave(ctx context.Context, res *Enrollment, i, n int, wave []*EnrolledCluster, pool *fanout.Pool) (*Token, error) {
+	if n > 1 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, MaxWave)
+		defer cancel()
+	}
+	notes, warnings := len(res.Notes), len(res.Warnings)
 	tok, fail, err := e.obtainToken(ctx, res)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	e.say(res)
+	if i == 0 {
+		e.say(res)
+	} else {
+		// The notes and warnings were said with the first wave.
+		res.Notes, res.Warnings = res.Notes[:notes], res.Warnings[:warnings]
+		if e.Said != nil {
+			e.Said(res.headline)
+		}
+	}
+	if n > 1 {
+		w := EnrollWave{Token: tok.Name, Clusters: []string{}}
+		for _, cl := range wave {
+			w.Clusters = append(w.Clusters, cl.Context)
+		}
+		res.Waves = append(res.Waves, w)
+	}
 	var watch *registrationWatch
 	if e.WaitRegistration {
 		if watch, err = startRegistrationWatch(ctx, e.m.Dyn, tok.Namespace, tok.Name, e.Reregister); err != nil {
-			return nil, nil, fail(err)
+			return nil, fail(err)
 		}
 	}
-	e.installAll(ctx, tok, res, watch)
-	e.cleanUp(res, tok)
-	return res, tok, nil
+	e.installAll(ctx, tok, res, wave, pool, watch)
+	e.cleanUp(res, tok, wave)
+	return tok, nil
 }
 
 // preflight reads, all at once, what can refuse the run before a token
@@ -743,14 +832,9 @@ func (e *Enroller) say(res *Enrollment) {
 
 // installAll installs the agent into every pending cluster (at most
 // --parallel helm runs at once) and waits for each registration.
-func (e *Enroller) installAll(ctx context.Context, tok *Token, res *Enrollment, watch *registrationWatch) {
-	pool := fanout.New(e.Parallel, e.MaxFailures.Limit(len(e.pending())), e.MaxFailures.String())
+func (e *Enroller) installAll(ctx context.Context, tok *Token, res *Enrollment, wave []*EnrolledCluster, pool *fanout.Pool, watch *registrationWatch) {
 	h := e.helmInstall(res.values.install)
-	for _, cl := range e.clusters {
-		if cl.Status != StatusPending {
-			e.changed(cl, cl.Status, cl.Error)
-			continue
-		}
+	for _, cl := range wave {
 		cl.Helm = e.argvFor(h, cl)
 		ns := h.Namespace
 		if ns == "" {
@@ -909,11 +993,11 @@ func (e *Enroller) stopped(ctx context.Context, when string) error {
 // cleanUp deletes the token this run created once every cluster it was
 // for holds its own credential: from then on it is only a credential able
 // to register more clusters. A failed cluster keeps it for the re-run.
-func (e *Enroller) cleanUp(res *Enrollment, tok *Token) {
+func (e *Enroller) cleanUp(res *Enrollment, tok *Token, wave []*EnrolledCluster) {
 	if !res.Created || e.KeepToken {
 		return
 	}
-	for _, cl := range res.Clusters {
+	for _, cl := range wave {
 		if cl.Status == StatusFailed || cl.Status == StatusInstalled || cl.Status == StatusNotStarted {
 			return
 		}
@@ -923,5 +1007,8 @@ func (e *Enroller) cleanUp(res *Enrollment, tok *Token) {
 		return
 	}
 	res.TokenDeleted = true
+	if len(res.Waves) > 0 {
+		res.Waves[len(res.Waves)-1].TokenDeleted = true
+	}
 	res.Notes = append(res.Notes, fmt.Sprintf("%s %q was deleted: every cluster holds its own credential (pass --keep-token to keep it)", Kind, tok.Name))
 }

@@ -84,7 +84,7 @@ func (e *Enroller) validateMode() error {
 	}{
 		{e.TokenName != "", "--token-name"}, {e.ReuseToken != "", "--reuse-token"}, {e.TTL != "", "--ttl"}, {e.KeepToken, "--keep-token"},
 		{e.Helm != "", "--helm"}, {e.Chart != "" && e.Chart != AgentChart, "--chart"}, {e.Install.ChartVersion != "", "--chart-version"},
-		{e.RepoURL != "" && e.RepoURL != HelmRepoURL, "--repo-url"},
+		{e.RepoURL != "" && e.RepoURL != HelmRepoURL, "--repo-url"}, {e.WaveSize != 0, "--wave-size"},
 	}
 	for _, f := range agentOnly {
 		if f.set {

@@ -179,6 +179,7 @@ func NewCmdEnroll(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Comm
 	fs.BoolVar(&op.WaitRegistration, "wait-registration", true, "Wait until every cluster is registered; false returns once helm has installed the agents.")
 	fs.DurationVar(&op.Timeout, "timeout", defaultEnrollLimit, "How long the whole run may take (values, installs, registrations).")
 	fs.IntVar(&op.Parallel, "parallel", defaultParallel, "How many helm installs (--mode manager: clusters) run at once.")
+	fs.IntVar(&op.WaveSize, "wave-size", 0, "Register the clusters in waves of this many, each wave with a token of its own that is deleted once the wave's clusters hold their credentials; a wave takes at most 30m (default 0: one token for all).")
 	o.inv.AddFlags(fs)
 	fanout.AddMaxFailuresFlag(fs, &o.maxFailures)
 	_ = cmd.MarkFlagFilename("contexts-from", "txt", "yaml", "yml", "json")
@@ -321,6 +322,20 @@ func (o *EnrollOptions) finish(res *fleet.Enrollment, tok *fleet.Token) error {
 	if err == nil {
 		return nil
 	}
+	if len(res.Waves) > 0 {
+		// Each wave had its own token; a re-run makes new ones.
+		var kept []string
+		for _, w := range res.Waves {
+			if !w.TokenDeleted {
+				kept = append(kept, w.Token)
+			}
+		}
+		if len(kept) == 0 {
+			return fmt.Errorf("%w; re-run with %s", err, o.rerunHint(failedContexts(res), elsewhere, ""))
+		}
+		return fmt.Errorf("%w; re-run with %s; the tokens of the waves with failures stay until they expire, or delete them with %s", err,
+			o.rerunHint(failedContexts(res), elsewhere, ""), fleet.Hint(o.f, append(append([]string{"delete"}, kept...), "-n", o.e.Namespace())...))
+	}
 	if tok == nil || res.TokenDeleted {
 		return fmt.Errorf("%w; re-run with %s", err, o.rerunHint(failedContexts(res), elsewhere, ""))
 	}
@@ -401,6 +416,9 @@ func (o *EnrollOptions) rerunHint(contexts, elsewhere []string, token string) st
 	}
 	if op.KeepToken {
 		args = append(args, "--keep-token")
+	}
+	if op.WaveSize > 0 {
+		args = append(args, "--wave-size", fmt.Sprint(op.WaveSize))
 	}
 	return fleet.Hint(o.f, args...)
 }

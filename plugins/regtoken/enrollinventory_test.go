@@ -2,11 +2,17 @@ package regtoken
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/cli/clitest"
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/fleet"
@@ -155,5 +161,57 @@ func TestEnrollRefusesBadInventoryFlagsBeforeAnyRequest(t *testing.T) {
 				t.Errorf("requests were sent: %q", reqs)
 			}
 		})
+	}
+}
+
+// --wave-size 1 gives each cluster a token of its own, created when its
+// wave starts and deleted once the wave's cluster holds its credential.
+func TestEnrollInWavesUsesATokenPerWaveAndDeletesEach(t *testing.T) {
+	helm, _ := fakeHelm(t)
+	f, _ := enrollWorld(t,
+		registration("request-a", "enroll-1", "uid-a", "cluster-aaaa", 0),
+		registration("request-b", "enroll-2", "uid-b", "cluster-bbbb", 0))
+	n := 0
+	// The fake has no generateName: name the tokens as the server would,
+	// in creation order.
+	f.Dyn.PrependReactor("create", "clusterregistrationtokens", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		u := a.(k8stesting.CreateAction).GetObject().(*unstructured.Unstructured)
+		if u.GetName() == "" {
+			n++
+			u.SetName(fmt.Sprintf("%s%d", u.GetGenerateName(), n))
+		}
+		return false, nil, nil
+	})
+	res := run(t, f, "enroll", "ctx-a", "ctx-b", "--wave-size", "1", "--ttl", "1h", "--helm", helm, "-o", "json")
+	if res.Exit != 0 {
+		t.Fatalf("%s", res)
+	}
+	var got fleet.Enrollment
+	if err := json.Unmarshal([]byte(res.Stdout), &got); err != nil {
+		t.Fatal(err)
+	}
+	want := []fleet.EnrollWave{{Token: "enroll-1", Clusters: []string{"ctx-a"}, TokenDeleted: true}, {Token: "enroll-2", Clusters: []string{"ctx-b"}, TokenDeleted: true}}
+	if !reflect.DeepEqual(got.Waves, want) {
+		t.Fatalf("waves %+v, want %+v", got.Waves, want)
+	}
+	for _, cl := range got.Clusters {
+		if cl.Status != fleet.StatusRegistered {
+			t.Errorf("%+v", cl)
+		}
+	}
+	var writes []string
+	for _, r := range apiRequests(f) {
+		if strings.HasPrefix(r, "create clusterregistrationtokens") || strings.HasPrefix(r, "delete clusterregistrationtokens") {
+			writes = append(writes, r)
+		}
+	}
+	// The second token is created only after the first is deleted.
+	if !slices.Equal(writes, []string{
+		"create clusterregistrationtokens.fleet.cattle.io fleet-default/enroll-1",
+		"delete clusterregistrationtokens.fleet.cattle.io fleet-default/enroll-1",
+		"create clusterregistrationtokens.fleet.cattle.io fleet-default/enroll-2",
+		"delete clusterregistrationtokens.fleet.cattle.io fleet-default/enroll-2",
+	}) {
+		t.Fatalf("token writes %q", writes)
 	}
 }
