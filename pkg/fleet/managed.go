@@ -23,6 +23,7 @@ import (
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/apierror"
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/cli"
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/dryrun"
+	"github.com/kubectl-tokens/kubectl-tokens/pkg/fanout"
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/kubeconfig"
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/ttl"
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/wait"
@@ -148,6 +149,9 @@ func (e *Enroller) validateManaged() error {
 	if err := e.Install.ValidateFlags(); err != nil {
 		return err
 	}
+	if err := e.resolveLabels(); err != nil {
+		return err
+	}
 	if err := e.resolveContexts(); err != nil {
 		return err
 	}
@@ -258,19 +262,17 @@ func (e *Enroller) runManaged(ctx context.Context, res *Enrollment) (*Enrollment
 	for _, w := range res.Warnings {
 		e.warn(w)
 	}
-	var g errgroup.Group
-	g.SetLimit(e.Parallel)
+	// The writes take a slot of --parallel; the wait for the check-in
+	// does not, so that thousands of clusters wait at once.
+	pool := fanout.New(e.Parallel, e.MaxFailures.Limit(len(e.pending())), e.MaxFailures.String())
 	for _, cl := range e.clusters {
 		if cl.Status != StatusPending {
 			e.changed(cl, cl.Status, cl.Error)
 			continue
 		}
-		g.Go(func() error {
-			e.enrollManaged(ctx, cl)
-			return nil
-		})
+		pool.Go(func(start fanout.Start) { e.enrollManaged(ctx, cl, pool, start) })
 	}
-	_ = g.Wait()
+	pool.Wait()
 	return res, nil, nil
 }
 
@@ -385,7 +387,7 @@ func (e *Enroller) planManaged(ctx context.Context, cl *EnrolledCluster, byID, b
 		}
 		cl.KubeconfigSecret = secret
 		st.checkedIn = CheckedIn(byID)
-		st.relabel = len(e.Install.ParsedLabels()) > 0 && !hasLabels(byID.GetLabels(), e.Install.ParsedLabels())
+		st.relabel = len(e.labelsFor(cl)) > 0 && !hasLabels(byID.GetLabels(), e.labelsFor(cl))
 		cl.CredentialExpires = byID.GetAnnotations()[CredentialExpiresAnnotation]
 		secretNS, _, _ := unstructured.NestedString(byID.Object, "spec", "kubeConfigSecretNamespace")
 		if secretNS == "" {
@@ -446,10 +448,28 @@ func lastSeen(c *unstructured.Unstructured) string {
 }
 
 // enrollManaged is one cluster's manager-mode registration.
-func (e *Enroller) enrollManaged(ctx context.Context, cl *EnrolledCluster) {
+func (e *Enroller) enrollManaged(ctx context.Context, cl *EnrolledCluster, pool *fanout.Pool, start fanout.Start) {
 	st := cl.managed
 	var wrote []string
+	release, err := start(ctx)
+	switch {
+	case errors.Is(err, fanout.ErrStopped):
+		cl.Status, cl.Error = StatusNotStarted, err.Error()
+		e.changed(cl, cl.Status, cl.Error)
+		return
+	case err != nil:
+		cl.fail(e.stopped(ctx, "before anything was written"))
+		e.changed(cl, cl.Status, cl.Error)
+		return
+	}
+	released := false
+	defer func() {
+		if !released {
+			release()
+		}
+	}()
 	fail := func(err error) {
+		pool.Fail()
 		if len(wrote) > 0 {
 			err = fmt.Errorf("%w; %s exist: a re-run goes on from there, or remove them with %s", err, strings.Join(wrote, ", "), Hint(e.f, "remove", cl.Context, "-n", e.namespace))
 		}
@@ -486,6 +506,8 @@ func (e *Enroller) enrollManaged(ctx context.Context, cl *EnrolledCluster) {
 			return
 		}
 	}
+	release()
+	released = true
 	if !e.WaitRegistration {
 		cl.Status = StatusInstalled
 		e.changed(cl, cl.Status, "as "+cl.Cluster)
@@ -547,7 +569,7 @@ func (e *Enroller) createCluster(ctx context.Context, cl *EnrolledCluster) error
 		"spec":     spec,
 	}}
 	labels := map[string]string{}
-	for _, l := range e.Install.ParsedLabels() {
+	for _, l := range e.labelsFor(cl) {
 		labels[l.Key] = l.Value
 	}
 	obj.SetLabels(labels)
@@ -560,7 +582,7 @@ func (e *Enroller) createCluster(ctx context.Context, cl *EnrolledCluster) error
 // given are kept) and records a new credential's expiry.
 func (e *Enroller) patchCluster(ctx context.Context, cl *EnrolledCluster) error {
 	meta := map[string]any{}
-	if labels := e.Install.ParsedLabels(); len(labels) > 0 {
+	if labels := e.labelsFor(cl); len(labels) > 0 {
 		m := map[string]any{}
 		for _, l := range labels {
 			m[l.Key] = l.Value
