@@ -388,7 +388,7 @@ func TestEnrollManagerModeWritesTheManagersAddressForTheAgent(t *testing.T) {
 
 func TestEnrollManagerModeTakesInventoryLabelsAndStopsAtMaxFailures(t *testing.T) {
 	dir := inTempDir(t)
-	f, others := managedWorld(t)
+	f, _ := managedWorld(t)
 	fleetImports(f, "2026-11-28T12:00:00Z")
 	inventory := "- name: ctx-a\n- name: ctx-b\n  labels: {site: store-18}\n"
 	if err := os.WriteFile(dir+"/clusters.yaml", []byte(inventory), 0o600); err != nil {
@@ -405,7 +405,7 @@ func TestEnrollManagerModeTakesInventoryLabelsAndStopsAtMaxFailures(t *testing.T
 
 	// The first cluster's TokenRequest fails; with --max-failures 0 and
 	// one slot the second is not started, for a re-run.
-	f, others = managedWorld(t)
+	f, others := managedWorld(t)
 	others["ctx-a"].Core.PrependReactor("create", "serviceaccounts", func(a k8stesting.Action) (bool, runtime.Object, error) {
 		if a.GetSubresource() == "token" {
 			return true, nil, fmt.Errorf("the server is out of tokens")
@@ -416,7 +416,9 @@ func TestEnrollManagerModeTakesInventoryLabelsAndStopsAtMaxFailures(t *testing.T
 	if res.Exit != 1 || !strings.Contains(res.Stdout, fleet.StatusNotStarted) || !strings.Contains(res.Stderr, "kubectl regtoken remove ctx-a -n fleet-default") {
 		t.Fatalf("%s", res)
 	}
-	if slices.ContainsFunc(others["ctx-b"].Requests(), func(r string) bool { return strings.HasPrefix(r, "create ") && !strings.Contains(r, "selfsubjectaccessreviews") }) {
+	if slices.ContainsFunc(others["ctx-b"].Requests(), func(r string) bool {
+		return strings.HasPrefix(r, "create ") && !strings.Contains(r, "selfsubjectaccessreviews")
+	}) {
 		t.Errorf("the cluster past --max-failures was written to: %q", others["ctx-b"].Requests())
 	}
 }
