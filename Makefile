@@ -78,14 +78,9 @@ test-unit:
 	$(GO) test -short ./...
 
 # The in-process tests again under the race detector: the engine's fan-out
-# and the progress redraws run concurrently. One golden is left out here:
-# exttoken's prune with failures prints a progress line per 5 % of a total
-# that is known only once the list ends, and under -race the deletes can
-# finish first (the lines then differ, not the result); it runs in the
-# plain lane.
-RACE_SKIP := TestPrunePlanAndSummary/a_prune_with_failures
+# and the progress redraws run concurrently.
 test-race:
-	$(GO) test -short -race -count=1 -skip '$(RACE_SKIP)' ./pkg/... ./plugins/...
+	$(GO) test -short -race -count=1 ./pkg/... ./plugins/...
 
 # go.mod and go.sum say exactly what the code imports.
 tidy-check:

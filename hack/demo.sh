@@ -83,10 +83,17 @@ if [[ -z $real_fleet && -x $DEMO_DIR/bin/fleet-downstreams ]]; then
 	export DEMO_ENROLL_KUBECONFIG=$DEMO_DIR/enroll.kubeconfig
 fi
 if [[ -x $DEMO_DIR/bin/rancher-emulator ]]; then
-	echo "demo: starting the Rancher ext token API emulator"
+	import_args=()
+	if [[ -n ${DEMO_ENROLL_KUBECONFIG:-} ]]; then
+		# The import side of Rancher 2.15 too, and the cattle-cluster-agent
+		# stand-in on the two downstream planes.
+		import_args=(--import-release 2.15.0 --import-downstreams "$DEMO_ENROLL_KUBECONFIG")
+		export DEMO_RANCHER_IMPORT=1
+	fi
+	echo "demo: starting the Rancher emulator (ext token API${import_args:+; cluster import as Rancher 2.15.0})"
 	start rancher-emulator --kubeconfig "$KUBECONFIG" \
 		--front-proxy-ca-file "$DEMO_DIR/front-proxy-ca.crt" \
-		--front-proxy-client-name "$(cat "$DEMO_DIR/front-proxy-client-name")"
+		--front-proxy-client-name "$(cat "$DEMO_DIR/front-proxy-client-name")" "${import_args[@]}"
 fi
 
 export PATH=$root/bin:$PATH
@@ -102,4 +109,4 @@ for section in bootstrap regtoken exttoken; do
 	bash "$script"
 done
 echo
-echo "demo: done; stopping everything"
+echo "demo: done in ${SECONDS}s; stopping everything"

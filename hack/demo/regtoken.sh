@@ -86,6 +86,21 @@ if [[ -n ${DEMO_ENROLL_KUBECONFIG:-} ]]; then
 	if run kubectl regtoken list -n "$NS" --expiring-within 2h --fail-if-any; then :; else echo "(exit $?)"; fi
 fi
 
+if [[ -n ${DEMO_ENROLL_KUBECONFIG:-} && -n ${DEMO_RANCHER_IMPORT:-} ]]; then
+	section "import: the same two downstream clusters into Rancher 2.15 (emulated), until Active"
+	began=$SECONDS
+	run kubectl regtoken import edge-1 edge-2 -n "$NS" --kubeconfig "$DEMO_ENROLL_KUBECONFIG" --label env=demo --timeout 2m
+	echo "(imported in $((SECONDS - began))s)"
+	run kubectl regtoken import list -n "$NS" --kubeconfig "$DEMO_ENROLL_KUBECONFIG"
+fi
+
+section "pull mode: a manifest k3s/rke2 deploy by themselves, one per device of an inventory"
+printf '%s\n' '- name: shop-17' '  clientID: shop-17' '  labels: {site: shop-17}' '- name: shop-18' '  labels: {site: shop-18}' >devices.yaml
+mkdir -p manifests
+run kubectl regtoken values edge-1 -n "$NS" --values-format k3s-manifest --devices devices.yaml --values-file manifests/
+run stat -c '%a %n' manifests/shop-17.yaml manifests/shop-18.yaml
+run grep -A8 '^kind: HelmChart' manifests/shop-17.yaml
+
 section "delete"
 run kubectl regtoken delete edge-1 -n "$NS"
 run kubectl regtoken list -n "$NS"

@@ -66,17 +66,22 @@ func (f *Factory) ForContext(name string) (Clients, error) {
 type Management struct{ What, Whose string }
 
 // CheckDownstream refuses, before any request, downstream contexts that
-// cannot be meant: one given twice, one not in the kubeconfig, or the
-// current context itself (the management side). names and current are
-// KubeconfigContexts' answer.
-func CheckDownstream(contexts, names []string, current string, m Management) error {
+// cannot be meant: one given twice, one not in the kubeconfig (f's one
+// error for that, NoSuchContext, naming the kubeconfig files and keeping
+// --kubeconfig in its hint), or the current context itself (the
+// management side). names and current are f.KubeconfigContexts' answer.
+func CheckDownstream(f Contexts, contexts, names []string, current string, m Management) error {
 	seen := map[string]bool{}
 	for _, name := range contexts {
 		switch {
 		case seen[name]:
 			return fmt.Errorf("context %q is given twice: name each downstream context once", name)
 		case !slices.Contains(names, name):
-			return fmt.Errorf("context %q is not in the kubeconfig: list the contexts with kubectl config get-contexts; nothing was created", name)
+			_, err := f.ForContext(name)
+			if err == nil { // f disagrees with its own list
+				err = fmt.Errorf("context %q is not in the kubeconfig", name)
+			}
+			return fmt.Errorf("%w; nothing was created", err)
 		case name == current:
 			return fmt.Errorf("context %q is %s (the current context): name downstream contexts, or pass --context with %s; nothing was created", name, m.What, m.Whose)
 		}

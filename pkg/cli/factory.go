@@ -71,7 +71,11 @@ func (f *Factory) RESTConfig() (*rest.Config, error) {
 			return
 		}
 		cfg = rest.CopyConfig(cfg)
-		cfg.QPS, cfg.Burst = 50, 100
+		if cfg.QPS == 0 {
+			// No --qps (RequestBudget): room for the parallel work of
+			// one command, well above client-go's 5.
+			cfg.QPS, cfg.Burst = 50, 100
+		}
 		cfg.UserAgent = fmt.Sprintf("%s/%s", f.binary, version.Version)
 		// Warnings from the server (deprecations) are worth showing once.
 		cfg.WarningHandler = rest.NewWarningWriter(nil, rest.WarningWriterOptions{Deduplicate: true})

@@ -41,12 +41,14 @@ func (p *fakeProgress) Printf(f string, a ...any) {
 }
 func (p *fakeProgress) Finish() { p.finished = true }
 
-func targets(n int) func(emit func(Target)) error {
-	return func(emit func(Target)) error {
+// targets lists n targets in one page.
+func targets(n int) Lister {
+	return func(emit func(Target), endPage func(bool)) error {
 		for i := range n {
 			name := fmt.Sprintf("t%d", i)
 			emit(Target{Name: name, Key: name, UID: types.UID("u-" + name)})
 		}
+		endPage(true)
 		return nil
 	}
 }
@@ -68,11 +70,12 @@ func TestPruneCountsGoneAndReplacedApartFromFailures(t *testing.T) {
 		}
 		return nil
 	}}, Parallel: 3, Progress: p, Names: &names, Summary: &summary, Now: func() time.Time { return time.Unix(0, 0) }}
-	s, err := pr.Prune(context.Background(), func(emit func(Target)) error {
-		if err := targets(6)(emit); err != nil {
+	s, err := pr.Prune(context.Background(), func(emit func(Target), endPage func(bool)) error {
+		if err := targets(6)(emit, func(bool) { endPage(false) }); err != nil {
 			return err
 		}
 		emit(Target{Name: "t6", Key: "t6", Skipped: "it authenticates this request"})
+		endPage(true)
 		return nil
 	})
 	if err == nil || !strings.HasPrefix(err.Error(), "deleted 4 of 7; failed: t3: ") {
@@ -166,8 +169,10 @@ func TestPruneStopsWhenInterruptedAndSaysHowToFinish(t *testing.T) {
 func TestPruneReportsAListThatBrokeOff(t *testing.T) {
 	broke := errors.New("connection reset")
 	pr := Pruner{Deleter: Deleter{Verb: "deleted", Do: func(context.Context, Target, metav1.DeleteOptions) error { return nil }}, Parallel: 4}
-	s, err := pr.Prune(context.Background(), func(emit func(Target)) error {
-		_ = targets(10)(emit)
+	s, err := pr.Prune(context.Background(), func(emit func(Target), _ func(bool)) error {
+		for i := range 10 {
+			emit(Target{Name: fmt.Sprint(i)})
+		}
 		return broke
 	})
 	if !errors.Is(err, broke) || s.Done != 10 {
@@ -183,5 +188,52 @@ func TestPartialFailureLineNamesTenFailures(t *testing.T) {
 	err := r.Err("deleted", 30)
 	if !strings.HasSuffix(err.Error(), "t9: no; and 15 more (each printed above)") || strings.Contains(err.Error(), "t10:") {
 		t.Errorf("err = %v", err)
+	}
+}
+
+// A page's deletes start only once the whole page is listed and counted:
+// each delete sees at least its page's total, and with one page the
+// final one.
+func TestPruneStartsAPagesDeletesOnceThePageIsListed(t *testing.T) {
+	for _, pages := range [][]int{{5}, {3, 4, 2}} {
+		p := &fakeProgress{}
+		var mu sync.Mutex
+		seen := map[int]string{} // target -> the progress its delete saw
+		pr := Pruner{Deleter: Deleter{Verb: "deleted", Do: func(_ context.Context, tg Target, _ metav1.DeleteOptions) error {
+			p.mu.Lock()
+			got := fmt.Sprintf("%d/%v", p.listed[len(p.listed)-1], p.complete)
+			p.mu.Unlock()
+			var i int
+			_, _ = fmt.Sscan(tg.Key, &i)
+			mu.Lock()
+			seen[i] = got
+			mu.Unlock()
+			return nil
+		}}, Parallel: 4, Progress: p}
+		want := map[int]string{}
+		_, err := pr.Prune(context.Background(), func(emit func(Target), endPage func(bool)) error {
+			n := 0
+			for pi, size := range pages {
+				end, last := n+size, pi == len(pages)-1
+				for ; n < end; n++ {
+					want[n] = fmt.Sprintf("%d/%v", end, last)
+					emit(Target{Name: fmt.Sprint(n), Key: fmt.Sprint(n)})
+				}
+				endPage(last)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, w := range want {
+			var gotN, wantN int
+			var gotLast, wantLast bool
+			_, _ = fmt.Sscanf(seen[i], "%d/%t", &gotN, &gotLast)
+			_, _ = fmt.Sscanf(w, "%d/%t", &wantN, &wantLast)
+			if gotN < wantN || (wantLast && !gotLast) {
+				t.Errorf("pages %v: target %d deleted with progress %s, want at least %s (its page listed)", pages, i, seen[i], w)
+			}
+		}
 	}
 }

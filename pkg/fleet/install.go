@@ -51,6 +51,10 @@ type InstallOptions struct {
 	ChartVersion    string
 
 	Mode ValuesMode
+	// Inline makes Finish write no file: the values, with apiServerURL
+	// and apiServerCA filled in, go into the Result (StdoutValues) for a
+	// manifest that carries them (k3smanifest.go).
+	Inline bool
 
 	// Resolved by complete.
 	labels        []Label
@@ -228,7 +232,7 @@ func (o *InstallOptions) Finish(f cli.Clients, tok *Token, secret *corev1.Secret
 	res.Warnings = append(res.Warnings, o.FlagWarnings()...)
 	res.Warnings = append(res.Warnings, v.Warnings...)
 
-	toStdout := o.Mode == WriteValues && o.ValuesFile == "-"
+	toStdout := o.Mode == WriteValues && (o.ValuesFile == "-" || o.Inline)
 	h := HelmInstall{Namespace: v.SystemNamespace, Labels: o.labels, ClientID: o.ClientID, ChartVersion: o.ChartVersion, ValuesFile: o.ValuesFile}
 	if !v.HasTokenName {
 		// The chart requires tokenName whatever the controller's version
@@ -277,7 +281,7 @@ func (o *InstallOptions) Finish(f cli.Clients, tok *Token, secret *corev1.Secret
 			h.APIServerCAFile = res.APIServerCAFile
 			res.Notes = append(res.Notes, fmt.Sprintf("values.yaml has an empty apiServerCA (the Fleet controller has none configured): the CA of %s goes to %s for helm --set-file", where, res.APIServerCAFile))
 		} else {
-			res.Notes = append(res.Notes, fmt.Sprintf("values.yaml has an empty apiServerCA (the Fleet controller has none configured): values.yaml on stdout carries the CA of %s", where))
+			res.Notes = append(res.Notes, fmt.Sprintf("values.yaml has an empty apiServerCA (the Fleet controller has none configured): %s carries the CA of %s", o.inlineValues(), where))
 		}
 	case url != "" && url == o.cluster.Server:
 		res.Warnings = append(res.Warnings, fmt.Sprintf("values.yaml has an empty apiServerCA and %s has no CA: the agent will trust only system roots; pass --api-server-ca-file if %s's certificate is not publicly trusted", where, url))
@@ -322,9 +326,17 @@ func (o *InstallOptions) Finish(f cli.Clients, tok *Token, secret *corev1.Secret
 
 func (o *InstallOptions) fillVerb(toStdout bool) string {
 	if toStdout {
-		return "values.yaml on stdout sets"
+		return o.inlineValues() + " sets"
 	}
 	return "the helm command sets"
+}
+
+// inlineValues names the values that carry what Finish fills in.
+func (o *InstallOptions) inlineValues() string {
+	if o.Inline {
+		return "the manifest's values.yaml"
+	}
+	return "values.yaml on stdout"
 }
 
 // writeFiles writes values.yaml (create, values) and the kubeconfig's CA

@@ -18,10 +18,12 @@ func DescribeLine(w io.Writer, key, value string) {
 }
 
 // Stamp is a time as a describe line shows it: RFC3339 in UTC and how
-// long before now; <never> for the zero time.
+// long before now. The zero time is a timestamp the object lacks,
+// <unknown> as in the tables' AGE; a time that is never reached (an
+// expiry) is the caller's to say, in the one word (ttl.Never).
 func Stamp(t, now time.Time) string {
 	if t.IsZero() {
-		return "<never>"
+		return "<unknown>"
 	}
 	return fmt.Sprintf("%s (%s ago)", t.UTC().Format(time.RFC3339), duration.HumanDuration(now.Sub(t)))
 }

@@ -3,6 +3,7 @@ package printer
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestEscapeTextKeepsServerTextOnOneInertLine(t *testing.T) {
@@ -28,5 +29,17 @@ func TestCellEscapesAndCutsFreeText(t *testing.T) {
 		if got := Cell(in); got != want {
 			t.Errorf("Cell(%.20q) = %.80q, want %.80q", in, got, want)
 		}
+	}
+}
+
+// A describe line's time the object lacks is <unknown>, as a table's AGE
+// says; "never" is kept for what never happens (an expiry).
+func TestStampOfAMissingTimeIsUnknown(t *testing.T) {
+	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	if got := Stamp(time.Time{}, now); got != "<unknown>" {
+		t.Errorf("zero time: %q", got)
+	}
+	if got, want := Stamp(now.Add(-90*time.Minute), now), "2026-12-01T10:30:00Z (90m ago)"; got != want {
+		t.Errorf("got %q, want %q", got, want)
 	}
 }

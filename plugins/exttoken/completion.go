@@ -47,3 +47,13 @@ func names(ctx context.Context, f cli.Clients, gvr schema.GroupVersionResource, 
 	}
 	return out, nil
 }
+
+// extKinds are the spec.kind values Rancher itself gives ext tokens
+// (docs/rancher-tokens.md §2): what --kind completes on ext tokens.
+var extKinds = []string{"session", "kubeconfig"}
+
+// completeKinds completes a --kind flag with kinds; any other value is
+// still accepted.
+func completeKinds(cmd *cobra.Command, kinds []string) {
+	_ = cmd.RegisterFlagCompletionFunc("kind", cobra.FixedCompletions(kinds, cobra.ShellCompDirectiveNoFileComp))
+}

@@ -106,6 +106,7 @@ func NewCmdCreate(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Comm
 	_ = cmd.RegisterFlagCompletionFunc("ttl", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 		return []string{"90m", "12h", "1d", "7d", "30d", "90d", "never"}, cobra.ShellCompDirectiveNoFileComp
 	})
+	completeKinds(cmd, extKinds)
 	return cmd
 }
 

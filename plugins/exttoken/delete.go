@@ -102,6 +102,7 @@ func (o *DeleteOptions) Complete(cmd *cobra.Command, args []string) error {
 	}
 	o.resource = extTokenResource
 	o.command = command(o.f, append(append([]string{"delete"}, selectionArgs(cmd)...), "--dry-run", "-o", "name")...)
+	o.prune.f = o.f
 	dyn, err := o.f.DynamicForWorkers(o.Parallel)
 	if err != nil {
 		return err
@@ -154,8 +155,8 @@ func (o *DeleteOptions) Run(ctx context.Context) error {
 		return err
 	}
 	selector := o.Selection.serverSelector(ctx, o.f)
-	return o.run(ctx, o.IOStreams, func(emit func(pruneTarget)) error {
-		return o.tokens.each(ctx, selector, o.ChunkSize, func(u *unstructured.Unstructured) error {
+	return o.run(ctx, o.IOStreams, func(emit func(pruneTarget), endPage func(last bool)) error {
+		return o.tokens.eachPage(ctx, selector, o.ChunkSize, func(u *unstructured.Unstructured) error {
 			t := tokenFrom(u)
 			if !o.Selection.keep(t, o.now) {
 				return nil
@@ -166,7 +167,7 @@ func (o *DeleteOptions) Run(ctx context.Context) error {
 			}
 			emit(tg)
 			return nil
-		})
+		}, endPage)
 	}, do)
 }
 

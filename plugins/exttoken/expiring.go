@@ -285,7 +285,7 @@ func (o *ExpiringOptions) table(creds []credential) runtime.Object {
 		{Name: "EXPIRES-AT", Wide: true}, {Name: "TOKENS", Wide: true}}
 	rows := make([][]any, 0, len(creds))
 	for _, c := range creds {
-		rows = append(rows, []any{c.Kind, printer.EscapeText(c.Name), printer.EscapeText(c.Owner), printer.EscapeText(c.Purpose),
+		rows = append(rows, []any{c.Kind, printer.EscapeText(c.Name), printer.Cell(c.Owner), printer.Cell(c.Purpose),
 			humanExpires(c.ExpiresAt, true, o.now), humanAgo(c.LastUsed, o.now), c.ExpiresAt.UTC().Format(time.RFC3339),
 			printer.EscapeText(strings.Join(c.Tokens, ","))})
 	}

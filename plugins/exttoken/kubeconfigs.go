@@ -134,7 +134,7 @@ func (c kubeconfigClient) list(ctx context.Context, selector string, chunk int64
 		scrubKubeconfig(u)
 		items = append(items, *u)
 		return nil
-	})
+	}, nil)
 	return items, c.wrap(err, "list", "")
 }
 

@@ -154,8 +154,8 @@ func (o *LegacyListOptions) Run(ctx context.Context) error {
 			ttlText = humanTTL(t.TTL)
 		}
 		at, ok := t.expiresAt()
-		rows = append(rows, []any{printer.EscapeText(t.Name), printer.EscapeText(t.User), printer.EscapeText(t.Kind), ttlText, humanExpires(at, ok, now), strconv.FormatBool(t.expired(now)),
-			humanAgo(t.LastUsed, now), printer.Cell(t.Description), humanAge(t.Created, now), printer.EscapeText(t.Cluster)})
+		rows = append(rows, []any{printer.EscapeText(t.Name), printer.Cell(t.User), printer.Cell(t.Kind), ttlText, humanExpires(at, ok, now), strconv.FormatBool(t.expired(now)),
+			humanAgo(t.LastUsed, now), printer.Cell(t.Description), humanAge(t.Created, now), printer.Cell(t.Cluster)})
 		objs = append(objs, t.obj)
 	}
 	if err := o.print.Print(printer.NewTable(cols, rows, objs), printer.WithoutNamespace, o.Out); err != nil {
@@ -247,6 +247,7 @@ func (o *LegacyDeleteOptions) Complete(cmd *cobra.Command, args []string) error 
 	}
 	o.resource = legacyResource
 	o.command = command(o.f, append(append([]string{"legacy", "delete"}, selectionArgs(cmd)...), "--dry-run", "-o", "name")...)
+	o.prune.f = o.f
 	dyn, err := o.f.DynamicForWorkers(o.Parallel)
 	if err != nil {
 		return err
@@ -302,13 +303,13 @@ func (o *LegacyDeleteOptions) Run(ctx context.Context) error {
 		_, err := d.RunParallel(ctx, targets, o.Parallel)
 		return err
 	}
-	return o.run(ctx, o.IOStreams, func(emit func(pruneTarget)) error {
+	return o.run(ctx, o.IOStreams, func(emit func(pruneTarget), endPage func(last bool)) error {
 		return o.Selection.each(ctx, o.tokens, o.now, func(t legacyToken) {
 			tg := pruneTarget{Target: deleter.Target{Name: objectName(legacyResource, t.Name), Key: t.Name, UID: t.obj.GetUID()}, kind: t.Kind, user: t.User}
 			if t.Name == o.current {
 				tg.Skipped = "it authenticates this request"
 			}
 			emit(tg)
-		})
+		}, endPage)
 	}, do)
 }

@@ -115,6 +115,8 @@ func (s *legacySelection) addFlags(cmd *cobra.Command, use selectionUse) {
 	s.ages.addFlags(cmd, only, use)
 	fl.StringVarP(&s.Selector, "selector", "l", "", only+" tokens matching this label selector (sent to the server).")
 	cli.AddChunkSizeFlag(cmd, &s.ChunkSize)
+	// session is a label value only; the rest are also name prefixes.
+	completeKinds(cmd, append([]string{"session"}, legacyPrefixes...))
 }
 
 // selects tells whether any selection flag was given.
@@ -159,23 +161,24 @@ func (s *legacySelection) keep(t legacyToken, now time.Time) bool {
 // each page arrives.
 func (s *legacySelection) list(ctx context.Context, c legacyClient, now time.Time) ([]legacyToken, error) {
 	var out []legacyToken
-	err := s.each(ctx, c, now, func(t legacyToken) { out = append(out, t) })
+	err := s.each(ctx, c, now, func(t legacyToken) { out = append(out, t) }, nil)
 	return out, err
 }
 
 // each calls fn for every selected v3 token as its page arrives, so a
-// prune holds one page at a time, never the whole list.
-func (s *legacySelection) each(ctx context.Context, c legacyClient, now time.Time, fn func(legacyToken)) error {
+// prune holds one page at a time, never the whole list; endPage, when not
+// nil, is told when a page is done.
+func (s *legacySelection) each(ctx context.Context, c legacyClient, now time.Time, fn func(legacyToken), endPage func(last bool)) error {
 	selector := s.Selector
 	if s.User != "" {
 		selector = joinSelector(selector, labelV3UserID+"="+s.User)
 	}
-	return c.each(ctx, selector, s.ChunkSize, func(u *unstructured.Unstructured) error {
+	return c.eachPage(ctx, selector, s.ChunkSize, func(u *unstructured.Unstructured) error {
 		if t := legacyFrom(u); s.keep(t, now) {
 			fn(t)
 		}
 		return nil
-	})
+	}, endPage)
 }
 
 // neverSummary counts never-expiring tokens by kind, for after the table.
@@ -206,7 +209,7 @@ func neverSummary(tokens []legacyToken, f cli.Clients) string {
 		return kinds[i] < kinds[j]
 	})
 	for _, k := range kinds {
-		fmt.Fprintf(&w, "  %-16s %d\n", printer.EscapeText(k), counts[k])
+		fmt.Fprintf(&w, "  %-16s %d\n", printer.Cell(k), counts[k])
 	}
 	fmt.Fprintf(&w, "Review them, then: %s\n", command(f, "legacy", "delete", "--never-expiring", "--dry-run"))
 	return w.String()

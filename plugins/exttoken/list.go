@@ -207,7 +207,7 @@ func expiryTable(items []unstructured.Unstructured, now time.Time) *metav1.Table
 	for i := range items {
 		t := tokenFrom(&items[i])
 		at, ok := t.expiresAt()
-		rows = append(rows, []any{t.Name, t.UserID, t.Kind, humanTTL(t.TTL), humanAge(t.Created, now),
+		rows = append(rows, []any{t.Name, printer.Cell(t.UserID), printer.Cell(t.Kind), humanTTL(t.TTL), humanAge(t.Created, now),
 			humanExpires(at, ok, now), strconv.FormatBool(t.expired(now)), strconv.FormatBool(t.Enabled), strconv.FormatBool(t.Current), humanAgo(t.LastUsed, now), printer.Cell(t.Description)})
 		objs = append(objs, &items[i])
 	}

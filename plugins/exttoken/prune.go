@@ -12,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
+	"github.com/kubectl-tokens/kubectl-tokens/pkg/cli"
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/deleter"
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/dryrun"
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/printer"
@@ -38,6 +39,9 @@ type prune struct {
 
 	resource string // "token.ext.cattle.io", as kubectl names one object
 	command  string // the command line for the full list in a plan
+	// f renders the hint in a token's failure line with the user's
+	// connection flags, as the command's own error line does.
+	f cli.Clients
 }
 
 // addPruneFlags binds -o for the deletes (only -o name: kubectl delete's).
@@ -66,7 +70,7 @@ type pruneTarget struct {
 }
 
 // run deletes what list emits (or, on a client dry run, prints the plan).
-func (p *prune) run(ctx context.Context, streams genericiooptions.IOStreams, list func(emit func(pruneTarget)) error, do func(ctx context.Context, t deleter.Target, opts metav1.DeleteOptions) error) error {
+func (p *prune) run(ctx context.Context, streams genericiooptions.IOStreams, list func(emit func(pruneTarget), endPage func(last bool)) error, do func(ctx context.Context, t deleter.Target, opts metav1.DeleteOptions) error) error {
 	if p.DryRun == dryrun.Client {
 		return p.plan(streams, list)
 	}
@@ -85,14 +89,15 @@ func (p *prune) run(ctx context.Context, streams genericiooptions.IOStreams, lis
 		Deleter:  deleter.Deleter{Verb: "deleted", DryRun: p.DryRun, Do: do},
 		Parallel: p.Parallel, Progress: rep, Names: names, Summary: summary,
 		Retries: deleter.DefaultRetries, Now: now,
+		Explain: func(err error) string { return cli.Explain(err, p.f) },
 	}
-	s, err := pr.Prune(ctx, func(emit func(deleter.Target)) error {
+	s, err := pr.Prune(ctx, func(emit func(deleter.Target), endPage func(bool)) error {
 		return list(func(t pruneTarget) {
 			if names != nil {
 				t.Name = p.resource + "/" + t.Key
 			}
 			emit(t.Target)
-		})
+		}, endPage)
 	})
 	if err == nil && s.Listed == 0 {
 		fmt.Fprintln(streams.ErrOut, "No matching tokens found.")
@@ -120,7 +125,7 @@ func tick(ctx context.Context, rep *progress.Reporter) func() {
 
 // plan prints what a client dry run would delete: with -o name every
 // name, else the count by kind and by user and the first names.
-func (p *prune) plan(streams genericiooptions.IOStreams, list func(emit func(pruneTarget)) error) error {
+func (p *prune) plan(streams genericiooptions.IOStreams, list func(emit func(pruneTarget), endPage func(last bool)) error) error {
 	total := 0
 	byKind, byUser := map[string]int{}, map[string]int{}
 	var first []string
@@ -141,7 +146,7 @@ func (p *prune) plan(streams genericiooptions.IOStreams, list func(emit func(pru
 		if len(first) < planNames {
 			first = append(first, printer.EscapeText(t.Key))
 		}
-	})
+	}, nil)
 	if err != nil {
 		return err
 	}

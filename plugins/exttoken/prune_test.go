@@ -41,7 +41,7 @@ func TestPrunePlanAndSummary(t *testing.T) {
 			objs: withCurrent("token-004", manyTokens(40)), golden: "delete-plan", requests: []string{"list tokens.ext.cattle.io"}},
 		{name: "-o name with a dry run prints every name", args: []string{"delete", "--older-than", "1d", "--dry-run", "-o", "name"},
 			objs: manyTokens(40), stdout: []string{"token.ext.cattle.io/token-000\n", "token.ext.cattle.io/token-039\n"}},
-		{name: "a prune with failures: each on its own line, one summary, exit 1", args: []string{"delete", "--never-expiring", "--parallel", "1"},
+		{name: "a prune with failures: each on its own line with a hint on the user's context, one summary, exit 1", args: []string{"delete", "--never-expiring", "--parallel", "1", "--context", "rancher"},
 			objs: withCurrent("token-004", manyTokens(20)), setup: failSome, exit: 1, golden: "delete-prune-partial",
 			check: func(t *testing.T, f *fakeRancher, _ clitest.Result) {
 				t.Helper()

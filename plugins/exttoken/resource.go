@@ -4,18 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"strings"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/tools/pager"
 
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/apierror"
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/cli"
@@ -146,34 +143,51 @@ func (c tokenClient) delete(ctx context.Context, name string, opts metav1.Delete
 	return c.wrap(c.ri.Delete(ctx, name, opts), "delete", name)
 }
 
-// each lists tokens page by page (client-go's pager, which also recovers
-// from an expired continue token), scrubbed, calling fn for each.
+// each lists tokens page by page, scrubbed, calling fn for each.
 func (c tokenClient) each(ctx context.Context, selector string, chunk int64, fn func(*unstructured.Unstructured) error) error {
+	return c.eachPage(ctx, selector, chunk, fn, nil)
+}
+
+// eachPage is each with endPage told when a page's items are done.
+func (c tokenClient) eachPage(ctx context.Context, selector string, chunk int64, fn func(*unstructured.Unstructured) error, endPage func(last bool)) error {
 	err := eachItem(ctx, c.ri, selector, chunk, func(u *unstructured.Unstructured) error {
 		scrub(u)
 		return fn(u)
-	})
+	}, endPage)
 	return c.wrap(err, "list", "")
 }
 
-func eachItem(ctx context.Context, ri dynamic.ResourceInterface, selector string, chunk int64, fn func(*unstructured.Unstructured) error) error {
-	p := pager.New(func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
-		return listThrottled(ctx, func() (runtime.Object, error) { return ri.List(ctx, opts) })
-	})
-	p.PageSize = chunk
-	return p.EachListItem(ctx, metav1.ListOptions{LabelSelector: selector}, func(obj runtime.Object) error {
-		u, ok := obj.(*unstructured.Unstructured)
-		if !ok {
-			return fmt.Errorf("unexpected list item %T", obj)
+// eachItem lists ri page by page (--chunk-size, following the server's
+// continue tokens) and calls fn for each item; endPage, when not nil, is
+// told once a page's items are done, last when no page follows (a prune
+// starts a page's deletes then). A page is fetched only after the last
+// one is handed on, which costs a prune nothing: its fn only queues.
+func eachItem(ctx context.Context, ri dynamic.ResourceInterface, selector string, chunk int64, fn func(*unstructured.Unstructured) error, endPage func(last bool)) error {
+	opts := metav1.ListOptions{LabelSelector: selector, Limit: chunk}
+	for {
+		list, err := listThrottled(ctx, func() (*unstructured.UnstructuredList, error) { return ri.List(ctx, opts) })
+		if err != nil {
+			return err
 		}
-		return fn(u)
-	})
+		for i := range list.Items {
+			if err := fn(&list.Items[i]); err != nil {
+				return err
+			}
+		}
+		opts.Continue = list.GetContinue()
+		if endPage != nil {
+			endPage(opts.Continue == "")
+		}
+		if opts.Continue == "" {
+			return nil
+		}
+	}
 }
 
 // listThrottled retries a page the server throttled (429) after
 // client-go's own retries (it retries only answers with Retry-After, ten
 // times): waiting as asked, else doubling from a second, up to listRetries.
-func listThrottled(ctx context.Context, list func() (runtime.Object, error)) (runtime.Object, error) {
+func listThrottled(ctx context.Context, list func() (*unstructured.UnstructuredList, error)) (*unstructured.UnstructuredList, error) {
 	backoff := time.Second
 	for attempt := 0; ; attempt++ {
 		obj, err := list()
@@ -249,10 +263,15 @@ func newLegacyClient(f cli.Clients) (legacyClient, error) {
 }
 
 func (c legacyClient) each(ctx context.Context, selector string, chunk int64, fn func(*unstructured.Unstructured) error) error {
+	return c.eachPage(ctx, selector, chunk, fn, nil)
+}
+
+// eachPage is each with endPage told when a page's items are done.
+func (c legacyClient) eachPage(ctx context.Context, selector string, chunk int64, fn func(*unstructured.Unstructured) error, endPage func(last bool)) error {
 	err := eachItem(ctx, c.ri, selector, chunk, func(u *unstructured.Unstructured) error {
 		scrubLegacy(u)
 		return fn(u)
-	})
+	}, endPage)
 	return c.wrap(err, "list", "")
 }
 

@@ -93,9 +93,7 @@ func (s *tokenSelection) addFlags(cmd *cobra.Command, use selectionUse) {
 	fl.StringVar(&s.UserID, "user-id", "", only+" tokens of this Rancher user ID (spec.userID).")
 	fl.StringVar(&s.Kind, "kind", "", only+" tokens of this kind (spec.kind, e.g. session, kubeconfig).")
 	fl.StringVarP(&s.Selector, "selector", "l", "", only+" tokens matching this label selector, e.g. -l team=ci (non-admins on Rancher up to 2.15.0: key=value terms only).")
-	_ = cmd.RegisterFlagCompletionFunc("kind", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
-		return []string{"session", "kubeconfig"}, cobra.ShellCompDirectiveNoFileComp
-	})
+	completeKinds(cmd, extKinds)
 }
 
 // selects tells whether any selection flag was given.

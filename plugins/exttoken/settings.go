@@ -126,7 +126,9 @@ func (o *SettingsOptions) Run(ctx context.Context) error {
 		if info.Bool {
 			zero = "<none>" // true or false, not minutes
 		}
-		rows = append(rows, []any{info.Name, value, s.Default, s.Source, s.human(), zero, s.customized()})
+		// Values are the server's free text (a setting may hold a
+		// kilobyte of JSON): escaped and cut as every free-text cell.
+		rows = append(rows, []any{info.Name, printer.Cell(value), printer.Cell(s.Default), printer.Cell(s.Source), s.human(), zero, s.customized()})
 		objs = append(objs, nil)
 	}
 	t := printer.NewTable([]printer.Column{{Name: "NAME"}, {Name: "VALUE"}, {Name: "DEFAULT"}, {Name: "SOURCE"}, {Name: "DURATION"},

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/fleet"
+	"github.com/kubectl-tokens/kubectl-tokens/pkg/progress"
 
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -248,8 +249,8 @@ func (o *CreateOptions) Run(ctx context.Context) error {
 		cleanup = o.m.DeleteFunc(tok.Name, string(tok.UID))
 	}
 	fail := o.m.AfterWrite(created, tok, cleanup)
-	p := newWaitLine(o.ErrOut, fmt.Sprintf("the Fleet controller to write the values of %s", tok.Name), o.Timeout)
-	tok, secret, err := o.m.WaitValues(ctx, got, o.Timeout, cleanup, p.show)
+	p := progress.NewWaitLine(o.ErrOut, fmt.Sprintf("the Fleet controller to write the values of %s", tok.Name), o.Timeout)
+	tok, secret, err := o.m.WaitValues(ctx, got, o.Timeout, cleanup, p.Show)
 	if err != nil {
 		return fail(err)
 	}

@@ -101,8 +101,8 @@ func (o *DeleteOptions) Validate() error {
 			return fleet.ErrNoName
 		}
 	}
-	if o.ChunkSize < 0 {
-		return fmt.Errorf("--chunk-size %d is negative: pass 0 for one request, or a page size", o.ChunkSize)
+	if err := cli.ValidateChunkSize(o.ChunkSize); err != nil {
+		return err
 	}
 	return dryrun.Validate(o.DryRun)
 }

@@ -48,6 +48,7 @@ type EnrollOptions struct {
 	print *printer.Flags
 	e     *fleet.Enroller
 	inv   inventory.Options
+	rate  cli.RequestBudget
 	// maxFailures is --max-failures as given.
 	maxFailures string
 	// jsonl prints each finished cluster (-o jsonl).
@@ -182,6 +183,7 @@ func NewCmdEnroll(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Comm
 	fs.IntVar(&op.WaveSize, "wave-size", 0, "Register the clusters in waves of this many, each wave with a token of its own that is deleted once the wave's clusters hold their credentials; a wave takes at most 30m (default 0: one token for all).")
 	o.inv.AddFlags(fs)
 	fanout.AddMaxFailuresFlag(fs, &o.maxFailures)
+	o.rate.AddFlags(fs)
 	_ = cmd.MarkFlagFilename("contexts-from", "txt", "yaml", "yml", "json")
 	dryrun.AddClientFlag(cmd, &op.DryRun, "run (the helm commands)")
 	_ = cmd.MarkFlagFilename("api-server-ca-file", "pem", "crt")
@@ -197,6 +199,10 @@ func NewCmdEnroll(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Comm
 // Complete resolves the token, the downstream contexts and the clients.
 func (o *EnrollOptions) Complete(_ *cobra.Command, args []string) error {
 	o.userClientIDs = slices.Clone(o.opts.ClientIDs)
+	if err := o.rate.Validate(); err != nil {
+		return err
+	}
+	o.rate.Apply(o.f)
 	entries, err := o.inv.Resolve(args, o.In)
 	if err != nil {
 		return err
@@ -215,8 +221,8 @@ func (o *EnrollOptions) Complete(_ *cobra.Command, args []string) error {
 		if e.ClientID != "" {
 			o.opts.ClientIDs = append(o.opts.ClientIDs, e.Context+"="+e.ClientID)
 		}
-		for _, l := range fleetLabels(e.Labels) {
-			o.opts.ContextLabels[e.Context] = append(o.opts.ContextLabels[e.Context], l)
+		if len(e.Labels) > 0 {
+			o.opts.ContextLabels[e.Context] = fleetLabels(e.Labels)
 		}
 	}
 	o.opts.Deadline = enrollDeadline

@@ -450,7 +450,7 @@ func TestEnrollRefusesBeforeCreatingAnything(t *testing.T) {
 		world func(*clitest.Factory)
 		want  string
 	}{
-		{"unknown context", []string{"enroll", "ctx-x", "--ttl", "1h"}, nil, `context "ctx-x" is not in the kubeconfig`},
+		{"unknown context", []string{"enroll", "ctx-x", "--ttl", "1h"}, nil, `context "ctx-x" does not exist in the merged kubeconfig`},
 		{"the management context", []string{"enroll", "upstream", "--ttl", "1h"}, nil, `context "upstream" is the Fleet management cluster`},
 		{"a context of the management server", []string{"enroll", "ctx-a", "--ttl", "1h"}, func(f *clitest.Factory) {
 			f.Others["ctx-a"] = clitest.NewFactory(clitest.Options{Cluster: testCluster})

@@ -76,6 +76,7 @@ type ImportOptions struct {
 	inv           inventory.Options
 	maxFailures   string
 	maxFail       fanout.MaxFailures
+	rate          cli.RequestBudget
 	// contextLabels are each context's inventory labels.
 	contextLabels map[string]map[string]string
 	DryRun        string
@@ -168,6 +169,7 @@ func NewCmdImport(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Comm
 	fs.IntVar(&o.Parallel, "parallel", defaultParallel, "How many clusters are imported at once.")
 	o.inv.AddFlags(fs)
 	fanout.AddMaxFailuresFlag(fs, &o.maxFailures)
+	o.rate.AddFlags(fs)
 	_ = cmd.MarkFlagFilename("contexts-from", "txt", "yaml", "yml", "json")
 	dryrun.AddClientFlag(cmd, &o.DryRun, "created and applied")
 	_ = cmd.MarkFlagFilename("rancher-ca-file", "pem", "crt")
@@ -179,6 +181,10 @@ func NewCmdImport(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Comm
 
 // Complete reads the flags' files and settles names and workspace.
 func (o *ImportOptions) Complete(_ *cobra.Command, args []string) error {
+	if err := o.rate.Validate(); err != nil {
+		return err
+	}
+	o.rate.Apply(o.f)
 	entries, err := o.inv.Resolve(args, o.In)
 	if err != nil {
 		return err
@@ -322,7 +328,7 @@ func (o *ImportOptions) resolveContexts() error {
 		return err
 	}
 	o.contexts = map[*rancherimport.Cluster]cli.Clients{}
-	if err := cli.CheckDownstream(o.args, names, current, cli.Management{What: "Rancher's local cluster", Whose: "Rancher's"}); err != nil {
+	if err := cli.CheckDownstream(o.f, o.args, names, current, cli.Management{What: "Rancher's local cluster", Whose: "Rancher's"}); err != nil {
 		return err
 	}
 	named := map[string]string{}

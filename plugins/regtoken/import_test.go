@@ -411,7 +411,7 @@ func TestImportRefusesBeforeCreatingAnything(t *testing.T) {
 		want string
 	}{
 		{"--name with two contexts", []string{"edge-1", "edge-2", "--name", "x"}, "error: --name names one Rancher cluster but 2 contexts are given: import them one at a time, or leave out --name to name each after its context"},
-		{"unknown context", []string{"nope"}, `error: context "nope" is not in the kubeconfig: list the contexts with kubectl config get-contexts; nothing was created`},
+		{"unknown context", []string{"nope"}, `error: context "nope" does not exist in the merged kubeconfig $KUBECONFIG: pass a context it names (kubectl config get-contexts lists them); nothing was created`},
 		{"Rancher's own context", []string{"upstream"}, `error: context "upstream" is Rancher's local cluster (the current context): name downstream contexts, or pass --context with Rancher's; nothing was created`},
 		{"a context name that is no cluster name", []string{"Edge_3"}, `error: context "Edge_3" is not a valid Rancher cluster name: ` + validation.IsDNS1123Label("Edge_3")[0] + `; pass --name with lower-case letters, digits and '-' (with several contexts, import that one alone)`},
 		{"local", []string{"edge-1", "--name", "local"}, `error: --name "local" is Rancher's own cluster: pass another --name`},

@@ -10,7 +10,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/rest"
 	"k8s.io/kubectl/pkg/util/templates"
 
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/apierror"
@@ -35,7 +34,6 @@ type ListOptions struct {
 	within    time.Duration // --expiring-within, when ExpiringWithin is given
 	tokens    dynamic.ResourceInterface
 	dyn       dynamic.Interface
-	rest      rest.Interface // the table's list requests (listdecode.go)
 }
 
 // NewCmdList builds `kubectl regtoken list`.
@@ -49,11 +47,14 @@ func NewCmdList(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Comman
 			List the Fleet ClusterRegistrationTokens of a namespace (or all with -A).
 
 			Columns: NAME, TTL (spec.ttl), EXPIRES (relative, "never" or "expired"),
-			SECRET ("ready" once the controller has written the values Secret, else
-			"pending") and AGE. -o wide adds SECRET-NAME, EXPIRES-AT (RFC3339) and
-			REGISTERED: how many ClusterRegistrations carry the token's label
-			(fleet-agent v0.16 and newer label theirs; older agents leave none, so
-			"?" stands where no labelled registration was found).
+			SECRET and AGE. SECRET is "ready" when the values Secret the token's
+			status names exists, "pending" until the controller has written it,
+			"missing" when it was deleted since, and "unknown" when Secrets cannot
+			be listed (a note on stderr says why). -o wide adds SECRET-NAME,
+			EXPIRES-AT (RFC3339) and REGISTERED: how many ClusterRegistrations
+			carry the token's label, "?" when they cannot be listed. fleet-agent
+			v0.16 and newer label theirs; older agents leave none, so their
+			registrations are not counted.
 
 			--expiring-within D shows only tokens that expire within D or have
 			expired (by creationTimestamp + spec.ttl, as the Fleet controller
@@ -98,18 +99,13 @@ func (o *ListOptions) Complete(_ *cobra.Command, _ []string) error {
 		return err
 	}
 	o.tokens = o.dyn.Resource(fleet.TokenGVR).Namespace(o.namespace)
-	if o.print.IsTable() {
-		if o.rest, err = tokensREST(o.f); err != nil {
-			return err
-		}
-	}
 	return nil
 }
 
 // Validate checks -o and --chunk-size.
 func (o *ListOptions) Validate() error {
-	if o.ChunkSize < 0 {
-		return fmt.Errorf("--chunk-size %d is negative: pass 0 for one request, or a page size", o.ChunkSize)
+	if err := cli.ValidateChunkSize(o.ChunkSize); err != nil {
+		return err
 	}
 	return o.print.Validate()
 }
@@ -119,7 +115,7 @@ func (o *ListOptions) Run(ctx context.Context) error {
 	if !o.print.IsTable() {
 		return o.printObjects(ctx)
 	}
-	toks, err := listTokenItems(ctx, o.rest, o.namespace, o.ChunkSize)
+	toks, err := listTokenItems(ctx, o.f, o.namespace, o.ChunkSize)
 	if err != nil {
 		return apierror.Wrap(err, fleet.TokenOp("list", o.namespace, ""))
 	}
@@ -139,6 +135,7 @@ func (o *ListOptions) Run(ctx context.Context) error {
 		return nil
 	}
 	table := tokenListTable(toks, fleet.Now())
+	o.checkSecrets(ctx, table, toks)
 	if o.print.Wide() {
 		o.addRegistered(ctx, table, toks)
 	}
@@ -183,28 +180,46 @@ func expiresWithin(t *fleet.Token, now time.Time, d time.Duration) bool {
 }
 
 // addRegistered adds -o wide's REGISTERED column: the registrations that
-// carry each token's label, from one list. Zero is shown as "?" with one
-// note, since agents older than v0.16 label nothing.
+// carry each token's label, from one list; "?" for every row when they
+// cannot be listed, with one note saying why.
 func (o *ListOptions) addRegistered(ctx context.Context, table *metav1.Table, toks []fleet.Token) {
 	table.ColumnDefinitions = append(table.ColumnDefinitions, metav1.TableColumnDefinition{Name: "REGISTERED", Type: "string", Priority: 1})
 	counts, err := countRegistrations(ctx, o.dyn, o.namespace)
-	unknown := false
 	for i := range table.Rows {
 		cell := "?"
 		if err == nil {
-			if n := counts[toks[i].Namespace+"/"+toks[i].Name]; n > 0 {
-				cell = fmt.Sprint(n)
-			} else {
-				unknown = true
-			}
+			cell = fmt.Sprint(counts[toks[i].Namespace+"/"+toks[i].Name])
 		}
 		table.Rows[i].Cells = append(table.Rows[i].Cells, cell)
 	}
-	switch {
-	case err != nil:
+	if err != nil {
 		fmt.Fprintf(o.ErrOut, "note: REGISTERED is unknown: %s\n", apierror.OneLine(err.Error()))
-	case unknown:
-		fmt.Fprintln(o.ErrOut, `note: REGISTERED "?": no ClusterRegistration carries the token's label; fleet-agents older than v0.16 label none, so such a token may still have registered clusters`)
+	}
+}
+
+// checkSecrets corrects the SECRET column by the values Secrets that
+// exist: "missing" for a token whose Secret was deleted after the
+// controller wrote it, "unknown" for every ready row when Secrets cannot
+// be listed (one note says why). A pending token names no Secret yet.
+func (o *ListOptions) checkSecrets(ctx context.Context, table *metav1.Table, toks []fleet.Token) {
+	named := slices.ContainsFunc(toks, func(t fleet.Token) bool { return t.Status.SecretName != "" })
+	if !named {
+		return
+	}
+	exists, err := valuesSecrets(ctx, o.f, o.namespace, o.ChunkSize)
+	for i := range toks {
+		if toks[i].Status.SecretName == "" {
+			continue
+		}
+		switch {
+		case err != nil:
+			table.Rows[i].Cells[secretColumn] = "unknown"
+		case !exists[toks[i].Namespace+"/"+toks[i].Status.SecretName]:
+			table.Rows[i].Cells[secretColumn] = "missing"
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(o.ErrOut, "note: SECRET is unknown: %s\n", apierror.OneLine(err.Error()))
 	}
 }
 

@@ -1,12 +1,18 @@
 package regtoken
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	k8stesting "k8s.io/client-go/testing"
+
+	"github.com/kubectl-tokens/kubectl-tokens/pkg/fleet"
 )
 
 // tokensOfEveryKind: no ttl, ttl 0, expired, valid and not yet ready, and
@@ -23,6 +29,20 @@ func tokensOfEveryKind() []*unstructured.Unstructured {
 	)
 }
 
+// secretsOf are the values Secrets the controller wrote for the tokens
+// whose status names one.
+func secretsOf(toks []*unstructured.Unstructured) []*corev1.Secret {
+	var out []*corev1.Secret
+	for _, tok := range toks {
+		if name, _, _ := unstructured.NestedString(tok.Object, "status", "secretName"); name != "" {
+			s := valuesSecret(name, fleetValues(tok.GetName()))
+			s.Namespace = tok.GetNamespace()
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
 func TestListTable(t *testing.T) {
 	for name, args := range map[string][]string{
 		"list":      {"list"},
@@ -30,7 +50,7 @@ func TestListTable(t *testing.T) {
 		"list-all":  {"list", "-A"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			f := world{tokens: tokensOfEveryKind()}.factory(t)
+			f := world{tokens: tokensOfEveryKind(), secrets: secretsOf(tokensOfEveryKind())}.factory(t)
 			res := run(t, f, args...)
 			if res.Exit != 0 {
 				t.Fatalf("%s", res)
@@ -41,7 +61,7 @@ func TestListTable(t *testing.T) {
 }
 
 func TestListName(t *testing.T) {
-	res := run(t, world{tokens: tokensOfEveryKind()}.factory(t), "list", "-o", "name")
+	res := run(t, world{tokens: tokensOfEveryKind(), secrets: secretsOf(tokensOfEveryKind())}.factory(t), "list", "-o", "name")
 	if want := "clusterregistrationtoken.fleet.cattle.io/day\nclusterregistrationtoken.fleet.cattle.io/forever\nclusterregistrationtoken.fleet.cattle.io/old\nclusterregistrationtoken.fleet.cattle.io/zero\n"; res.Exit != 0 || res.Stdout != want {
 		t.Fatalf("want %q, got %s", want, res)
 	}
@@ -61,7 +81,7 @@ func TestListHelp(t *testing.T) {
 }
 
 func TestGet(t *testing.T) {
-	f := world{tokens: tokensOfEveryKind()}.factory(t)
+	f := world{tokens: tokensOfEveryKind(), secrets: secretsOf(tokensOfEveryKind())}.factory(t)
 	res := run(t, f, "get", "day")
 	if res.Exit != 0 {
 		t.Fatalf("%s", res)
@@ -90,7 +110,7 @@ func TestRootHelp(t *testing.T) {
 }
 
 func TestListWideCountsRegistrations(t *testing.T) {
-	f := world{tokens: tokensOfEveryKind(), dynamic: []runtime.Object{
+	f := world{tokens: tokensOfEveryKind(), secrets: secretsOf(tokensOfEveryKind()), dynamic: []runtime.Object{
 		registration("request-1", "day", "uid-1", "cluster-1", time.Hour),
 		registration("request-2", "day", "uid-2", "", time.Minute),
 		registration("request-3", "", "uid-3", "cluster-3", time.Hour),
@@ -100,7 +120,7 @@ func TestListWideCountsRegistrations(t *testing.T) {
 		t.Fatalf("%s", res)
 	}
 	golden(t, "list-wide-registered", res.String())
-	wantRequests(t, f.Requests(), "list clusterregistrationtokens.fleet.cattle.io fleet-default", "list clusterregistrations.fleet.cattle.io fleet-default")
+	wantRequests(t, f.Requests(), "list clusterregistrationtokens.fleet.cattle.io fleet-default", "list secrets fleet-default", "list clusterregistrations.fleet.cattle.io fleet-default")
 }
 
 func TestListExpiringWithin(t *testing.T) {
@@ -125,7 +145,7 @@ func TestListExpiringWithin(t *testing.T) {
 			"", "error: invalid --expiring-within \"soon\": pass a duration such as 7d (0 shows only the expired tokens)\n"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			res := run(t, world{tokens: tokensOfEveryKind()}.factory(t), c.args...)
+			res := run(t, world{tokens: tokensOfEveryKind(), secrets: secretsOf(tokensOfEveryKind())}.factory(t), c.args...)
 			if res.Exit != c.exit || res.Stdout != c.stdout || res.Stderr != c.stderr {
 				t.Errorf("want exit %d, stdout %q, stderr %q; got %s", c.exit, c.stdout, c.stderr, res)
 			}
@@ -134,7 +154,7 @@ func TestListExpiringWithin(t *testing.T) {
 }
 
 func TestGetListsTheTokensRegistrations(t *testing.T) {
-	f := world{tokens: tokensOfEveryKind(), dynamic: []runtime.Object{
+	f := world{tokens: tokensOfEveryKind(), secrets: secretsOf(tokensOfEveryKind()), dynamic: []runtime.Object{
 		registration("request-1", "day", "uid-1", "cluster-1", time.Hour),
 		registration("request-2", "day", "uid-2", "", time.Minute),
 		registration("request-3", "forever", "uid-3", "cluster-3", time.Hour),
@@ -145,4 +165,58 @@ func TestGetListsTheTokensRegistrations(t *testing.T) {
 	}
 	golden(t, "get-registrations", res.String())
 	wantRequests(t, f.Requests(), "get clusterregistrationtokens.fleet.cattle.io fleet-default/day", "list clusterregistrations.fleet.cattle.io fleet-default")
+}
+
+// REGISTERED is "?" only when the registrations cannot be read (one note
+// says why), and a count, 0 included, when they were read.
+func TestListWideRegisteredIsUnknownOnlyWhenUnreadable(t *testing.T) {
+	t.Run("forbidden", func(t *testing.T) {
+		f := world{tokens: tokensOf(tokenObj("day", "24h", ""))}.factory(t)
+		f.Dyn.PrependReactor("list", "clusterregistrations", func(k8stesting.Action) (bool, runtime.Object, error) {
+			return true, nil, apierrors.NewForbidden(fleet.RegistrationGVR.GroupResource(), "", errors.New(`User "bob" cannot list resource "clusterregistrations"`))
+		})
+		res := run(t, f, "list", "-o", "wide")
+		want := "NAME   TTL   EXPIRES   SECRET    AGE   SECRET-NAME   EXPIRES-AT             REGISTERED\nday    24h   in 21h    pending   3h    <none>        2026-11-29T09:00:00Z   ?\n"
+		if res.Exit != 0 || res.Stdout != want || !strings.HasPrefix(res.Stderr, "note: REGISTERED is unknown: ") || strings.Count(res.Stderr, "\n") != 1 {
+			t.Fatalf("want\n%s got %s", want, res)
+		}
+	})
+	t.Run("read, none", func(t *testing.T) {
+		f := world{tokens: tokensOf(tokenObj("day", "24h", ""))}.factory(t)
+		res := run(t, f, "list", "-o", "wide")
+		want := "NAME   TTL   EXPIRES   SECRET    AGE   SECRET-NAME   EXPIRES-AT             REGISTERED\nday    24h   in 21h    pending   3h    <none>        2026-11-29T09:00:00Z   0\n"
+		if res.Exit != 0 || res.Stdout != want || res.Stderr != "" {
+			t.Fatalf("want\n%s got %s", want, res)
+		}
+	})
+}
+
+// SECRET says ready only for a values Secret that exists: one deleted
+// after the controller wrote it is "missing"; when Secrets cannot be
+// listed, a token's status alone is "unknown", with one note. The Secrets
+// are listed once, metadata only.
+func TestListSecretColumnChecksTheSecretExists(t *testing.T) {
+	toks := func() []*unstructured.Unstructured {
+		return tokensOf(tokenObj("kept", "24h", "kept"), tokenObj("gone", "24h", "gone"), tokenObj("new", "24h", ""))
+	}
+	t.Run("one deleted", func(t *testing.T) {
+		f := world{tokens: toks(), secrets: secretsOf(toks()[:1])}.factory(t)
+		res := run(t, f, "list")
+		want := "NAME   TTL   EXPIRES   SECRET    AGE\ngone   24h   in 21h    missing   3h\nkept   24h   in 21h    ready     3h\nnew    24h   in 21h    pending   3h\n"
+		if res.Exit != 0 || res.Stdout != want || res.Stderr != "" {
+			t.Fatalf("want\n%s got %s", want, res)
+		}
+		wantRequests(t, f.Requests(), "list clusterregistrationtokens.fleet.cattle.io fleet-default", "list secrets fleet-default")
+	})
+	t.Run("forbidden", func(t *testing.T) {
+		f := world{tokens: toks(), secrets: secretsOf(toks())}.factory(t)
+		f.Core.PrependReactor("list", "secrets", func(k8stesting.Action) (bool, runtime.Object, error) {
+			return true, nil, apierrors.NewForbidden(fleet.SecretsGR, "", errors.New(`User "bob" cannot list resource "secrets" in API group "" in the namespace "fleet-default"`))
+		})
+		res := run(t, f, "list")
+		want := "NAME   TTL   EXPIRES   SECRET    AGE\ngone   24h   in 21h    unknown   3h\nkept   24h   in 21h    unknown   3h\nnew    24h   in 21h    pending   3h\n"
+		if res.Exit != 0 || res.Stdout != want || !strings.HasPrefix(res.Stderr, "note: SECRET is unknown: ") || strings.Count(res.Stderr, "\n") != 1 {
+			t.Fatalf("want\n%s got %s", want, res)
+		}
+	})
 }

@@ -95,15 +95,12 @@ func TestListJSONKeepsWholeObjects(t *testing.T) {
 
 // The narrow item reads exactly what the table shows.
 func TestTokenItemDecodesTheTableFields(t *testing.T) {
-	raw := `{"kind":"ClusterRegistrationTokenList","metadata":{"continue":"c"},"items":[{"metadata":{"name":"a","namespace":"ns","creationTimestamp":"2026-11-28T09:00:00Z","managedFields":[{"manager":"x"}]},"spec":{"ttl":"24h"},"status":{"secretName":"a","expires":"2026-11-29T09:00:00Z"}}]}`
-	var page tokenPage
-	if err := json.Unmarshal([]byte(raw), &page); err != nil {
+	raw := `{"metadata":{"name":"a","namespace":"ns","creationTimestamp":"2026-11-28T09:00:00Z","managedFields":[{"manager":"x"}]},"spec":{"ttl":"24h"},"status":{"secretName":"a","expires":"2026-11-29T09:00:00Z"}}`
+	var item tokenItem
+	if err := json.Unmarshal([]byte(raw), &item); err != nil {
 		t.Fatal(err)
 	}
-	if page.Metadata.Continue != "c" || len(page.Items) != 1 {
-		t.Fatalf("page: %+v", page)
-	}
-	tok := page.Items[0].token()
+	tok := item.token()
 	if tok.Name != "a" || tok.Namespace != "ns" || !tok.CreationTimestamp.Equal(&metav1.Time{Time: testCreated}) ||
 		tok.Spec.TTL == nil || *tok.Spec.TTL != "24h" || tok.Status.SecretName != "a" {
 		t.Errorf("token: %+v", tok)

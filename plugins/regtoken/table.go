@@ -32,6 +32,10 @@ var tokenColumns = []printer.Column{
 	{Name: "EXPIRES-AT", Wide: true},
 }
 
+// secretColumn is SECRET's index in tokenColumns, which list corrects by
+// the Secrets that exist.
+const secretColumn = 3
+
 func tokenTable(items []unstructured.Unstructured, now time.Time) (*metav1.Table, error) {
 	rows := make([][]any, 0, len(items))
 	objects := make([]runtime.Object, 0, len(items))
@@ -68,7 +72,7 @@ func tokenRow(t *fleet.Token, now time.Time) []any {
 	if at, ok := t.ExpiresAt(); ok {
 		expiresAt = at.UTC().Format(time.RFC3339)
 	}
-	return []any{t.Name, ttlText(t), relativeExpiry(t, now), secret, duration.HumanDuration(now.Sub(t.CreationTimestamp.Time)), secretName, expiresAt}
+	return []any{t.Name, printer.Cell(ttlText(t)), relativeExpiry(t, now), secret, duration.HumanDuration(now.Sub(t.CreationTimestamp.Time)), secretName, expiresAt}
 }
 
 // ttlText is spec.ttl as stored, or <none>.
@@ -95,6 +99,12 @@ func relativeExpiry(t *fleet.Token, now time.Time) string {
 // describeExpiry is the expiry for a sentence.
 func describeExpiry(t *fleet.Token) string { return fleet.ExpiryWords(t) }
 
+// registrationsUnknown is the note on stderr when the registrations made
+// with token name cannot be listed.
+func registrationsUnknown(name string, err error) string {
+	return fmt.Sprintf("note: the registrations made with %s are unknown: %s", name, apierror.OneLine(err.Error()))
+}
+
 // registrationColumns are the table of the registrations made with a
 // token, in get and describe.
 var registrationColumns = []printer.Column{{Name: "REQUEST"}, {Name: "CLIENT-ID"}, {Name: "CLUSTER"}, {Name: "GRANTED"}, {Name: "AGE"}}
@@ -106,7 +116,7 @@ var registrationColumns = []printer.Column{{Name: "REQUEST"}, {Name: "CLIENT-ID"
 func registrationsTable(ctx context.Context, dyn dynamic.Interface, ns, name string, now time.Time) (table *metav1.Table, note string, known bool) {
 	regs, err := fleet.ListRegistrations(ctx, dyn, ns, name)
 	if err != nil {
-		return nil, fmt.Sprintf("note: the registrations made with %s are unknown: %s", name, apierror.OneLine(err.Error())), false
+		return nil, registrationsUnknown(name, err), false
 	}
 	if len(regs) == 0 {
 		return nil, fmt.Sprintf("No ClusterRegistration carries the label %s=%s: no fleet-agent v0.16 or newer has registered with it (older agents leave no label).", fleet.RegistrationLabel, name), true
@@ -117,7 +127,8 @@ func registrationsTable(ctx context.Context, dyn dynamic.Interface, ns, name str
 		if cluster == "" {
 			cluster = "<none>"
 		}
-		rows = append(rows, []any{r.Name, r.Spec.ClientID, cluster, fmt.Sprint(r.Status.Granted), duration.HumanDuration(now.Sub(r.CreationTimestamp.Time))})
+		// The client ID is the agent's free text (fleet-agent's --client-id).
+		rows = append(rows, []any{r.Name, printer.Cell(r.Spec.ClientID), cluster, fmt.Sprint(r.Status.Granted), duration.HumanDuration(now.Sub(r.CreationTimestamp.Time))})
 	}
 	return printer.NewTable(registrationColumns, rows, nil), "", true
 }

@@ -1,7 +1,7 @@
 // Command bench measures the three plugins against what users run today,
 // side by side on the real control plane, and writes BENCHMARKS.md.
 //
-//	go run ./test/bench [-rounds N] [-only startup,requests,enrollment,scale,enroll] [-out FILE]
+//	go run ./test/bench [-rounds N] [-only startup,requests,enrollment,scale,prune,enroll,realfleet,import] [-out FILE]
 //	go run ./test/bench -smoke     one round at small scale into a temporary file (CI)
 //	go run ./test/bench -splice PART.md   put a partial run's sections into BENCHMARKS.md
 //
@@ -33,7 +33,7 @@ import (
 )
 
 // comparisons, in the order they run and are reported.
-var comparisons = []string{"startup", "requests", "enrollment", "scale", "prune", "enroll"}
+var comparisons = []string{"startup", "requests", "enrollment", "scale", "prune", "enroll", "realfleet", "import"}
 
 type options struct {
 	rounds       int
@@ -51,6 +51,11 @@ type options struct {
 	// enrollClusters is how many downstream clusters the enroll
 	// comparison starts and enrolls at once.
 	enrollClusters int
+	// realFleetClusters is how many downstream clusters the real-Fleet
+	// comparison enrolls at once; importClusters how many the import
+	// comparison imports at once.
+	realFleetClusters int
+	importClusters    int
 	// splice is a partial report to splice into out instead of running.
 	splice string
 }
@@ -95,6 +100,8 @@ func parseFlags() (options, error) {
 	flag.BoolVar(&o.allPlatforms, "all-platforms", true, "report release binary sizes for every goreleaser platform, not only this one")
 	flag.BoolVar(&o.keepScratch, "keep", false, "keep the scratch directory (run directories, outputs)")
 	flag.IntVar(&o.enrollClusters, "enroll-clusters", 20, "downstream control planes for the enroll comparison")
+	flag.IntVar(&o.realFleetClusters, "realfleet-clusters", 5, "downstream control planes the real-Fleet comparison enrolls at once")
+	flag.IntVar(&o.importClusters, "import-clusters", 20, "downstream control planes the Rancher import comparison imports at once")
 	flag.StringVar(&o.splice, "splice", "", "splice the comparison sections and target rows of this partial report (a run with -only -out FILE) into -out, and run nothing")
 	flag.BoolVar(&o.profile, "profile", false, "CPU-profile every plugin listing at scale (otherwise only those slower than an anchor)")
 	flag.Parse()
@@ -128,6 +135,12 @@ func parseFlags() (options, error) {
 		o.scaleBoot, o.scaleExt, o.scaleReg = 50, 50, 50
 		if !isFlagSet("enroll-clusters") {
 			o.enrollClusters = 2
+		}
+		if !isFlagSet("realfleet-clusters") {
+			o.realFleetClusters = 2
+		}
+		if !isFlagSet("import-clusters") {
+			o.importClusters = 2
 		}
 		o.allPlatforms = false
 		if !isFlagSet("out") {
@@ -217,6 +230,8 @@ func run(ctx context.Context) (err error) {
 		"scale":      b.scale,
 		"prune":      b.prune,
 		"enroll":     b.enroll,
+		"realfleet":  b.realFleet,
+		"import":     b.rancherImport,
 	}
 	for _, c := range comparisons {
 		if !b.enabled(c) {

@@ -288,7 +288,7 @@ func mdEscape(s string) string {
 func code(s string) string { return "`" + strings.ReplaceAll(s, "`", "'") + "`" }
 
 // targetOrder is the order of the Targets rows: the sections' numbering.
-var targetOrder = []string{"enrollment", "requests", "start-up", "scale", "prune", "enroll"}
+var targetOrder = []string{"enrollment", "requests", "start-up", "scale", "prune", "enroll", "realfleet", "import"}
 
 // render writes the Markdown file.
 func (r *report) render() string {
@@ -340,7 +340,7 @@ func (r *report) render() string {
 	}
 
 	// The issue's numbering, whatever order they ran in.
-	for _, key := range []string{"enrollment", "requests", "startup", "scale", "prune", "enroll"} {
+	for _, key := range []string{"enrollment", "requests", "startup", "scale", "prune", "enroll", "realfleet", "import"} {
 		s := r.sections[key]
 		if s == nil {
 			continue
@@ -379,14 +379,23 @@ func (r *report) render() string {
 		}
 	}
 
-	if notes, err := os.ReadFile(filepath.Join(r.b.root, "hack", "bench-notes.md")); err == nil {
-		p("## Investigation notes (hand-written, included from hack/bench-notes.md)\n\n")
-		body := strings.TrimSpace(string(notes))
-		// Its own title is replaced by the heading above.
-		if strings.HasPrefix(body, "# ") {
-			_, body, _ = strings.Cut(body, "\n")
-		}
-		p("%s\n", strings.TrimSpace(body))
-	}
+	w.WriteString(notesSection(r.b.root))
 	return w.String()
+}
+
+// notesHeading starts the block that includes hack/bench-notes.md.
+const notesHeading = "## Investigation notes (hand-written, included from hack/bench-notes.md)"
+
+// notesSection is that block as of now ("" without the file).
+func notesSection(root string) string {
+	notes, err := os.ReadFile(filepath.Join(root, "hack", "bench-notes.md"))
+	if err != nil {
+		return ""
+	}
+	body := strings.TrimSpace(string(notes))
+	// Its own title is replaced by the heading.
+	if strings.HasPrefix(body, "# ") {
+		_, body, _ = strings.Cut(body, "\n")
+	}
+	return notesHeading + "\n\n" + strings.TrimSpace(body) + "\n"
 }

@@ -268,5 +268,9 @@ func spliceFile(root, from, into string) error {
 	if err != nil {
 		return fmt.Errorf("splicing %s into %s: %w", from, into, err)
 	}
+	// The included notes are the file's as of now, as a full run's are.
+	if i := strings.Index(out, notesHeading); i >= 0 {
+		out = out[:i] + notesSection(root)
+	}
 	return os.WriteFile(into, []byte(out), 0o644)
 }

@@ -9,16 +9,23 @@ import (
 	"strings"
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/version"
+	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
+	k8stesting "k8s.io/client-go/testing"
 )
 
 // ServeListsOverREST makes RESTConfig the address of a test server that
 // answers list requests (GET /apis/<group>/<version>[/namespaces/<ns>]/<resource>
-// and /api/v1/...) from the fake dynamic client: for commands that request
+// and /api/v1/...) from the fake dynamic client, core/v1 kinds the typed
+// fake holds (Options.Core) from it: for commands that request
 // list pages themselves and decode them into their own types. Each list
 // goes through the fake dynamic client, so it is recorded in Requests and
 // its reactors (errors included) apply; an error is answered as the API
@@ -47,18 +54,52 @@ func (f *Factory) serveList(w http.ResponseWriter, r *http.Request) {
 	if l := q.Get("limit"); l != "" {
 		opts.Limit, _ = strconv.ParseInt(l, 10, 64)
 	}
-	list, err := f.Dyn.Resource(gvr).Namespace(ns).List(r.Context(), opts)
+	var body []byte
+	var err error
+	if kind, ok := coreKind(gvr); ok {
+		body, err = f.listCore(gvr, kind, ns, opts)
+	} else {
+		var list *unstructured.UnstructuredList
+		if list, err = f.Dyn.Resource(gvr).Namespace(ns).List(r.Context(), opts); err == nil {
+			body, err = list.MarshalJSON()
+		}
+	}
 	if err != nil {
 		writeStatus(w, err)
 		return
 	}
-	body, err := list.MarshalJSON()
-	if err != nil {
-		writeStatus(w, apierrors.NewInternalError(err))
-		return
-	}
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write(body)
+}
+
+// coreKind is the kind of a core/v1 resource the typed fake holds
+// (Options.Core: Secrets, ConfigMaps, ...); those lists are answered from
+// it, the rest from the dynamic fake.
+func coreKind(gvr schema.GroupVersionResource) (string, bool) {
+	if gvr.Group != "" || gvr.Version != "v1" {
+		return "", false
+	}
+	for gvk := range scheme.Scheme.KnownTypes(corev1.SchemeGroupVersion) {
+		if plural, _ := meta.UnsafeGuessKindToResource(corev1.SchemeGroupVersion.WithKind(gvk)); plural.Resource == gvr.Resource {
+			return gvk, true
+		}
+	}
+	return "", false
+}
+
+// listCore lists from the typed fake through its reactors (so the request
+// is recorded and reactors' errors apply), as JSON with the list's kind.
+func (f *Factory) listCore(gvr schema.GroupVersionResource, kind, ns string, opts metav1.ListOptions) ([]byte, error) {
+	obj, err := f.Core.Invokes(k8stesting.NewListActionWithOptions(gvr, gvr.GroupVersion().WithKind(kind), ns, opts), nil)
+	if err != nil {
+		return nil, err
+	}
+	u, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
+	if err != nil {
+		return nil, err
+	}
+	u["apiVersion"], u["kind"] = "v1", kind+"List"
+	return json.Marshal(u)
 }
 
 // listPath splits a list URL path into its resource and namespace.

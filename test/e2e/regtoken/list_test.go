@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -26,6 +27,11 @@ func putToken(t *testing.T, ns, name, ttl string, ready bool) *unstructured.Unst
 		t.Fatalf("creating token %s: %v", name, err)
 	}
 	if ready {
+		// The controller writes the values Secret before the status.
+		secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns}, Type: fleet.ValuesSecretType, Data: map[string][]byte{"values": []byte("token: x\n")}}
+		if _, err := kube.CoreV1().Secrets(ns).Create(context.Background(), secret, metav1.CreateOptions{}); err != nil {
+			t.Fatalf("values Secret of token %s: %v", name, err)
+		}
 		_ = unstructured.SetNestedField(got.Object, name, "status", "secretName")
 		if got, err = ri.UpdateStatus(context.Background(), got, metav1.UpdateOptions{}); err != nil {
 			t.Fatalf("status of token %s: %v", name, err)
@@ -99,6 +105,15 @@ func TestListGetDelete(t *testing.T) {
 		}
 	}
 
+	// SECRET is ready only while the values Secret exists: the real
+	// server answers the metadata-only list, by type, of the Secrets.
+	if err := kube.CoreV1().Secrets(ns).Delete(context.Background(), "old", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := rows(t, kubectl(r, "list", "-n", ns, "--no-headers").Stdout); len(got["old"]) < 3 || got["old"][2] != "missing" || len(got["day"]) < 4 || got["day"][3] != "ready" {
+		t.Errorf("after the values Secret of old was deleted: old %q, day %q; want old missing, day ready", got["old"], got["day"])
+	}
+
 	wide := kubectl(r, "list", "-n", ns, "-o", "wide")
 	mustSucceed(t, wide, "list -o wide")
 	if header := strings.Fields(strings.SplitN(wide.Stdout, "\n", 2)[0]); strings.Join(header, " ") != "NAME TTL EXPIRES SECRET AGE SECRET-NAME EXPIRES-AT REGISTERED" {
@@ -139,8 +154,12 @@ func TestListGetDelete(t *testing.T) {
 
 	get := kubectl(r, "get", "day", "-n", ns, "-o", "yaml")
 	mustSucceed(t, get, "get -o yaml")
-	var obj map[string]any
-	if err := yaml.Unmarshal([]byte(get.Stdout), &obj); err != nil || obj["kind"] != "ClusterRegistrationToken" {
+	// A List: the token first, then its registrations (none here).
+	var gotList struct {
+		Kind  string           `json:"kind"`
+		Items []map[string]any `json:"items"`
+	}
+	if err := yaml.Unmarshal([]byte(get.Stdout), &gotList); err != nil || gotList.Kind != "List" || len(gotList.Items) != 1 || gotList.Items[0]["kind"] != "ClusterRegistrationToken" {
 		t.Errorf("get -o yaml: %v\n%s", err, get.Stdout)
 	}
 	if row := rows(t, kubectl(r, "get", "day", "-n", ns, "--no-headers").Stdout); len(row) != 1 || row["day"] == nil {
