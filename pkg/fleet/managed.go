@@ -85,7 +85,7 @@ func (e *Enroller) validateMode() error {
 	}{
 		{e.TokenName != "", "--token-name"}, {e.ReuseToken != "", "--reuse-token"}, {e.TTL != "", "--ttl"}, {e.KeepToken, "--keep-token"},
 		{e.Helm != "", "--helm"}, {e.Chart != "" && e.Chart != AgentChart, "--chart"}, {e.Install.ChartVersion != "", "--chart-version"},
-		{e.RepoURL != "" && e.RepoURL != HelmRepoURL, "--repo-url"}, {e.WaveSize != 0, "--wave-size"},
+		{e.RepoURL != "" && e.RepoURL != HelmRepoURL, "--repo-url"}, {e.WaveSize > 0, "--wave-size"},
 	}
 	for _, f := range agentOnly {
 		if f.set {
@@ -149,6 +149,7 @@ func (e *Enroller) validateManaged() error {
 	if err := e.Install.ValidateFlags(); err != nil {
 		return err
 	}
+	// The inventory's labels win over --label here too.
 	if err := e.resolveLabels(); err != nil {
 		return err
 	}
@@ -262,8 +263,6 @@ func (e *Enroller) runManaged(ctx context.Context, res *Enrollment) (*Enrollment
 	for _, w := range res.Warnings {
 		e.warn(w)
 	}
-	// The writes take a slot of --parallel; the wait for the check-in
-	// does not, so that thousands of clusters wait at once.
 	pool := fanout.New(e.Parallel, e.MaxFailures.Limit(len(e.pending())), e.MaxFailures.String())
 	for _, cl := range e.clusters {
 		if cl.Status != StatusPending {
@@ -433,23 +432,6 @@ func lastSeen(c *unstructured.Unstructured) string {
 func (e *Enroller) enrollManaged(ctx context.Context, cl *EnrolledCluster, pool *fanout.Pool, start fanout.Start) {
 	st := cl.managed
 	var wrote []string
-	release, err := start(ctx)
-	switch {
-	case errors.Is(err, fanout.ErrStopped):
-		cl.Status, cl.Error = StatusNotStarted, err.Error()
-		e.changed(cl, cl.Status, cl.Error)
-		return
-	case err != nil:
-		cl.fail(e.stopped(ctx, "before anything was written"))
-		e.changed(cl, cl.Status, cl.Error)
-		return
-	}
-	released := false
-	defer func() {
-		if !released {
-			release()
-		}
-	}()
 	fail := func(err error) {
 		pool.Fail()
 		if len(wrote) > 0 {
@@ -458,6 +440,18 @@ func (e *Enroller) enrollManaged(ctx context.Context, cl *EnrolledCluster, pool 
 		cl.fail(err)
 		e.changed(cl, cl.Status, cl.Error)
 	}
+	// The writes take one of --parallel slots; the wait for the agent,
+	// which is Fleet's work, does not.
+	release, ok := e.takeSlot(ctx, cl, start, fail, "before the cluster was set up")
+	if !ok {
+		return
+	}
+	released := false
+	defer func() {
+		if !released {
+			release()
+		}
+	}()
 	secretNS := e.secretNamespace()
 	if st.needCredential {
 		e.changed(cl, "minting a credential (ServiceAccount "+CredentialNamespace+"/"+CredentialAccount+")", "")

@@ -43,6 +43,8 @@ const (
 	managerA         // enroll --mode manager, clusters, repair, remove
 	managerB
 	removeAgent // remove of an agent-mode cluster
+	shardA      // an inventory in two shards, after an interrupted run
+	shardB
 	downstreamCount
 )
 
