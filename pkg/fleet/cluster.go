@@ -66,6 +66,9 @@ type Enrollment struct {
 	// TokenDeleted says the token this run created was deleted at its
 	// end, every cluster holding its own credential.
 	TokenDeleted bool `json:"tokenDeleted"`
+	// TokenGone says the token was deleted by someone else (or expired)
+	// while the agents registered: a re-run needs a new one.
+	TokenGone bool `json:"tokenGone,omitempty"`
 	// Waves are the tokens of a run in waves (--wave-size), in order.
 	Waves    []EnrollWave `json:"waves,omitempty"`
 	Warnings []string     `json:"warnings"`

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -13,7 +14,9 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/watch"
 
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/apierror"
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/cli"
@@ -21,6 +24,7 @@ import (
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/fanout"
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/shellquote"
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/ttl"
+	"github.com/kubectl-tokens/kubectl-tokens/pkg/wait"
 )
 
 // ClusterGVR is Fleet's Cluster: a credential naming one that this
@@ -91,6 +95,7 @@ type Enroller struct {
 	ttlWarn   string
 	clusters  []*EnrolledCluster
 	labels    map[string][]Label // per context: --label, then the inventory's
+	tokenGone atomic.Bool        // the token was deleted while agents registered
 	helmPath  string
 	chart     ChartRef
 	credTTL   time.Duration
@@ -500,6 +505,7 @@ func (e *Enroller) runWave(ctx context.Context, res *Enrollment, i, n int, wave 
 		defer cancel()
 	}
 	notes, warnings := len(res.Notes), len(res.Warnings)
+	e.tokenGone.Store(false)
 	tok, fail, err := e.obtainToken(ctx, res)
 	if err != nil {
 		return nil, err
@@ -525,8 +531,13 @@ func (e *Enroller) runWave(ctx context.Context, res *Enrollment, i, n int, wave 
 		if watch, err = startRegistrationWatch(ctx, e.m.Dyn, tok.Namespace, tok.Name, e.Reregister); err != nil {
 			return nil, fail(err)
 		}
+		stop := e.watchTokenGone(ctx, tok, watch)
+		defer stop()
 	}
 	e.installAll(ctx, tok, res, wave, pool, watch)
+	if e.tokenGone.Load() {
+		res.TokenGone = true
+	}
 	e.cleanUp(res, tok, wave)
 	return tok, nil
 }
@@ -951,6 +962,7 @@ func explainPendingRelease(err error, cl *EnrolledCluster, ns string) error {
 func (e *Enroller) checkTokenAfterGrant(ctx context.Context, tok *Token, reg *Registration) error {
 	_, err := e.m.Tokens.Get(ctx, tok.Name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
+		e.tokenGone.Store(true)
 		return fmt.Errorf("registration %s was granted, but %s %q is gone (expired?), so the agent gets no credential: enroll again with a new token (no --reuse-token) and --reregister", reg.Name, Kind, tok.Name)
 	}
 	return apierror.Wrap(err, TokenOp("get", tok.Namespace, tok.Name))
@@ -969,6 +981,7 @@ func (e *Enroller) diagnose(runCtx context.Context, cl *EnrolledCluster, tok *To
 	_, err := e.m.Tokens.Get(ctx, tok.Name, metav1.GetOptions{})
 	switch {
 	case apierrors.IsNotFound(err) || tok.Expired(Now()):
+		e.tokenGone.Store(true)
 		return fmt.Errorf("%s: %s %q expired or was deleted, so the agent's registration is refused: enroll again with a new token and a longer --ttl", what, Kind, tok.Name)
 	case cl.last != nil:
 		return fmt.Errorf("%s: registration %s waits for the Fleet controller to grant it (is it running?); look with %s", what, cl.last.Name, Hint(e.f, "get", tok.Name, "-n", tok.Namespace))
@@ -990,6 +1003,30 @@ func (e *Enroller) stopped(ctx context.Context, when string) error {
 		return fmt.Errorf("--timeout %s ran out %s", e.Timeout, when)
 	}
 	return fmt.Errorf("interrupted %s", when)
+}
+
+// watchTokenGone ends the registration waits at once when the token is
+// deleted (by hand, or by the controller at its expiry): from then on no
+// agent can register with it, so waiting out --timeout would only delay
+// the failure.
+func (e *Enroller) watchTokenGone(ctx context.Context, tok *Token, regs *registrationWatch) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	lw := wait.Named(tok.Name,
+		func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
+			return e.m.Tokens.List(ctx, opts)
+		},
+		e.m.Tokens.Watch)
+	go func() {
+		_, err := wait.Until(ctx, lw, "", func(ev watch.Event) (bool, error) {
+			u, ok := ev.Object.(*unstructured.Unstructured)
+			return ok && ev.Type == watch.Deleted && u.GetUID() == tok.UID, nil
+		})
+		if err == nil {
+			e.tokenGone.Store(true)
+			regs.fail(fmt.Errorf("%s %q was deleted (expired, or by hand) before the agent registered, so its registration cannot be granted: enroll again with a new token (no --reuse-token)", Kind, tok.Name))
+		}
+	}()
+	return cancel
 }
 
 // cleanUp deletes the token this run created once every cluster it was

@@ -148,6 +148,17 @@ func startRegistrationWatch(ctx context.Context, dyn dynamic.Interface, ns, name
 	return w, nil
 }
 
+// fail ends every wait with err (the token is gone: no registration
+// can be granted any more).
+func (w *registrationWatch) fail(err error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.err == nil {
+		w.err = err
+	}
+	w.broadcast()
+}
+
 func (w *registrationWatch) event(ev watch.Event, ignoreExisting bool, first chan struct{}) {
 	w.mu.Lock()
 	defer w.mu.Unlock()

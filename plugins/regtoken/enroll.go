@@ -342,7 +342,7 @@ func (o *EnrollOptions) finish(res *fleet.Enrollment, tok *fleet.Token) error {
 		return fmt.Errorf("%w; re-run with %s; the tokens of the waves with failures stay until they expire, or delete them with %s", err,
 			o.rerunHint(failedContexts(res), elsewhere, ""), fleet.Hint(o.f, append(append([]string{"delete"}, kept...), "-n", o.e.Namespace())...))
 	}
-	if tok == nil || res.TokenDeleted {
+	if tok == nil || res.TokenDeleted || res.TokenGone {
 		return fmt.Errorf("%w; re-run with %s", err, o.rerunHint(failedContexts(res), elsewhere, ""))
 	}
 	return fmt.Errorf("%w; %s %q stays in namespace %q (%s) for a re-run: %s; or delete it with %s", err, fleet.Kind, tok.Name, tok.Namespace, describeExpiry(tok),

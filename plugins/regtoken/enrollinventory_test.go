@@ -1,6 +1,7 @@
 package regtoken
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -8,8 +9,10 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	k8stesting "k8s.io/client-go/testing"
@@ -213,5 +216,43 @@ func TestEnrollInWavesUsesATokenPerWaveAndDeletesEach(t *testing.T) {
 		"delete clusterregistrationtokens.fleet.cattle.io fleet-default/enroll-2",
 	}) {
 		t.Fatalf("token writes %q", writes)
+	}
+}
+
+// A token deleted while the agents register ends the wait at once (no
+// registration can be granted with it), and the re-run hint asks for a
+// new token instead of saying the old one stays.
+func TestEnrollEndsTheWaitAtOnceWhenTheTokenIsDeleted(t *testing.T) {
+	helm, _ := fakeHelm(t)
+	// No registration is ever granted: only the token's deletion can end
+	// the run before its (hour-long) timeout.
+	f, _ := enrollWorld(t, registration("request-other", "edge", "uid-zzz", "cluster-zzzz", 0))
+	// A server gives every write a resourceVersion, which a watch
+	// resumes from; the fake does not.
+	rv := 0
+	f.Dyn.PrependReactor("*", "clusterregistrationtokens", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		if o, ok := a.(interface{ GetObject() runtime.Object }); ok {
+			if u, ok := o.GetObject().(*unstructured.Unstructured); ok {
+				rv++
+				u.SetResourceVersion(fmt.Sprint(rv))
+			}
+		}
+		return false, nil, nil
+	})
+	var once sync.Once
+	enrollChanged = func(_ *fleet.EnrolledCluster, s string) {
+		if s == "waiting for the agent to register" {
+			once.Do(func() {
+				if err := f.Dyn.Resource(fleet.TokenGVR).Namespace(testNS).Delete(context.Background(), "edge", metav1.DeleteOptions{}); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+	}
+	t.Cleanup(func() { enrollChanged = nil })
+	res := run(t, f, "enroll", "ctx-a", "--token-name", "edge", "--ttl", "1h", "--timeout", "1h", "--helm", helm)
+	want := `ClusterRegistrationToken "edge" was deleted (expired, or by hand) before the agent registered, so its registration cannot be granted: enroll again with a new token (no --reuse-token)`
+	if res.Exit != 1 || !strings.Contains(res.Stderr, want) || strings.Contains(res.Stderr, "stays") || strings.Contains(res.Stderr, "--reuse-token edge") {
+		t.Fatalf("want %q and no 'stays' hint, got %s", want, res)
 	}
 }
