@@ -138,7 +138,7 @@ func (b *bench) managerScale(ctx context.Context) error {
 	sec := b.report.section("manager", fmt.Sprintf("9. Manager mode at scale: `kubectl regtoken enroll --mode manager` on %d, %d and %d virtual downstream clusters", twenty, small, large))
 	sec.Intro = append(sec.Intro,
 		fmt.Sprintf("`kubectl-regtoken enroll --mode manager --contexts-from FILE --wait-registration=false -n NS -o json`, run directly (no kubectl in front), against the bench's real kube-apiserver as the Fleet management cluster (Fleet's CRDs; no Fleet controller acts on these namespaces, hence --wait-registration=false: the run ends once every Cluster and kubeconfig Secret is written, which is the plugin's own work) and %d virtual downstream clusters: one HTTPS listener of the bench (test/virtualclusters, self-signed CA, HTTP/2) where each cluster is a path prefix (`server: https://127.0.0.1:PORT/clusters/N`) with its own static token and its own kube-system UID, answering exactly the requests manager mode sends downstream (kube-system, SelfSubjectAccessReviews, ServiceAccount, ClusterRoleBinding, TokenRequest) as kube-apiserver does. The kubeconfig holds one context per virtual cluster (its own cluster entry with inline CA, its own user) next to the management context, as a user's would.", large),
-		"Each run gets a fresh namespace upstream and fresh virtual clusters (new kube-system UIDs, nothing minted), so every run registers every cluster from scratch; its result is checked: every cluster `Installed` in the JSON, and exactly N Clusters and N kubeconfig Secrets in the namespace. Wall time is from fork/exec to wait4; *CPU* is the child's user + system time and *peak RSS* its ru_maxrss (rusage). The two sizes alternate within a round (small first in even rounds, large first in odd ones); the ratio is taken per round. `--parallel` default is 8.",
+		"Each run gets a fresh namespace upstream and fresh virtual clusters (new kube-system UIDs, nothing minted), so every run registers every cluster from scratch; its result is checked: every cluster `Installed` in the JSON, and exactly N Clusters and N kubeconfig Secrets in the namespace. Wall time is from fork/exec to wait4 and *peak RSS* the plugin's ru_maxrss, both taken by the bench's launcher; *CPU* is user + system time from the launcher's rusage, which includes the plugin it waited for (and the launcher's own few milliseconds). The two sizes alternate within a round (small first in even rounds, large first in odd ones); the ratio is taken per round. `--parallel` default is 8.",
 		"Loopback warning: every virtual cluster's server is 127.0.0.1, so the plugin warns once per context that the Fleet controller reaches it only on this machine; that output is part of what is measured.")
 	t := table{Header: []string{"clusters", "--parallel", "wall time", "CPU (user+sys)", "peak RSS", "per cluster (wall)", "downstream requests per cluster"}}
 	keys := [][2]int{{twenty, 0}}
@@ -222,8 +222,8 @@ func perCluster(reqs []string, n int) string {
 	return strings.Join(out, ", ")
 }
 
-// measurePlugin runs kubectl-regtoken args directly and measures it with
-// the child's rusage (CPU, which the launcher does not report).
+// measurePlugin runs kubectl-regtoken args directly (through the bench's
+// launcher, no kubectl) and measures wall, peak RSS and CPU.
 func (b *bench) measurePlugin(ctx context.Context, args []string, check func(stdout []byte) error) (*mgrRun, error) {
 	home, err := b.run.tempDir("home")
 	if err != nil {
@@ -241,17 +241,29 @@ func (b *bench) measurePlugin(ctx context.Context, args []string, check func(std
 	var stderr bytes.Buffer
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, filepath.Join(b.run.binDir, "kubectl-regtoken"), args...)
+	// Through the launcher: a child forked from this (large) process
+	// would start with its RSS as ru_maxrss, which survives exec. The
+	// launcher reports the plugin's wall and peak RSS; its own rusage
+	// from wait4 includes the plugin it waited for, so its CPU is the
+	// plugin's plus the launcher's few milliseconds.
+	measure := filepath.Join(dir, ".measure")
+	plugin := filepath.Join(b.run.binDir, "kubectl-regtoken")
+	cmd := exec.CommandContext(ctx, b.run.launcher, append([]string{measure, plugin, plugin}, args...)...)
 	cmd.Env, cmd.Dir, cmd.Stdout, cmd.Stderr = b.run.environ(home), dir, out, &stderr
-	start := time.Now()
-	err = cmd.Run()
-	wall := time.Since(start)
-	if err != nil {
+	if err := cmd.Run(); err != nil {
 		return nil, fmt.Errorf("kubectl-regtoken %s: %v: %s", strings.Join(args, " "), err, lastLines(stderr.Bytes(), 5))
 	}
 	ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage)
 	if !ok {
 		return nil, fmt.Errorf("no rusage for kubectl-regtoken")
+	}
+	m, err := os.ReadFile(measure)
+	if err != nil {
+		return nil, fmt.Errorf("the launcher left no measurement: %w", err)
+	}
+	var startNs, endNs, wallNs, rssKiB int64
+	if _, err := fmt.Sscanf(string(m), "%d %d %d %d", &startNs, &endNs, &wallNs, &rssKiB); err != nil {
+		return nil, fmt.Errorf("the launcher's measurement %q: %w", m, err)
 	}
 	stdout, err := os.ReadFile(out.Name())
 	if err != nil {
@@ -261,7 +273,7 @@ func (b *bench) measurePlugin(ctx context.Context, args []string, check func(std
 		return nil, fmt.Errorf("wrong result: %w (stderr: %s)", err, lastLines(stderr.Bytes(), 3))
 	}
 	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-	return &mgrRun{Wall: wall, CPU: cpu, RSSKiB: ru.Maxrss}, nil
+	return &mgrRun{Wall: time.Duration(wallNs), CPU: cpu, RSSKiB: rssKiB}, nil
 }
 
 // checkManagerResult: every cluster Installed in the output, and exactly
