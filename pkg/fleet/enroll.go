@@ -576,17 +576,8 @@ func (e *Enroller) preflight(ctx context.Context, res *Enrollment) (ControllerFa
 	if access != nil {
 		return facts, access
 	}
-	owner := map[string]string{}
-	for _, cl := range e.clusters {
-		switch uid := cl.kubeSystemUID; {
-		case uid == "":
-		case uid == mgmtUID:
-			return facts, fmt.Errorf("context %q reaches the Fleet management cluster itself (kube-system UID %s): name downstream contexts; nothing was created", cl.Context, uid)
-		case owner[uid] != "":
-			return facts, fmt.Errorf("contexts %q and %q reach the same cluster (kube-system UID %s): name each cluster once; nothing was created", owner[uid], cl.Context, uid)
-		default:
-			owner[uid] = cl.Context
-		}
+	if err := checkDistinctClusters(e.clusters, mgmtUID); err != nil {
+		return facts, err
 	}
 	for _, cl := range e.clusters {
 		if l := e.labelsFor(cl); cl.previous != nil && len(l) > 0 && len(cl.installedLabels) > 0 && !sameLabels(cl.installedLabels, l) {
@@ -861,18 +852,12 @@ func (e *Enroller) enrollOne(ctx context.Context, cl *EnrolledCluster, ns string
 		cl.fail(err)
 		e.changed(cl, cl.Status, cl.Error)
 	}
-	release, err := start(ctx)
-	switch {
-	case errors.Is(err, fanout.ErrStopped):
-		cl.Status, cl.Error = StatusNotStarted, err.Error()
-		e.changed(cl, cl.Status, cl.Error)
-		return
-	case err != nil:
-		fail(e.stopped(ctx, "before helm ran"))
+	release, ok := e.takeSlot(ctx, cl, start, fail, "before helm ran")
+	if !ok {
 		return
 	}
 	e.changed(cl, "installing", "")
-	err = RunHelm(ctx, e.helmPath, cl.Helm, values)
+	err := RunHelm(ctx, e.helmPath, cl.Helm, values)
 	if err == nil && e.Reregister {
 		err = cl.reregister(ctx, ns, Now())
 		cl.removed = err == nil
@@ -923,6 +908,23 @@ func (e *Enroller) enrollOne(ctx context.Context, cl *EnrolledCluster, ns string
 	}
 	cl.Registration, cl.Cluster, cl.Status = reg.Name, reg.Status.ClusterName, StatusRegistered
 	e.changed(cl, cl.Status, "as "+cl.Cluster)
+}
+
+// takeSlot takes cl's --parallel slot for its costly part. A cluster
+// --max-failures keeps from starting ends NotStarted; one the run's end
+// keeps from starting fails with when.
+func (e *Enroller) takeSlot(ctx context.Context, cl *EnrolledCluster, start fanout.Start, fail func(error), when string) (func(), bool) {
+	release, err := start(ctx)
+	switch {
+	case errors.Is(err, fanout.ErrStopped):
+		cl.Status, cl.Error = StatusNotStarted, err.Error()
+		e.changed(cl, cl.Status, cl.Error)
+		return nil, false
+	case err != nil:
+		fail(e.stopped(ctx, when))
+		return nil, false
+	}
+	return release, true
 }
 
 func (e *Enroller) changed(cl *EnrolledCluster, state, detail string) {

@@ -149,6 +149,10 @@ func (e *Enroller) validateManaged() error {
 	if err := e.Install.ValidateFlags(); err != nil {
 		return err
 	}
+	// The inventory's labels win over --label here too.
+	if err := e.resolveLabels(); err != nil {
+		return err
+	}
 	if err := e.resolveContexts(); err != nil {
 		return err
 	}
@@ -349,24 +353,6 @@ func (e *Enroller) preflightManaged(ctx context.Context, res *Enrollment) error 
 	return nil
 }
 
-// checkDistinctClusters refuses a context of the management cluster, and
-// two contexts of one cluster.
-func checkDistinctClusters(clusters []*EnrolledCluster, mgmtUID string) error {
-	owner := map[string]string{}
-	for _, cl := range clusters {
-		switch uid := cl.kubeSystemUID; {
-		case uid == "":
-		case uid == mgmtUID:
-			return fmt.Errorf("context %q reaches the Fleet management cluster itself (kube-system UID %s): name downstream contexts; nothing was created", cl.Context, uid)
-		case owner[uid] != "":
-			return fmt.Errorf("contexts %q and %q reach the same cluster (kube-system UID %s): name each cluster once; nothing was created", owner[uid], cl.Context, uid)
-		default:
-			owner[uid] = cl.Context
-		}
-	}
-	return nil
-}
-
 // planManaged decides what one cluster needs: a Cluster with its client
 // ID may exist already (a re-run), with or without its Secret.
 func (e *Enroller) planManaged(ctx context.Context, cl *EnrolledCluster, byID, byName *unstructured.Unstructured) error {
@@ -456,14 +442,8 @@ func (e *Enroller) enrollManaged(ctx context.Context, cl *EnrolledCluster, pool 
 	}
 	// The writes take one of --parallel slots; the wait for the agent,
 	// which is Fleet's work, does not.
-	release, err := start(ctx)
-	switch {
-	case errors.Is(err, fanout.ErrStopped):
-		cl.Status, cl.Error = StatusNotStarted, err.Error()
-		e.changed(cl, cl.Status, cl.Error)
-		return
-	case err != nil:
-		fail(e.stopped(ctx, "before the cluster was set up"))
+	release, ok := e.takeSlot(ctx, cl, start, fail, "before the cluster was set up")
+	if !ok {
 		return
 	}
 	released := false

@@ -43,15 +43,18 @@ type Options struct {
 	// Selector is --context-selector, a regular expression over context
 	// names.
 	Selector string
-	// Shard is --shard I/N.
+	// Shard is --shard I/N, or job/N in an Indexed Job.
 	Shard string
+	// Getenv reads JOB_COMPLETION_INDEX for --shard job/N (nil:
+	// os.Getenv).
+	Getenv func(string) string
 }
 
 // AddFlags binds the inventory flags.
 func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.From, "contexts-from", "", "Read the contexts from this file ('-' for standard input): one context per line (# starts a comment), or YAML, a list of {name, clientID, labels}.")
 	fs.StringVar(&o.Selector, "context-selector", "", "Keep only the contexts whose name matches this regular expression (RE2, anchored: 'edge-.*').")
-	fs.StringVar(&o.Shard, "shard", "", "Take only shard I of N (I/N, 1 <= I <= N) of the contexts, for an Indexed Job or a CI matrix: a context's shard depends on its name alone, so every run puts it in the same shard.")
+	fs.StringVar(&o.Shard, "shard", "", "Take only shard I of N (I/N, 1 <= I <= N) of the contexts, for a CI matrix; in a Kubernetes Indexed Job pass job/N (shard $JOB_COMPLETION_INDEX+1). A context's shard depends on its name alone, so every run puts it in the same shard.")
 }
 
 // Args are the inventory flags as given, for a re-run hint.
@@ -63,6 +66,20 @@ func (o *Options) Args() []string {
 		}
 	}
 	return out
+}
+
+// Rerun are the arguments that run the same job again: the inventory
+// flags (what is done is left alone, so it resumes) and maxFailures
+// (--max-failures as given), else the contexts left to do.
+func (o *Options) Rerun(left []string, maxFailures string) []string {
+	if !o.Given() {
+		return left
+	}
+	args := o.Args()
+	if maxFailures != "" {
+		args = append(args, "--max-failures", maxFailures)
+	}
+	return args
 }
 
 // Given tells whether any inventory flag narrows or replaces the
@@ -79,7 +96,19 @@ func (o *Options) Resolve(args []string, stdin io.Reader) ([]Entry, error) {
 	if err != nil {
 		return nil, err
 	}
-	shard, err := ParseShard(o.Shard)
+	spec := o.Shard
+	if rest, ok := strings.CutPrefix(spec, "job/"); ok {
+		getenv := o.Getenv
+		if getenv == nil {
+			getenv = os.Getenv
+		}
+		i, err := strconv.Atoi(getenv(JobIndexEnv))
+		if err != nil || i < 0 {
+			return nil, fmt.Errorf("--shard %s reads the Indexed Job's %s, which is %q: run it in an Indexed Job (completionMode: Indexed), or pass --shard I/N", spec, JobIndexEnv, getenv(JobIndexEnv))
+		}
+		spec = strconv.Itoa(i+1) + "/" + rest
+	}
+	shard, err := ParseShard(spec)
 	if err != nil {
 		return nil, err
 	}
@@ -271,6 +300,10 @@ func checkUnique(entries []Entry, from string) error {
 	return nil
 }
 
+// JobIndexEnv is the 0-based index Kubernetes gives each pod of an
+// Indexed Job.
+const JobIndexEnv = "JOB_COMPLETION_INDEX"
+
 // Shard is a stable slice of an inventory: shard Index of Count.
 type Shard struct {
 	Index, Count int
@@ -285,7 +318,7 @@ func ParseShard(s string) (Shard, error) {
 	index, err1 := strconv.Atoi(i)
 	count, err2 := strconv.Atoi(n)
 	if !ok || err1 != nil || err2 != nil {
-		return Shard{}, fmt.Errorf("--shard %q is not I/N: pass e.g. --shard 1/4 (in an Indexed Job: --shard $((JOB_COMPLETION_INDEX+1))/N)", s)
+		return Shard{}, fmt.Errorf("--shard %q is not I/N: pass e.g. --shard 1/4 (in an Indexed Job: --shard job/N)", s)
 	}
 	if count < 1 || index < 1 || index > count {
 		return Shard{}, fmt.Errorf("--shard %q is out of range: I counts from 1 to N, e.g. --shard 1/%d … --shard %d/%d", s, max(count, 1), max(count, 1), max(count, 1))

@@ -99,10 +99,34 @@ func TestResolveTakesArgumentsOrAFileThenSelectorThenShard(t *testing.T) {
 	}
 }
 
+// In an Indexed Job, job/N is shard JOB_COMPLETION_INDEX+1 of N: the
+// image has no shell to add one.
+func TestShardJobReadsTheIndexedJobsIndex(t *testing.T) {
+	all := []string{"a", "b", "c", "d", "e", "f", "g", "h"}
+	for i := range 3 {
+		env := func(string) string { return fmt.Sprint(i) }
+		byJob, err := (&Options{Shard: "job/3", Getenv: env}).Resolve(all, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		byHand, err := (&Options{Shard: fmt.Sprintf("%d/3", i+1)}).Resolve(all, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(byJob, byHand) {
+			t.Fatalf("index %d: job/3 took %v, %d/3 took %v", i, names(byJob), i+1, names(byHand))
+		}
+	}
+	_, err := (&Options{Shard: "job/3", Getenv: func(string) string { return "" }}).Resolve(all, nil)
+	if want := `--shard job/3 reads the Indexed Job's JOB_COMPLETION_INDEX, which is "": run it in an Indexed Job (completionMode: Indexed), or pass --shard I/N`; err == nil || err.Error() != want {
+		t.Fatalf("err = %v", err)
+	}
+}
+
 func TestParseShardRefusesWhatIsNotIOfN(t *testing.T) {
 	for in, want := range map[string]string{
-		"1":   `--shard "1" is not I/N: pass e.g. --shard 1/4 (in an Indexed Job: --shard $((JOB_COMPLETION_INDEX+1))/N)`,
-		"a/b": `--shard "a/b" is not I/N: pass e.g. --shard 1/4 (in an Indexed Job: --shard $((JOB_COMPLETION_INDEX+1))/N)`,
+		"1":   `--shard "1" is not I/N: pass e.g. --shard 1/4 (in an Indexed Job: --shard job/N)`,
+		"a/b": `--shard "a/b" is not I/N: pass e.g. --shard 1/4 (in an Indexed Job: --shard job/N)`,
 		"0/2": `--shard "0/2" is out of range: I counts from 1 to N, e.g. --shard 1/2 … --shard 2/2`,
 		"1/0": `--shard "1/0" is out of range: I counts from 1 to N, e.g. --shard 1/1 … --shard 1/1`,
 	} {

@@ -364,17 +364,7 @@ func (o *EnrollOptions) printLine(cl *fleet.EnrolledCluster) {
 // the install, so that, run as printed, it registers the same identity.
 func (o *EnrollOptions) rerunHint(contexts, elsewhere []string, token string) string {
 	op := o.opts
-	args := []string{"enroll"}
-	if o.inv.Given() {
-		// A re-run of the same inventory resumes: what registered is
-		// left alone.
-		args = append(args, o.inv.Args()...)
-		if o.maxFailures != "" {
-			args = append(args, "--max-failures", o.maxFailures)
-		}
-	} else {
-		args = append(args, contexts...)
-	}
+	args := append([]string{"enroll"}, o.inv.Rerun(contexts, o.maxFailures)...)
 	args = append(args, "-n", o.e.Namespace())
 	if op.Mode == fleet.ModeManager {
 		args = append(args, "--mode", fleet.ModeManager)

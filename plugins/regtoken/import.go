@@ -528,17 +528,7 @@ func (o *ImportOptions) finish(res *RancherImport) error {
 	if err == nil || len(exist) == 0 {
 		return err
 	}
-	rerun := []string{"import"}
-	if o.inv.Given() {
-		// The same inventory again resumes: Active clusters are left
-		// alone.
-		rerun = append(rerun, o.inv.Args()...)
-		if o.maxFailures != "" {
-			rerun = append(rerun, "--max-failures", o.maxFailures)
-		}
-	} else {
-		rerun = append(rerun, failed...)
-	}
+	rerun := append([]string{"import"}, o.inv.Rerun(failed, o.maxFailures)...)
 	if o.Name != "" {
 		rerun = append(rerun, "--name", o.Name)
 	}
