@@ -33,7 +33,7 @@ import (
 )
 
 // comparisons, in the order they run and are reported.
-var comparisons = []string{"startup", "requests", "enrollment", "scale", "prune", "enroll", "realfleet", "import"}
+var comparisons = []string{"startup", "requests", "enrollment", "scale", "prune", "enroll", "realfleet", "import", "manager"}
 
 type options struct {
 	rounds       int
@@ -232,6 +232,7 @@ func run(ctx context.Context) (err error) {
 		"enroll":     b.enroll,
 		"realfleet":  b.realFleet,
 		"import":     b.rancherImport,
+		"manager":    b.managerScale,
 	}
 	for _, c := range comparisons {
 		if !b.enabled(c) {

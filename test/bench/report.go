@@ -288,7 +288,7 @@ func mdEscape(s string) string {
 func code(s string) string { return "`" + strings.ReplaceAll(s, "`", "'") + "`" }
 
 // targetOrder is the order of the Targets rows: the sections' numbering.
-var targetOrder = []string{"enrollment", "requests", "start-up", "scale", "prune", "enroll", "realfleet", "import"}
+var targetOrder = []string{"enrollment", "requests", "start-up", "scale", "prune", "enroll", "realfleet", "import", "manager"}
 
 // render writes the Markdown file.
 func (r *report) render() string {
@@ -340,7 +340,7 @@ func (r *report) render() string {
 	}
 
 	// The issue's numbering, whatever order they ran in.
-	for _, key := range []string{"enrollment", "requests", "startup", "scale", "prune", "enroll", "realfleet", "import"} {
+	for _, key := range []string{"enrollment", "requests", "startup", "scale", "prune", "enroll", "realfleet", "import", "manager"} {
 		s := r.sections[key]
 		if s == nil {
 			continue
