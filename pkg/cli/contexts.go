@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 )
 
 // Contexts is the part of Clients for a command that works on several
@@ -47,7 +49,8 @@ func (f *Factory) ForContext(name string) (Clients, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, ok := raw.Contexts[name]; !ok {
+	c, ok := raw.Contexts[name]
+	if !ok {
 		return nil, NoSuchContext(name, f.kubeconfigDescription(), f.ConfigFlags.KubeConfig)
 	}
 	cf := NewConfigFlags()
@@ -56,7 +59,19 @@ func (f *Factory) ForContext(name string) (Clients, error) {
 		cf.KubeConfig = &v
 	}
 	cf.Context = &name
-	return &Factory{ConfigFlags: cf, binary: f.binary}, nil
+	// The context's own entries of the kubeconfig already read: a
+	// factory per context must not parse the whole file again (with a
+	// thousand contexts that was most of a run's CPU and memory).
+	base := clientcmdapi.NewConfig()
+	base.Contexts[name] = c
+	if cl, ok := raw.Clusters[c.Cluster]; ok {
+		base.Clusters[c.Cluster] = cl
+	}
+	if u, ok := raw.AuthInfos[c.AuthInfo]; ok {
+		base.AuthInfos[c.AuthInfo] = u
+	}
+	base.CurrentContext = name
+	return &Factory{ConfigFlags: cf, binary: f.binary, base: base}, nil
 }
 
 // Management names the cluster of the current context for a command that

@@ -32,6 +32,13 @@ type Factory struct {
 	ConfigFlags *genericclioptions.ConfigFlags
 	binary      string
 
+	// base is the kubeconfig of a ForContext factory: only its context,
+	// cluster and user, taken from the parent's copy, never read again.
+	base    *clientcmdapi.Config
+	rawOnce sync.Once
+	raw     clientcmdapi.Config
+	rawErr  error
+
 	once     sync.Once
 	restCfg  *rest.Config
 	restErr  error
@@ -65,7 +72,13 @@ func (f *Factory) RESTConfig() (*rest.Config, error) {
 			f.restErr = err
 			return
 		}
-		cfg, err := f.ConfigFlags.ToRESTConfig()
+		var cfg *rest.Config
+		var err error
+		if f.base != nil {
+			cfg, err = f.baseConfig().ClientConfig()
+		} else {
+			cfg, err = f.ConfigFlags.ToRESTConfig()
+		}
 		if err != nil {
 			f.restErr = configError(err, f.kubeconfigDescription())
 			return
@@ -203,7 +216,11 @@ func (f *Factory) Namespace() (ns string, explicit bool, err error) {
 	if _, err := f.RawConfig(); err != nil {
 		return "", false, err
 	}
-	ns, explicit, err = f.ConfigFlags.ToRawKubeConfigLoader().Namespace()
+	if f.base != nil {
+		ns, explicit, err = f.baseConfig().Namespace()
+	} else {
+		ns, explicit, err = f.ConfigFlags.ToRawKubeConfigLoader().Namespace()
+	}
 	if err != nil {
 		return "", false, configError(err, f.kubeconfigDescription())
 	}
@@ -212,12 +229,32 @@ func (f *Factory) Namespace() (ns string, explicit bool, err error) {
 
 // RawConfig is the merged kubeconfig; a --context, --cluster or --user
 // it does not have is refused.
+//
+// It is read once: a command of many contexts asks for it per context,
+// and a kubeconfig of a thousand contexts is a megabyte to parse. Callers
+// must not change it.
 func (f *Factory) RawConfig() (clientcmdapi.Config, error) {
-	raw, err := f.ConfigFlags.ToRawKubeConfigLoader().RawConfig()
-	if err != nil {
-		return raw, configError(err, f.kubeconfigDescription())
+	f.rawOnce.Do(func() {
+		if f.base != nil {
+			f.raw = *f.base
+			return
+		}
+		raw, err := f.ConfigFlags.ToRawKubeConfigLoader().RawConfig()
+		f.raw = raw
+		if err != nil {
+			f.rawErr = configError(err, f.kubeconfigDescription())
+		}
+	})
+	if f.rawErr != nil {
+		return f.raw, f.rawErr
 	}
-	return raw, f.checkSelected(raw)
+	return f.raw, f.checkSelected(f.raw)
+}
+
+// baseConfig is the client configuration of a ForContext factory, from
+// the one context its parent handed over.
+func (f *Factory) baseConfig() clientcmd.ClientConfig {
+	return clientcmd.NewNonInteractiveClientConfig(*f.base, f.base.CurrentContext, &clientcmd.ConfigOverrides{}, nil)
 }
 
 // Flags are kubectl's connection flags this factory reads.

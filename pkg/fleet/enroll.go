@@ -538,7 +538,13 @@ func (e *Enroller) runWave(ctx context.Context, res *Enrollment, i, n int, wave 
 	if e.tokenGone.Load() {
 		res.TokenGone = true
 	}
-	e.cleanUp(res, tok, wave)
+	// One token for the run: a cluster that failed before the token (in
+	// preflight) keeps it for the re-run too.
+	scope := wave
+	if n == 1 {
+		scope = e.clusters
+	}
+	e.cleanUp(res, tok, scope)
 	return tok, nil
 }
 

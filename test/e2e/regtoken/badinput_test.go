@@ -24,8 +24,18 @@ const knownToken = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJiYWQtaW5wdXQifQ.bad-input-se
 func plantValues(t *testing.T, ns, name, typ string, data map[string]string) {
 	t.Helper()
 	putToken(t, ns, name, "", true)
+	// putToken wrote a good values Secret, as the controller would: this
+	// one replaces it.
+	dropSecret(t, ns, name)
 	s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns}, Type: corev1.SecretType(typ), StringData: data}
 	if _, err := kube.CoreV1().Secrets(ns).Create(context.Background(), s, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func dropSecret(t *testing.T, ns, name string) {
+	t.Helper()
+	if err := kube.CoreV1().Secrets(ns).Delete(context.Background(), name, metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -43,6 +53,7 @@ func TestBadInput(t *testing.T) {
 	plantValues(t, ns, "wrongtype", "Opaque", map[string]string{"values": goodValues})
 	plantValues(t, ns, "missingkeys", fleet.ValuesSecretType, map[string]string{"values": "token: " + knownToken + "\n"})
 	putToken(t, ns, "nosecret", "", true)
+	dropSecret(t, ns, "nosecret")
 	putToken(t, ns, "pending", "", false)
 	putToken(t, ns, "taken", "1h", false)
 
