@@ -2,6 +2,7 @@
 #   make build     the three plugin binaries into bin/
 #   make test      lint, unit and end-to-end tests on a real control plane (builds what it needs)
 #   make test-unit the tests that need no control plane (go test -short)
+#   make test-e2e  every test, the control-plane packages included (-tags e2e)
 #   make test-race those tests under the race detector (part of make test)
 #   make golden    rewrite the golden files from the current output, for review
 #   make lint      golangci-lint (.golangci.yml), built from the module proxy
@@ -32,7 +33,13 @@ LDFLAGS := -s -w -X $(VERSION_PKG).Version=$(VERSION) -X $(VERSION_PKG).Commit=$
 # Test timeout for go test: the control plane starts once per package.
 TEST_TIMEOUT ?= 30m
 
-.PHONY: all build testbin fleet helm test test-unit test-race tidy-check golden lint deadcode tools fuzz demo install clean fmt vet release-check release-snapshot bench bench-smoke
+# The test files that start a control plane (test/e2e, test/integration,
+# test/multicluster, the emulators' own tests, test/testenv's restart) build
+# only with this tag, so go test -short ./... links none of them. With the
+# tag and without -short they run and never skip: a missing binary fails.
+E2E_TAGS := e2e
+
+.PHONY: all build testbin fleet helm test test-unit test-e2e test-race tidy-check golden lint deadcode tools fuzz demo install clean fmt vet release-check release-snapshot bench bench-smoke
 
 # Fuzz targets and the time each gets in make test (a short run that keeps
 # them from rotting; run longer with FUZZTIME=10m make fuzz).
@@ -59,7 +66,7 @@ helm:
 	hack/tools.sh helm
 
 vet:
-	$(GO) vet ./...
+	$(GO) vet -tags $(E2E_TAGS) ./...
 
 # Every pinned tool, built once (each is skipped while its pins are unchanged).
 tools:
@@ -93,9 +100,14 @@ golden:
 
 # test/release already ran in release-check, on the snapshot it made.
 test: tidy-check testbin fleet helm build vet lint test-race release-check
-	KUBEBUILDER_ASSETS=$(BIN)/testbin PLUGIN_BIN_DIR=$(BIN) HELM=$(BIN)/tools/helm $(GO) test -count=1 -timeout $(TEST_TIMEOUT) $$($(GO) list ./... | grep -v '/test/release$$')
+	$(MAKE) test-e2e
 	$(MAKE) fuzz
 	$(MAKE) bench-smoke
+
+# Every package's tests with the control-plane files (E2E_TAGS), on the
+# binaries make test builds first.
+test-e2e:
+	KUBEBUILDER_ASSETS=$(BIN)/testbin PLUGIN_BIN_DIR=$(BIN) HELM=$(BIN)/tools/helm $(GO) test -tags $(E2E_TAGS) -count=1 -timeout $(TEST_TIMEOUT) $$($(GO) list ./... | grep -v '/test/release$$')
 
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
@@ -116,12 +128,15 @@ release-check:
 release-snapshot:
 	hack/release-snapshot.sh --all
 
-bench: testbin build helm
-	KUBEBUILDER_ASSETS=$(BIN)/testbin PLUGIN_BIN_DIR=$(BIN) $(GO) run ./test/bench -out BENCHMARKS.md
+# Every comparison side by side in one run, the real Fleet's (make fleet) and
+# the Rancher import's included; refuses a working tree with uncommitted
+# changes (the report records the commit it measured).
+bench: testbin fleet build helm
+	KUBEBUILDER_ASSETS=$(BIN)/testbin PLUGIN_BIN_DIR=$(BIN) HELM=$(BIN)/tools/helm $(GO) run ./test/bench -out BENCHMARKS.md
 
 # One round at small scale, into a scratch file: keeps make bench working.
-bench-smoke: testbin build helm
-	KUBEBUILDER_ASSETS=$(BIN)/testbin PLUGIN_BIN_DIR=$(BIN) $(GO) run ./test/bench -smoke
+bench-smoke: testbin fleet build helm
+	KUBEBUILDER_ASSETS=$(BIN)/testbin PLUGIN_BIN_DIR=$(BIN) HELM=$(BIN)/tools/helm $(GO) run ./test/bench -smoke
 
 demo: testbin fleet helm build
 	hack/demo.sh

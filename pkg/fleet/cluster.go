@@ -311,3 +311,21 @@ func (c *EnrolledCluster) helmHint(words ...string) string {
 	}
 	return shellquote.Join(argv)
 }
+
+// checkDistinctClusters refuses a context of the management cluster, and
+// two contexts of one cluster.
+func checkDistinctClusters(clusters []*EnrolledCluster, mgmtUID string) error {
+	owner := map[string]string{}
+	for _, cl := range clusters {
+		switch uid := cl.kubeSystemUID; {
+		case uid == "":
+		case uid == mgmtUID:
+			return fmt.Errorf("context %q reaches the Fleet management cluster itself (kube-system UID %s): name downstream contexts; nothing was created", cl.Context, uid)
+		case owner[uid] != "":
+			return fmt.Errorf("contexts %q and %q reach the same cluster (kube-system UID %s): name each cluster once; nothing was created", owner[uid], cl.Context, uid)
+		default:
+			owner[uid] = cl.Context
+		}
+	}
+	return nil
+}

@@ -576,17 +576,8 @@ func (e *Enroller) preflight(ctx context.Context, res *Enrollment) (ControllerFa
 	if access != nil {
 		return facts, access
 	}
-	owner := map[string]string{}
-	for _, cl := range e.clusters {
-		switch uid := cl.kubeSystemUID; {
-		case uid == "":
-		case uid == mgmtUID:
-			return facts, fmt.Errorf("context %q reaches the Fleet management cluster itself (kube-system UID %s): name downstream contexts; nothing was created", cl.Context, uid)
-		case owner[uid] != "":
-			return facts, fmt.Errorf("contexts %q and %q reach the same cluster (kube-system UID %s): name each cluster once; nothing was created", owner[uid], cl.Context, uid)
-		default:
-			owner[uid] = cl.Context
-		}
+	if err := checkDistinctClusters(e.clusters, mgmtUID); err != nil {
+		return facts, err
 	}
 	for _, cl := range e.clusters {
 		if l := e.labelsFor(cl); cl.previous != nil && len(l) > 0 && len(cl.installedLabels) > 0 && !sameLabels(cl.installedLabels, l) {

@@ -149,6 +149,10 @@ func (e *Enroller) validateManaged() error {
 	if err := e.Install.ValidateFlags(); err != nil {
 		return err
 	}
+	// The inventory's labels win over --label here too.
+	if err := e.resolveLabels(); err != nil {
+		return err
+	}
 	if err := e.resolveContexts(); err != nil {
 		return err
 	}
@@ -346,24 +350,6 @@ func (e *Enroller) preflightManaged(ctx context.Context, res *Enrollment) error 
 		})
 	}
 	_ = g.Wait()
-	return nil
-}
-
-// checkDistinctClusters refuses a context of the management cluster, and
-// two contexts of one cluster.
-func checkDistinctClusters(clusters []*EnrolledCluster, mgmtUID string) error {
-	owner := map[string]string{}
-	for _, cl := range clusters {
-		switch uid := cl.kubeSystemUID; {
-		case uid == "":
-		case uid == mgmtUID:
-			return fmt.Errorf("context %q reaches the Fleet management cluster itself (kube-system UID %s): name downstream contexts; nothing was created", cl.Context, uid)
-		case owner[uid] != "":
-			return fmt.Errorf("contexts %q and %q reach the same cluster (kube-system UID %s): name each cluster once; nothing was created", owner[uid], cl.Context, uid)
-		default:
-			owner[uid] = cl.Context
-		}
-	}
 	return nil
 }
 

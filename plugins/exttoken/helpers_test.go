@@ -162,6 +162,10 @@ func (f *fakeRancher) serveTable(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	f.tables = append(f.tables, r.Method+" "+r.URL.RequestURI())
 	f.mu.Unlock()
+	if !strings.Contains(r.Header.Get("Accept"), "as=Table") {
+		f.ServeList(w, r) // a list the command decodes itself
+		return
+	}
 	if strings.HasPrefix(r.URL.Path, kubeconfigsPath) {
 		f.serveKubeconfigTable(w, r)
 		return

@@ -3,6 +3,7 @@ package exttoken
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -106,7 +107,7 @@ func (o *ListOptions) Complete(cmd *cobra.Command, _ []string) error {
 	if o.tokens, err = newTokenClient(o.f); err != nil {
 		return err
 	}
-	if o.print.IsTable() && !o.ShowExpiry {
+	if o.print.IsTable() {
 		if o.rest, err = tokensREST(o.f); err != nil {
 			return err
 		}
@@ -131,8 +132,11 @@ func (o *ListOptions) Validate() error {
 // Run lists and prints.
 func (o *ListOptions) Run(ctx context.Context) error {
 	selector := o.Selection.serverSelector(ctx, o.f)
-	if o.print.IsTable() && !o.ShowExpiry {
+	switch {
+	case o.print.IsTable() && !o.ShowExpiry:
 		return o.serverTable(ctx, selector)
+	case o.print.IsTable():
+		return o.expiryTable(ctx, selector)
 	}
 	var items []unstructured.Unstructured
 	err := o.tokens.each(ctx, selector, o.ChunkSize, func(u *unstructured.Unstructured) error {
@@ -144,20 +148,28 @@ func (o *ListOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if !o.print.IsTable() {
-		list := &unstructured.UnstructuredList{Object: map[string]any{"apiVersion": "v1", "kind": "List", "metadata": map[string]any{"resourceVersion": ""}}, Items: items}
-		if err := o.print.Print(list, printer.WithoutNamespace, o.Out); err != nil {
-			return err
-		}
-		return cli.FailIfAny(o.FailIfAny, len(items), "tokens")
-	}
-	if len(items) == 0 {
-		return o.none()
-	}
-	if err := o.print.Print(expiryTable(items, o.now), printer.WithoutNamespace, o.Out); err != nil {
+	list := &unstructured.UnstructuredList{Object: map[string]any{"apiVersion": "v1", "kind": "List", "metadata": map[string]any{"resourceVersion": ""}}, Items: items}
+	if err := o.print.Print(list, printer.WithoutNamespace, o.Out); err != nil {
 		return err
 	}
 	return cli.FailIfAny(o.FailIfAny, len(items), "tokens")
+}
+
+// expiryTable is --show-expiry: the tokens' pages decoded into the fields
+// the table shows (listdecode.go), filtered, then the table.
+func (o *ListOptions) expiryTable(ctx context.Context, selector string) error {
+	toks, err := o.listTokenItems(ctx, selector)
+	if err != nil {
+		return err
+	}
+	toks = slices.DeleteFunc(toks, func(t extToken) bool { return !o.Selection.keep(t, o.now) })
+	if len(toks) == 0 {
+		return o.none()
+	}
+	if err := o.print.Print(expiryTable(toks, o.now), printer.WithoutNamespace, o.Out); err != nil {
+		return err
+	}
+	return cli.FailIfAny(o.FailIfAny, len(toks), "tokens")
 }
 
 func (o *ListOptions) none() error {
@@ -183,7 +195,10 @@ func (o *ListOptions) serverTable(ctx context.Context, selector string) error {
 	if needsObjects {
 		rows := t.Rows[:0]
 		for _, row := range t.Rows {
-			if u, ok := rowToken(row); ok && o.Selection.keep(tokenFrom(u), o.now) {
+			if tok, ok := rowItem(row.Object.Raw); ok && o.Selection.keep(tok, o.now) {
+				// The whole token (its hash included) goes; the printer
+				// needs only the name.
+				row.Object = runtime.RawExtension{Object: &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Name: tok.Name}}}
 				rows = append(rows, row)
 			}
 		}
@@ -199,19 +214,16 @@ func (o *ListOptions) serverTable(ctx context.Context, selector string) error {
 }
 
 // expiryTable is the --show-expiry view, computed from the tokens.
-func expiryTable(items []unstructured.Unstructured, now time.Time) *metav1.Table {
+func expiryTable(toks []extToken, now time.Time) *metav1.Table {
 	cols := []printer.Column{{Name: "NAME"}, {Name: "USER", Wide: true}, {Name: "KIND"}, {Name: "TTL"}, {Name: "AGE"},
 		{Name: "EXPIRES"}, {Name: "EXPIRED"}, {Name: "ENABLED"}, {Name: "CURRENT"}, {Name: "LAST-USED"}, {Name: "DESCRIPTION", Wide: true}}
-	var rows [][]any
-	var objs []runtime.Object
-	for i := range items {
-		t := tokenFrom(&items[i])
+	rows := make([][]any, 0, len(toks))
+	for _, t := range toks {
 		at, ok := t.expiresAt()
 		rows = append(rows, []any{t.Name, printer.Cell(t.UserID), printer.Cell(t.Kind), humanTTL(t.TTL), humanAge(t.Created, now),
 			humanExpires(at, ok, now), strconv.FormatBool(t.expired(now)), strconv.FormatBool(t.Enabled), strconv.FormatBool(t.Current), humanAgo(t.LastUsed, now), printer.Cell(t.Description)})
-		objs = append(objs, &items[i])
 	}
-	return printer.NewTable(cols, rows, objs)
+	return printer.NewTable(cols, rows, nil)
 }
 
 func humanAge(created, now time.Time) string {

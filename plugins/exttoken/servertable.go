@@ -32,7 +32,8 @@ type tableQuery struct {
 	LabelSelector string
 	ChunkSize     int64
 	// IncludeObject asks for whole tokens in the rows (for client-side
-	// filters); otherwise the server's default, object metadata.
+	// filters), left raw for the caller to decode (rowItem) and drop;
+	// otherwise the server's default, object metadata, decoded.
 	IncludeObject bool
 }
 
@@ -90,7 +91,7 @@ func fetchTableOf(ctx context.Context, rc rest.Interface, src tableSource, q tab
 			return nil, fmt.Errorf("the server did not answer with a Table for %s (kind %q): is this Rancher's ext API?", src.resource, page.Kind)
 		}
 		for i := range page.Rows {
-			if raw := page.Rows[i].Object.Raw; len(raw) > 0 {
+			if raw := page.Rows[i].Object.Raw; len(raw) > 0 && !q.IncludeObject {
 				u := &unstructured.Unstructured{}
 				if err := u.UnmarshalJSON(raw); err == nil {
 					src.scrub(u)
@@ -116,10 +117,4 @@ func verbFor(name string) string {
 		return "get"
 	}
 	return "list"
-}
-
-// rowToken reads the token behind a row (whole object or metadata).
-func rowToken(row metav1.TableRow) (*unstructured.Unstructured, bool) {
-	u, ok := row.Object.Object.(*unstructured.Unstructured)
-	return u, ok
 }

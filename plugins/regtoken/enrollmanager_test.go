@@ -2,6 +2,7 @@ package regtoken
 
 import (
 	"encoding/json"
+	"fmt"
 	"maps"
 	"os"
 	"slices"
@@ -209,6 +210,12 @@ func TestEnrollManagerModeJSONIsTheSameResultObject(t *testing.T) {
 	if strings.Contains(res.String(), "minted-ctx-a") {
 		t.Error("the minted token reached the output")
 	}
+	f, _ = managedWorld(t)
+	fleetImports(f, "2026-11-28T12:00:00Z")
+	lines := run(t, f, "enroll", "ctx-a", "ctx-b", "--mode", "manager", "-o", "jsonl")
+	if lines.Exit != 0 || strings.Count(lines.Stdout, "\n") != 2 || strings.Count(lines.Stdout, `"kubeconfigSecret":"ctx-`) != 2 {
+		t.Errorf("-o jsonl: %s", lines)
+	}
 }
 
 func TestEnrollModeRefusesTheOtherModesFlagsBeforeAnyRequest(t *testing.T) {
@@ -376,5 +383,42 @@ func TestEnrollManagerModeWritesTheManagersAddressForTheAgent(t *testing.T) {
 	s, _ := f.Core.CoreV1().Secrets(testNS).Get(t.Context(), "ctx-a-kubeconfig", metav1.GetOptions{})
 	if string(s.Data["apiServerURL"]) != "https://fleet.internal:6443" || string(s.Data["apiServerCA"]) != string(testCA) {
 		t.Errorf("Secret data keys %v", slices.Sorted(maps.Keys(s.Data)))
+	}
+}
+
+func TestEnrollManagerModeTakesInventoryLabelsAndStopsAtMaxFailures(t *testing.T) {
+	dir := inTempDir(t)
+	f, _ := managedWorld(t)
+	fleetImports(f, "2026-11-28T12:00:00Z")
+	inventory := "- name: ctx-a\n- name: ctx-b\n  labels: {site: store-18}\n"
+	if err := os.WriteFile(dir+"/clusters.yaml", []byte(inventory), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	res := run(t, f, "enroll", "--contexts-from", "clusters.yaml", "--mode", "manager", "--label", "env=prod")
+	if res.Exit != 0 {
+		t.Fatalf("%s", res)
+	}
+	c, _ := f.Dyn.Resource(fleet.ClusterGVR).Namespace(testNS).Get(t.Context(), "ctx-b", metav1.GetOptions{})
+	if got := c.GetLabels(); got["site"] != "store-18" || got["env"] != "prod" {
+		t.Errorf("ctx-b labels %v, want the inventory's over --label", got)
+	}
+
+	// The first cluster's TokenRequest fails; with --max-failures 0 and
+	// one slot the second is not started, for a re-run.
+	f, others := managedWorld(t)
+	others["ctx-a"].Core.PrependReactor("create", "serviceaccounts", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		if a.GetSubresource() == "token" {
+			return true, nil, fmt.Errorf("the server is out of tokens")
+		}
+		return false, nil, nil
+	})
+	res = run(t, f, "enroll", "ctx-a", "ctx-b", "--mode", "manager", "--parallel", "1", "--max-failures", "0")
+	if res.Exit != 1 || !strings.Contains(res.Stdout, fleet.StatusNotStarted) || !strings.Contains(res.Stderr, "kubectl regtoken remove ctx-a -n fleet-default") {
+		t.Fatalf("%s", res)
+	}
+	if slices.ContainsFunc(others["ctx-b"].Requests(), func(r string) bool {
+		return strings.HasPrefix(r, "create ") && !strings.Contains(r, "selfsubjectaccessreviews")
+	}) {
+		t.Errorf("the cluster past --max-failures was written to: %q", others["ctx-b"].Requests())
 	}
 }

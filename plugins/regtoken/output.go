@@ -35,10 +35,15 @@ func validateResultOutput(pf *printer.Flags) error {
 // server-supplied text (the controller's apiServerURL, values keys), so
 // terminal control sequences are escaped as cli-runtime's printers do.
 func printNotes(streams genericiooptions.IOStreams, res *fleet.Result) {
-	for _, n := range res.Notes {
+	printMessages(streams, res.Notes, res.Warnings)
+}
+
+// printMessages writes notes and warnings to stderr, escaped.
+func printMessages(streams genericiooptions.IOStreams, notes, warnings []string) {
+	for _, n := range notes {
 		fmt.Fprintf(streams.ErrOut, "note: %s\n", printers.EscapeTerminal(n))
 	}
-	for _, w := range res.Warnings {
+	for _, w := range warnings {
 		fmt.Fprintf(streams.ErrOut, "warning: %s\n", printers.EscapeTerminal(w))
 	}
 }

@@ -133,7 +133,10 @@ func (o *RemoveOptions) Run(ctx context.Context) error {
 			fmt.Fprintf(o.ErrOut, "note: %s: nothing to remove\n", printer.EscapeText(t.Arg))
 		}
 		if errs[i] != nil {
-			err := fmt.Errorf("%s; run the same remove again to finish", apierror.OneLine(errs[i].Error()))
+			// Once the Cluster is gone, only the context still names
+			// the cluster.
+			again := fleet.Hint(o.f, "remove", orText(t.Context, t.Arg), "-n", o.m.Namespace)
+			err := fmt.Errorf("%s; run %s to finish", apierror.OneLine(errs[i].Error()), again)
 			r.Failed = append(r.Failed, deleter.Failure{Target: deleter.Target{Name: t.Arg}, Err: err})
 			continue
 		}

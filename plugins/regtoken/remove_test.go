@@ -1,15 +1,18 @@
 package regtoken
 
 import (
+	"errors"
 	"slices"
 	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/cli/clitest"
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/fleet"
@@ -165,5 +168,19 @@ func TestRemoveOfAClusterWithoutContextSaysTheDownstreamIsLeft(t *testing.T) {
 	res := run(t, f, "remove", "cluster-cccc")
 	if res.Exit != 0 || !strings.Contains(res.Stderr, "note: Fleet Cluster cluster-cccc matches no context of the kubeconfig: its agent and credential downstream were not reached") {
 		t.Fatalf("%s", res)
+	}
+}
+
+func TestRemoveFailureDownstreamSaysHowToFinish(t *testing.T) {
+	f, others := removeWorld(t)
+	others["ctx-b"].Dyn.PrependReactor("delete", "configmaps", func(k8stesting.Action) (bool, runtime.Object, error) {
+		return true, nil, apierrors.NewForbidden(schema.GroupResource{Resource: "configmaps"}, "fleet-agent", errors.New("no"))
+	})
+	res := run(t, f, "remove", "ctx-a", "cluster-bbbb")
+	if res.Exit != 1 || !strings.Contains(res.Stderr, "removed 1 of 2; failed: cluster-bbbb:") || !strings.Contains(res.Stderr, "run kubectl regtoken remove ctx-b -n fleet-default to finish") {
+		t.Fatalf("%s", res)
+	}
+	if left := leftIn(t, others["ctx-a"], "ctx-a"); len(left) != 1 {
+		t.Errorf("the other cluster was not removed: %q", left)
 	}
 }

@@ -201,12 +201,7 @@ func (o *ValuesOptions) checkWritable() error {
 // and where it belongs on the device. The manifest itself reaches stdout
 // only for --values-file -.
 func printManifests(streams genericiooptions.IOStreams, pf *printer.Flags, res *fleet.ManifestResult, headline string) error {
-	for _, n := range res.Notes {
-		fmt.Fprintf(streams.ErrOut, "note: %s\n", printers.EscapeTerminal(n))
-	}
-	for _, w := range res.Warnings {
-		fmt.Fprintf(streams.ErrOut, "warning: %s\n", printers.EscapeTerminal(w))
-	}
+	printMessages(streams, res.Notes, res.Warnings)
 	if pf.Output() != "" {
 		return pf.Print(res, printer.WithoutNamespace, streams.Out)
 	}

@@ -1,3 +1,5 @@
+//go:build e2e
+
 // Package e2e runs the built plugins through the real kubectl against the
 // real control plane.
 package e2e

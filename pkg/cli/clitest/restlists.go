@@ -33,12 +33,14 @@ import (
 // answers it. It replaces Options.REST.
 func (f *Factory) ServeListsOverREST(t testing.TB) {
 	t.Helper()
-	srv := httptest.NewServer(http.HandlerFunc(f.serveList))
+	srv := httptest.NewServer(http.HandlerFunc(f.ServeList))
 	t.Cleanup(srv.Close)
 	f.opts.REST = &rest.Config{Host: srv.URL}
 }
 
-func (f *Factory) serveList(w http.ResponseWriter, r *http.Request) {
+// ServeList answers one list request as ServeListsOverREST's server does,
+// for a test server of its own that answers other requests too.
+func (f *Factory) ServeList(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path == "/version" { // what cli.Run asks a server that serves no such API
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(version.Info{Major: "1", Minor: "36", GitVersion: "v1.36.3-clitest"})

@@ -1,3 +1,5 @@
+//go:build e2e
+
 // Package bootstrap runs kubectl bootstrap through the real kubectl
 // against the real kube-apiserver (bootstrap-token authentication on), and
 // checks it against the real kubeadm built from the pinned module.

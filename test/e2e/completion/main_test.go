@@ -1,3 +1,5 @@
+//go:build e2e
+
 // Package completion checks shell completion of the plugins the way a
 // shell gets it: the real kubectl (>= 1.26) runs kubectl_complete-<name>
 // (hack/completion), which asks the plugin's Cobra completion, here against

@@ -1,3 +1,5 @@
+//go:build e2e
+
 // Package exttoken tests kubectl exttoken end to end: the built plugin
 // through the real kubectl, against the real kube-apiserver with the
 // Rancher ext token API emulator behind API aggregation.

@@ -1,3 +1,5 @@
+//go:build e2e
+
 // Package faults runs kubectl regtoken while the real kube-apiserver is
 // stopped and started again. It has its own control plane: the restart
 // would disturb any other test sharing one.

@@ -1,3 +1,5 @@
+//go:build e2e
+
 // Package rancherimport tests kubectl regtoken import end to end: the
 // built plugin through the real kubectl, against a real kube-apiserver
 // standing for Rancher's local cluster (the Rancher CRDs, the import side

@@ -1,3 +1,5 @@
+//go:build e2e
+
 // Package realfleet runs kubectl regtoken, through the real kubectl,
 // against the real Fleet v0.16.1 (test/realfleet): fleetcontroller on the
 // management plane with kube-controller-manager, the fleet-agent chart

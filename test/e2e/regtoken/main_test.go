@@ -1,3 +1,5 @@
+//go:build e2e
+
 // Package regtoken runs kubectl regtoken through the real kubectl against
 // a real kube-apiserver with the Fleet CRD, and the Fleet controller
 // emulator in-process. Each test gets its own namespace and its own
