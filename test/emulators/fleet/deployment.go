@@ -34,7 +34,7 @@ func (e *Emulator) installDeployment(ctx context.Context) error {
 	containers := []corev1.Container{{Name: "fleet-controller", Image: e.opts.ControllerImage}, {Name: "fleet-cleanup", Image: e.opts.ControllerImage}}
 	if !e.opts.Legacy {
 		required := "false"
-		if e.opts.TTLRequired {
+		if e.ttlRequired.Load() {
 			required = "true"
 		}
 		containers = append(containers, corev1.Container{Name: "fleet-agentmanagement", Image: e.opts.ControllerImage, Env: []corev1.EnvVar{{Name: TTLRequiredEnv, Value: required}}})

@@ -28,6 +28,7 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	authenticationv1 "k8s.io/api/authentication/v1"
@@ -65,7 +66,6 @@ const (
 	ownerNameAnno     = "objectset.rio.cattle.io/owner-name"
 	ownerNSAnno       = "objectset.rio.cattle.io/owner-namespace"
 	setID             = "cluster-group-token"
-	ownerGVK          = "fleet.cattle.io/v1alpha1, Kind=ClusterRegistrationToken"
 
 	// Versions the ConfigMap annotation names for each mode.
 	versionV016 = "v0.16.1"
@@ -138,6 +138,9 @@ type Emulator struct {
 	cancel          context.CancelFunc
 	done            sync.WaitGroup
 
+	// ttlRequired is Options.TTLRequired as it stands now (SetTTLRequired).
+	ttlRequired atomic.Bool
+
 	mu        sync.Mutex
 	uids      map[string]types.UID // key → UID seen, to clean up after deletion
 	firstSeen map[types.UID]time.Time
@@ -176,6 +179,7 @@ func Start(ctx context.Context, cfg *rest.Config, opts Options) (*Emulator, erro
 		firstSeen:     map[types.UID]time.Time{},
 		written:       map[string]time.Time{},
 	}
+	e.ttlRequired.Store(opts.TTLRequired)
 	if err := e.install(ctx); err != nil {
 		return nil, err
 	}
@@ -237,6 +241,24 @@ func (e *Emulator) Stop() {
 	}
 	e.queue.ShutDown()
 	e.done.Wait()
+}
+
+// SetTTLRequired turns the TTL requirement on or off in the running
+// controller, as an upgrade of the real one with
+// controller.registrationTokenTTL.required does: the fleet-controller
+// Deployment's env (with Options.ControllerImage) changes with it, and
+// every token is reconciled again, as by the restarted real controller
+// (so existing tokens without a TTL go too).
+func (e *Emulator) SetTTLRequired(ctx context.Context, required bool) error {
+	e.ttlRequired.Store(required)
+	e.logf("ttl-required %t", required)
+	if err := e.installDeployment(ctx); err != nil {
+		return err
+	}
+	for _, obj := range e.informer.GetStore().List() {
+		e.enqueue(obj)
+	}
+	return nil
 }
 
 // SecretWrittenAt reports when the emulator last wrote the values Secret
@@ -411,7 +433,7 @@ func (e *Emulator) reconcile(ctx context.Context, key string) error {
 		return nil
 	}
 	// Step 1: TTL required (v0.16+).
-	if e.opts.TTLRequired && !e.opts.Legacy && (!hasTTL || ttl <= 0) {
+	if e.ttlRequired.Load() && !e.opts.Legacy && (!hasTTL || ttl <= 0) {
 		e.logf("ClusterRegistrationToken %s rejected: TTL is required", key)
 		return e.deleteToken(ctx, tok)
 	}
@@ -477,28 +499,44 @@ func (e *Emulator) deleteToken(ctx context.Context, tok *unstructured.Unstructur
 	return nil
 }
 
-// wranglerMeta is the apply metadata wrangler puts on objects it applies
-// for the token; tokenOwner is the ownerReference it adds besides
-// (docs/fleet-registration.md §8: seen on the real Fleet v0.16.1).
-func wranglerMeta(tok *unstructured.Unstructured) (map[string]string, map[string]string) {
-	sum := sha256.Sum256([]byte(setID + "/" + tok.GetNamespace() + "/" + tok.GetName()))
-	labels := map[string]string{ManagedLabel: "true", hashLabel: hex.EncodeToString(sum[:])[:40]}
+// applyMeta is the metadata wrangler's apply puts on what it applies for
+// the set id, with the owner of the set (nil for none): the hash label,
+// the applied and id annotations, and the owner-* annotations
+// (docs/fleet-registration.md §2; seen on the real Fleet v0.16.1).
+func applyMeta(id string, owner *unstructured.Unstructured) (map[string]string, map[string]string) {
+	key := id
+	if owner != nil {
+		key += "/" + owner.GetNamespace() + "/" + owner.GetName()
+	}
+	sum := sha256.Sum256([]byte(key))
+	labels := map[string]string{hashLabel: hex.EncodeToString(sum[:])[:40]}
 	annotations := map[string]string{
 		appliedAnnotation: base64.StdEncoding.EncodeToString(sum[:12]),
-		idAnnotation:      setID,
-		ownerGVKAnno:      ownerGVK,
-		ownerNameAnno:     tok.GetName(),
-		ownerNSAnno:       tok.GetNamespace(),
+		idAnnotation:      id,
+	}
+	if owner != nil {
+		annotations[ownerGVKAnno] = owner.GetAPIVersion() + ", Kind=" + owner.GetKind()
+		annotations[ownerNameAnno] = owner.GetName()
+		annotations[ownerNSAnno] = owner.GetNamespace()
 	}
 	return labels, annotations
 }
 
-// tokenOwner is the ownerReference the real controller's apply puts on
-// the token's objects in its namespace: neither controller nor
-// blockOwnerDeletion.
-func tokenOwner(tok *unstructured.Unstructured) []metav1.OwnerReference {
+// wranglerMeta is applyMeta for the token's objects, which are also
+// labelled managed.
+func wranglerMeta(tok *unstructured.Unstructured) (map[string]string, map[string]string) {
+	labels, annotations := applyMeta(setID, tok)
+	labels[ManagedLabel] = "true"
+	return labels, annotations
+}
+
+// applyOwner is the ownerReference wrangler's apply puts on the objects
+// of a set that share the owner's namespace: neither controller nor
+// blockOwnerDeletion. Objects in other namespaces and cluster-scoped
+// ones get none.
+func applyOwner(owner *unstructured.Unstructured) []metav1.OwnerReference {
 	no := false
-	return []metav1.OwnerReference{{APIVersion: tok.GetAPIVersion(), Kind: tok.GetKind(), Name: tok.GetName(), UID: tok.GetUID(), Controller: &no, BlockOwnerDeletion: &no}}
+	return []metav1.OwnerReference{{APIVersion: owner.GetAPIVersion(), Kind: owner.GetKind(), Name: owner.GetName(), UID: owner.GetUID(), Controller: &no, BlockOwnerDeletion: &no}}
 }
 
 func (e *Emulator) applyAccess(ctx context.Context, tok *unstructured.Unstructured, sa string) error {
@@ -508,7 +546,7 @@ func (e *Emulator) applyAccess(ctx context.Context, tok *unstructured.Unstructur
 		m := metav1.ObjectMeta{Name: name, Namespace: namespace}
 		if managed {
 			m.Labels, m.Annotations = copyMap(labels), copyMap(annotations)
-			m.OwnerReferences = tokenOwner(tok)
+			m.OwnerReferences = applyOwner(tok)
 		}
 		return m
 	}
@@ -678,7 +716,7 @@ func (e *Emulator) applyValues(ctx context.Context, tok *unstructured.Unstructur
 	}
 	labels, annotations := wranglerMeta(tok)
 	want := &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Name: tok.GetName(), Namespace: tok.GetNamespace(), Labels: labels, Annotations: annotations, OwnerReferences: tokenOwner(tok)},
+		ObjectMeta: metav1.ObjectMeta{Name: tok.GetName(), Namespace: tok.GetNamespace(), Labels: labels, Annotations: annotations, OwnerReferences: applyOwner(tok)},
 		Type:       ValuesSecretType,
 		Data:       map[string][]byte{ValuesKey: data},
 	}

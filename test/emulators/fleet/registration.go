@@ -40,11 +40,19 @@ const (
 	// BundleDeployments of its cluster namespace (how the agent tests its
 	// credential).
 	BundleDeploymentClusterRole = "fleet-bundle-deployment"
+	// ContentClusterRole lets a registered agent get the Contents
+	// (cluster-scoped) its BundleDeployments name.
+	ContentClusterRole = "fleet-content"
 
 	clusterNamespaceAnnotation = "fleet.cattle.io/cluster-namespace"
 	clusterAnnotation          = "fleet.cattle.io/cluster"
 	registrationAnnotation     = "fleet.cattle.io/cluster-registration"
 	registrationNSAnnotation   = "fleet.cattle.io/cluster-registration-namespace"
+
+	// Wrangler set ids: the grant's objects, and the ClusterRoles the
+	// controller applies at start.
+	registrationSetID = "cluster-registration"
+	bootstrapSetID    = "fleet-bootstrap-data"
 
 	// How long a refused registration (clientID collision) waits before
 	// the next try; wrangler backs off likewise.
@@ -137,16 +145,44 @@ func (e *Emulator) enqueueKind(kind string, obj any) {
 	e.queue.Add(kind + "/" + u.GetNamespace() + "/" + u.GetName())
 }
 
-// installRegistrationRBAC creates the ClusterRole a registered agent's
-// request ServiceAccount is bound to in its cluster namespace.
+// installRegistrationRBAC creates the ClusterRoles a registered agent's
+// request ServiceAccount is bound to: in its cluster namespace, and for
+// Contents cluster-wide (the real controller applies both at start).
 func (e *Emulator) installRegistrationRBAC(ctx context.Context) error {
+	meta := func(name string) metav1.ObjectMeta {
+		labels, annotations := applyMeta(bootstrapSetID, nil)
+		return metav1.ObjectMeta{Name: name, Labels: labels, Annotations: annotations}
+	}
+	if err := ignoreExists(e.kube.RbacV1().ClusterRoles().Create(ctx, &rbacv1.ClusterRole{
+		ObjectMeta: meta(ContentClusterRole),
+		Rules:      []rbacv1.PolicyRule{{Verbs: []string{"get"}, APIGroups: []string{Group}, Resources: []string{"contents"}}},
+	}, metav1.CreateOptions{})); err != nil {
+		return err
+	}
 	return ignoreExists(e.kube.RbacV1().ClusterRoles().Create(ctx, &rbacv1.ClusterRole{
-		ObjectMeta: metav1.ObjectMeta{Name: BundleDeploymentClusterRole, Labels: map[string]string{ManagedLabel: "true"}},
+		ObjectMeta: meta(BundleDeploymentClusterRole),
 		Rules: []rbacv1.PolicyRule{
 			{Verbs: []string{"get", "list", "watch"}, APIGroups: []string{Group}, Resources: []string{"bundledeployments"}},
 			{Verbs: []string{"update", "patch"}, APIGroups: []string{Group}, Resources: []string{"bundledeployments/status"}},
+			{Verbs: []string{"get"}, APIGroups: []string{""}, Resources: []string{"secrets", "configmaps"}},
 		},
 	}, metav1.CreateOptions{}))
+}
+
+// grantMeta is the metadata of an object the grant of reg applies in
+// namespace ns ("" = cluster-scoped): labels managed and extra, wrangler's
+// apply metadata, and an ownerReference to reg only in reg's namespace.
+func grantMeta(reg *unstructured.Unstructured, name, ns string, extra map[string]string) metav1.ObjectMeta {
+	labels, annotations := applyMeta(registrationSetID, reg)
+	labels[ManagedLabel] = "true"
+	for k, v := range extra {
+		labels[k] = v
+	}
+	m := metav1.ObjectMeta{Name: name, Namespace: ns, Labels: labels, Annotations: annotations}
+	if ns == reg.GetNamespace() {
+		m.OwnerReferences = applyOwner(reg)
+	}
+	return m
 }
 
 // reconcileCluster is Fleet's cluster controller as far as registration
@@ -244,15 +280,10 @@ func (e *Emulator) reconcileRegistration(ctx context.Context, key string) error 
 	// The request's ServiceAccount lives in the cluster namespace; its
 	// token becomes the agent's credential.
 	sa := SafeConcatName(reg.GetName(), string(reg.GetUID()))
-	account := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{
-		Name: sa, Namespace: clusterNS,
-		Labels: map[string]string{ManagedLabel: "true"},
-		Annotations: map[string]string{
-			clusterAnnotation:        cluster.GetName(),
-			registrationAnnotation:   reg.GetName(),
-			registrationNSAnnotation: reg.GetNamespace(),
-		},
-	}}
+	account := &corev1.ServiceAccount{ObjectMeta: grantMeta(reg, sa, clusterNS, nil)}
+	account.Annotations[clusterAnnotation] = cluster.GetName()
+	account.Annotations[registrationAnnotation] = reg.GetName()
+	account.Annotations[registrationNSAnnotation] = reg.GetNamespace()
 	if err := ignoreExists(e.kube.CoreV1().ServiceAccounts(clusterNS).Create(ctx, account, metav1.CreateOptions{})); err != nil {
 		return err
 	}
@@ -287,10 +318,10 @@ func (e *Emulator) reconcileRegistration(ctx context.Context, key string) error 
 	}
 
 	g := grant{requestNS: reg.GetNamespace(), request: reg.GetName(), clusterNS: clusterNS, sa: sa, secret: CredentialSecretName(clientID, clientRandom)}
-	if err := e.applyCredential(ctx, g, cluster, saToken.Data["token"]); err != nil {
+	if err := e.applyCredential(ctx, reg, g, cluster, saToken.Data["token"]); err != nil {
 		return err
 	}
-	if err := e.applyRequestAccess(ctx, g, cluster); err != nil {
+	if err := e.applyRequestAccess(ctx, reg, g, cluster); err != nil {
 		return err
 	}
 	if g.creds, err = e.applyCredsAccess(ctx, reg, g); err != nil {
@@ -379,13 +410,10 @@ func ownedBy(reg, cluster *unstructured.Unstructured) bool {
 
 // applyCredential writes the credential Secret c-<hash> in the system
 // registration namespace (§7.4).
-func (e *Emulator) applyCredential(ctx context.Context, g grant, cluster *unstructured.Unstructured, token []byte) error {
+func (e *Emulator) applyCredential(ctx context.Context, reg *unstructured.Unstructured, g grant, cluster *unstructured.Unstructured, token []byte) error {
 	want := &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{
-			Name: g.secret, Namespace: e.regNS,
-			Labels: map[string]string{ClusterLabel: cluster.GetName(), ManagedLabel: "true"},
-		},
-		Type: AgentCredentialSecretType,
+		ObjectMeta: grantMeta(reg, g.secret, e.regNS, map[string]string{ClusterLabel: cluster.GetName()}),
+		Type:       AgentCredentialSecretType,
 		Data: map[string][]byte{
 			"token":               token,
 			"deploymentNamespace": []byte(g.clusterNS),
@@ -399,7 +427,7 @@ func (e *Emulator) applyCredential(ctx context.Context, g grant, cluster *unstru
 	if apierrors.IsAlreadyExists(err) {
 		var got *corev1.Secret
 		if got, err = secrets.Get(ctx, g.secret, metav1.GetOptions{}); err == nil {
-			got.Data, got.Labels = want.Data, want.Labels
+			got.Data, got.Labels, got.Annotations = want.Data, want.Labels, want.Annotations
 			_, err = secrets.Update(ctx, got, metav1.UpdateOptions{})
 		}
 	}
@@ -411,26 +439,32 @@ func (e *Emulator) applyCredential(ctx context.Context, g grant, cluster *unstru
 
 // applyRequestAccess lets the request's ServiceAccount do an agent's
 // work: patch its Cluster's status, read its BundleDeployments.
-func (e *Emulator) applyRequestAccess(ctx context.Context, g grant, cluster *unstructured.Unstructured) error {
+func (e *Emulator) applyRequestAccess(ctx context.Context, reg *unstructured.Unstructured, g grant, cluster *unstructured.Unstructured) error {
 	subject := []rbacv1.Subject{{Kind: "ServiceAccount", Name: g.sa, Namespace: g.clusterNS}}
-	managed := map[string]string{ManagedLabel: "true"}
 	if err := ignoreExists(e.kube.RbacV1().Roles(g.requestNS).Create(ctx, &rbacv1.Role{
-		ObjectMeta: metav1.ObjectMeta{Name: g.request, Namespace: g.requestNS, Labels: managed},
+		ObjectMeta: grantMeta(reg, g.request, g.requestNS, nil),
 		Rules:      []rbacv1.PolicyRule{{Verbs: []string{"patch"}, APIGroups: []string{Group}, Resources: []string{"clusters/status"}, ResourceNames: []string{cluster.GetName()}}},
 	}, metav1.CreateOptions{})); err != nil {
 		return err
 	}
 	if err := ignoreExists(e.kube.RbacV1().RoleBindings(g.requestNS).Create(ctx, &rbacv1.RoleBinding{
-		ObjectMeta: metav1.ObjectMeta{Name: g.request, Namespace: g.requestNS, Labels: managed},
+		ObjectMeta: grantMeta(reg, g.request, g.requestNS, nil),
 		Subjects:   subject,
 		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: g.request},
 	}, metav1.CreateOptions{})); err != nil {
 		return err
 	}
-	return ignoreExists(e.kube.RbacV1().RoleBindings(g.clusterNS).Create(ctx, &rbacv1.RoleBinding{
-		ObjectMeta: metav1.ObjectMeta{Name: g.request, Namespace: g.clusterNS, Labels: managed},
+	if err := ignoreExists(e.kube.RbacV1().RoleBindings(g.clusterNS).Create(ctx, &rbacv1.RoleBinding{
+		ObjectMeta: grantMeta(reg, g.request, g.clusterNS, nil),
 		Subjects:   subject,
 		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: BundleDeploymentClusterRole},
+	}, metav1.CreateOptions{})); err != nil {
+		return err
+	}
+	return ignoreExists(e.kube.RbacV1().ClusterRoleBindings().Create(ctx, &rbacv1.ClusterRoleBinding{
+		ObjectMeta: grantMeta(reg, SafeConcatName(g.request, "content"), "", nil),
+		Subjects:   subject,
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: ContentClusterRole},
 	}, metav1.CreateOptions{}))
 }
 
@@ -458,15 +492,14 @@ func (e *Emulator) applyCredsAccess(ctx context.Context, reg *unstructured.Unstr
 	}
 	tokenSA := SafeConcatName(tokenName, string(tok.(*unstructured.Unstructured).GetUID()))
 	creds := SafeConcatName(g.request, "creds")
-	managed := map[string]string{ManagedLabel: "true"}
 	if err := ignoreExists(e.kube.RbacV1().Roles(e.regNS).Create(ctx, &rbacv1.Role{
-		ObjectMeta: metav1.ObjectMeta{Name: creds, Namespace: e.regNS, Labels: managed},
+		ObjectMeta: grantMeta(reg, creds, e.regNS, nil),
 		Rules:      []rbacv1.PolicyRule{{Verbs: []string{"get"}, APIGroups: []string{""}, Resources: []string{"secrets"}, ResourceNames: []string{g.secret}}},
 	}, metav1.CreateOptions{})); err != nil {
 		return false, err
 	}
 	return true, ignoreExists(e.kube.RbacV1().RoleBindings(e.regNS).Create(ctx, &rbacv1.RoleBinding{
-		ObjectMeta: metav1.ObjectMeta{Name: creds, Namespace: e.regNS, Labels: managed},
+		ObjectMeta: grantMeta(reg, creds, e.regNS, nil),
 		Subjects:   []rbacv1.Subject{{Kind: "ServiceAccount", Name: tokenSA, Namespace: g.requestNS}},
 		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: creds},
 	}, metav1.CreateOptions{}))
@@ -506,6 +539,7 @@ func (e *Emulator) removeGrant(ctx context.Context, key string) error {
 		ignoreNotFound(e.kube.RbacV1().RoleBindings(g.requestNS).Delete(ctx, g.request, del)),
 		ignoreNotFound(e.kube.RbacV1().Roles(g.requestNS).Delete(ctx, g.request, del)),
 		ignoreNotFound(e.kube.RbacV1().RoleBindings(g.clusterNS).Delete(ctx, g.request, del)),
+		ignoreNotFound(e.kube.RbacV1().ClusterRoleBindings().Delete(ctx, SafeConcatName(g.request, "content"), del)),
 		ignoreNotFound(e.kube.CoreV1().Secrets(g.clusterNS).Delete(ctx, SafeConcatName(g.sa, "token"), del)),
 		ignoreNotFound(e.kube.CoreV1().ServiceAccounts(g.clusterNS).Delete(ctx, g.sa, del)),
 	}

@@ -145,6 +145,25 @@ func TestRegistrationGrant(t *testing.T) {
 	if s := binding.Subjects; len(s) != 1 || s[0].Name != tokenSA || s[0].Namespace != ns {
 		t.Errorf("-creds RoleBinding subjects %+v, want %s/%s", s, ns, tokenSA)
 	}
+	// The request's ServiceAccount may get Contents cluster-wide (§8.5);
+	// what the grant applies carries wrangler's metadata, and an owner
+	// reference to the registration only in the registration's namespace.
+	requestSA := SafeConcatName(done.GetName(), string(done.GetUID()))
+	content, err := kube.RbacV1().ClusterRoleBindings().Get(ctx, done.GetName()+"-content", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := content.Subjects; content.RoleRef.Kind != "ClusterRole" || content.RoleRef.Name != ContentClusterRole || len(s) != 1 || s[0].Name != requestSA || s[0].Namespace != clusterNS ||
+		content.Annotations["objectset.rio.cattle.io/id"] != "cluster-registration" || len(content.OwnerReferences) != 0 {
+		t.Errorf("-content ClusterRoleBinding %+v", content)
+	}
+	requestRole, err := kube.RbacV1().Roles(ns).Get(ctx, done.GetName(), metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o := requestRole.OwnerReferences; len(o) != 1 || o[0].Kind != "ClusterRegistration" || o[0].UID != done.GetUID() || len(role.OwnerReferences) != 0 {
+		t.Errorf("owner references: request Role %+v, -creds Role %+v", o, role.OwnerReferences)
+	}
 	if regs := em.Registrations(); len(regs) != 1 || !regs[0].Granted || !regs[0].CredsRole || regs[0].CredentialSecret != secretName {
 		t.Errorf("Registrations() = %+v", regs)
 	}
@@ -225,6 +244,32 @@ func TestControllerDeployment(t *testing.T) {
 		c[2].Name != "fleet-agentmanagement" || !slices.Equal(c[2].Env, []corev1.EnvVar{{Name: TTLRequiredEnv, Value: "true"}}) {
 		t.Errorf("fleet-controller containers %+v", c)
 	}
+}
+
+// SetTTLRequired on a running emulator is an upgrade of the real
+// controller: the Deployment's env follows, and an existing token
+// without a TTL goes, as the restarted controller reconciles it again.
+func TestSetTTLRequiredTurnsTheRequirementOnInTheRunningController(t *testing.T) {
+	t.Parallel()
+	ns, em := setup(t, "ttl-toggle", Options{SystemNamespace: "ttl-toggle-fleet-system", ControllerImage: "rancher/fleet:v0.16.1"})
+	tok := createToken(t, ns, "forever", "")
+	watchToken(t, ns, "forever", tok.GetResourceVersion(), secretNameSet)
+	if err := em.SetTTLRequired(context.Background(), true); err != nil {
+		t.Fatal(err)
+	}
+	watchToken(t, ns, "forever", tok.GetResourceVersion(), func(ev watch.Event) bool { return ev.Type == watch.Deleted })
+	d, err := kube.AppsV1().Deployments("ttl-toggle-fleet-system").Get(context.Background(), ControllerDeploymentName, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := d.Spec.Template.Spec.Containers; len(c) != 3 || !slices.Equal(c[2].Env, []corev1.EnvVar{{Name: TTLRequiredEnv, Value: "true"}}) {
+		t.Errorf("fleet-controller containers after SetTTLRequired(true): %+v", c)
+	}
+	if err := em.SetTTLRequired(context.Background(), false); err != nil {
+		t.Fatal(err)
+	}
+	again := createToken(t, ns, "forever", "")
+	watchToken(t, ns, "forever", again.GetResourceVersion(), secretNameSet)
 }
 
 func waitGone(t *testing.T, get func() error) {
