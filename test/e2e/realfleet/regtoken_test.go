@@ -190,7 +190,7 @@ func TestEnrollWithATokenThatExpiresBeforeTheAgentStarts(t *testing.T) {
 	untilGone(t, "the expired token short", time.Minute, dynamicLW(realfleet.TokenGVR, ns, byName("short")), &unstructured.Unstructured{})
 	agents[expired].Release("cattle-fleet-system", "fleet-agent")
 	err := cmd.Wait()
-	if code := cmd.ProcessState.ExitCode(); code != 1 || !strings.Contains(stderr.String(), "expired or was deleted, so the agent's registration is refused") {
+	if code := cmd.ProcessState.ExitCode(); code != 1 || !strings.Contains(stderr.String(), "was deleted (expired, or by hand) before the agent registered, so its registration cannot be granted") {
 		t.Fatalf("enroll with a token that expired: exit %d (%v)\n%s\n%s", code, err, stdout.String(), stderr.String())
 	}
 	if n := strings.Count(stderr.String(), "error: "); n != 1 {

@@ -247,7 +247,8 @@ func TestEnrollRegistersTwoClustersThroughTheRealHelm(t *testing.T) {
 }
 
 // An expired token: the agent starts after the token is gone, gets 401
-// and never registers; enroll says the token expired.
+// and never registers; enroll sees the controller delete the token and
+// says so at once, without waiting out --timeout.
 func TestEnrollExpiredToken(t *testing.T) {
 	set := downstreams(t)
 	c := set.Clusters[2]
@@ -256,7 +257,7 @@ func TestEnrollExpiredToken(t *testing.T) {
 	startAgent(t, c, fleetagent.Options{StartDelay: 6 * time.Second})
 	helm, chart := realHelm(t)
 	res := newRunner(t).Kubectl("regtoken", "enroll", c.Name, "--kubeconfig", kubeconfig, "-n", ns, "--chart", chart, "--helm", helm, "--ttl", "3s", "--timeout", "15s")
-	if res.Code != 1 || !strings.Contains(res.Stderr, "expired or was deleted, so the agent's registration is refused") {
+	if res.Code != 1 || !strings.Contains(res.Stderr, "was deleted (expired, or by hand) before the agent registered, so its registration cannot be granted") {
 		t.Fatalf("%s", res)
 	}
 	oneErrorLine(t, res.Stderr)
