@@ -107,7 +107,7 @@ test: tidy-check testbin fleet helm build vet lint test-race release-check
 # Every package's tests with the control-plane files (E2E_TAGS), on the
 # binaries make test builds first.
 test-e2e:
-	KUBEBUILDER_ASSETS=$(BIN)/testbin PLUGIN_BIN_DIR=$(BIN) HELM=$(BIN)/tools/helm $(GO) test -tags $(E2E_TAGS) -count=1 -timeout $(TEST_TIMEOUT) $$($(GO) list ./... | grep -v '/test/release$$')
+	KUBEBUILDER_ASSETS=$(BIN)/testbin PLUGIN_BIN_DIR=$(BIN) HELM=$(BIN)/tools/helm $(GO) test -tags $(E2E_TAGS) -count=1 -timeout $(TEST_TIMEOUT) $$($(GO) list -tags $(E2E_TAGS) ./... | grep -v '/test/release$$')
 
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
