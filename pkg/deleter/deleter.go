@@ -15,7 +15,9 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 
+	"golang.org/x/sync/errgroup"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
@@ -31,11 +33,19 @@ type Target struct {
 	Skipped string // when set, the object is not touched and this says why
 }
 
+// DefaultParallel is how many changes a plugin keeps in flight unless told
+// otherwise (client-go's rate limiter and its retries on 429 still pace the
+// requests).
+const DefaultParallel = 16
+
 // Deleter runs Do on every target.
 type Deleter struct {
 	Out    io.Writer
 	Verb   string // past tense for outcomes: "deleted", "disabled"
 	DryRun string // dryrun.None, Client or Server
+	// Parallel is how many changes are in flight at once; below 2 they
+	// run one after another. Outcomes print in target order either way.
+	Parallel int
 	// Do acts on one target with opts (dry run and precondition set). An
 	// error should already be the one explained line for that object.
 	Do func(ctx context.Context, t Target, opts metav1.DeleteOptions) error
@@ -53,35 +63,111 @@ type Failure struct {
 	Err    error
 }
 
-// Run acts on targets in order. It stops early only when ctx ends, and
-// says how far it got.
+// Run acts on targets, up to Parallel at once, and prints each outcome in
+// target order whatever order the changes finish in. A failure does not
+// stop the others; Run stops starting new ones only when ctx ends, and
+// then says how far it got.
 func (d Deleter) Run(ctx context.Context, targets []Target) (Result, error) {
-	var r Result
 	suffix := dryrun.Suffix(d.DryRun)
-	for _, t := range targets {
-		if err := ctx.Err(); err != nil {
-			return r, fmt.Errorf("interrupted: %s %d of %d: %w", d.Verb, r.Done, len(targets), err)
-		}
+	out := ordered{out: d.Out, targets: targets, outcomes: make([]outcome, len(targets))}
+	var g errgroup.Group
+	g.SetLimit(max(d.Parallel, 1))
+	for i, t := range targets {
 		if t.Skipped != "" {
-			r.Skipped++
-			fmt.Fprintf(d.Out, "%s skipped: %s\n", t.Name, t.Skipped)
+			out.finish(i, fmt.Sprintf("%s skipped: %s\n", t.Name, t.Skipped), nil)
 			continue
 		}
-		if d.DryRun != dryrun.Client {
+		if d.DryRun == dryrun.Client {
+			out.finish(i, fmt.Sprintf("%s %s%s\n", t.Name, d.Verb, suffix), nil)
+			continue
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		g.Go(func() error {
+			// Go waited for a slot: nothing starts once the user has
+			// interrupted, and a target never started stays unfinished.
+			if ctx.Err() != nil {
+				return nil
+			}
 			opts := metav1.DeleteOptions{DryRun: dryrun.Request(d.DryRun)}
 			if t.UID != "" {
 				uid := t.UID
 				opts.Preconditions = &metav1.Preconditions{UID: &uid}
 			}
 			if err := d.Do(ctx, t, opts); err != nil {
-				r.Failed = append(r.Failed, Failure{t, err})
-				continue
+				out.finish(i, "", err)
+				return nil
 			}
-		}
-		r.Done++
-		fmt.Fprintf(d.Out, "%s %s%s\n", t.Name, d.Verb, suffix)
+			out.finish(i, fmt.Sprintf("%s %s%s\n", t.Name, d.Verb, suffix), nil)
+			return nil
+		})
+	}
+	_ = g.Wait() // the goroutines report through out, never through Wait
+	r, all := out.result()
+	if !all {
+		return r, fmt.Errorf("interrupted: %s %d of %d: %w", d.Verb, r.Done, len(targets), ctx.Err())
 	}
 	return r, r.Err(d.Verb, len(targets))
+}
+
+// outcome is one target's printed line and error, once it has finished.
+type outcome struct {
+	line     string
+	err      error
+	finished bool
+}
+
+// ordered prints outcomes in target order: a finished target's line waits
+// until every target before it has finished too.
+type ordered struct {
+	mu       sync.Mutex
+	out      io.Writer
+	targets  []Target
+	outcomes []outcome
+	next     int
+	r        Result
+}
+
+func (o *ordered) finish(i int, line string, err error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.outcomes[i] = outcome{line, err, true}
+	for o.next < len(o.targets) && o.outcomes[o.next].finished {
+		o.count(o.next)
+		o.next++
+	}
+}
+
+func (o *ordered) count(i int) {
+	c, t := o.outcomes[i], o.targets[i]
+	switch {
+	case c.err != nil:
+		o.r.Failed = append(o.r.Failed, Failure{t, c.err})
+	case t.Skipped != "":
+		o.r.Skipped++
+	default:
+		o.r.Done++
+	}
+	if c.line != "" {
+		fmt.Fprint(o.out, c.line)
+	}
+}
+
+// result is the tally once nothing is in flight, and whether every target
+// finished. After an interruption, targets that finished behind one that
+// never started still count.
+func (o *ordered) result() (Result, bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	all := o.next == len(o.targets)
+	for i := o.next; i < len(o.targets); i++ {
+		if o.outcomes[i].finished {
+			o.count(i)
+		}
+	}
+	o.next = len(o.targets)
+	return o.r, all
 }
 
 // Err is the one line for a run with failures, nil without: a single

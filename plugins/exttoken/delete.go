@@ -150,8 +150,8 @@ func (o *DeleteOptions) Run(ctx context.Context) error {
 	}
 	if len(o.Names) > 0 {
 		targets := namedTargets(ctx, o.ErrOut, o.tokens, o.Names, "deleting", nil)
-		d := deleter.Deleter{Out: o.Out, Verb: "deleted", DryRun: o.DryRun, Do: do}
-		_, err := d.RunParallel(ctx, targets, o.Parallel)
+		d := deleter.Deleter{Out: o.Out, Verb: "deleted", DryRun: o.DryRun, Parallel: o.Parallel, Do: do}
+		_, err := d.Run(ctx, targets)
 		return err
 	}
 	selector := o.Selection.serverSelector(ctx, o.f)

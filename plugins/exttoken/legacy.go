@@ -299,8 +299,8 @@ func (o *LegacyDeleteOptions) Run(ctx context.Context) error {
 		for _, n := range o.Names {
 			targets = append(targets, deleter.Target{Name: objectName(legacyResource, n), Key: n})
 		}
-		d := deleter.Deleter{Out: o.Out, Verb: "deleted", DryRun: o.DryRun, Do: do}
-		_, err := d.RunParallel(ctx, targets, o.Parallel)
+		d := deleter.Deleter{Out: o.Out, Verb: "deleted", DryRun: o.DryRun, Parallel: o.Parallel, Do: do}
+		_, err := d.Run(ctx, targets)
 		return err
 	}
 	return o.run(ctx, o.IOStreams, func(emit func(pruneTarget), endPage func(last bool)) error {
