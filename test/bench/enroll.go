@@ -47,6 +47,9 @@ type downstreams struct {
 	fleet      *fleet.Emulator
 	helm       string
 	chart      string
+	// clock and helmClock time the direct runs (clock.go, helmruns.go).
+	clock     *clock
+	helmClock *helmClock
 }
 
 func (b *bench) startDownstreams(ctx context.Context, n int) (*downstreams, error) {
@@ -96,7 +99,13 @@ func (b *bench) startDownstreams(ctx context.Context, n int) (*downstreams, erro
 		}
 		d.kubes, d.clientIDs, d.agents = append(d.kubes, kube), append(d.clientIDs, string(ks.UID)), append(d.agents, a)
 	}
-	return d, nil
+	if d.helmClock, err = buildHelmClock(ctx, b.root, b.scratch, d.helm, "enroll-helm"); err != nil {
+		return nil, err
+	}
+	d.clock = newClock()
+	wctx, cancel := context.WithCancel(ctx)
+	b.cleanups = append(b.cleanups, func() error { cancel(); return nil })
+	return d, watchClock(wctx, d.clock, b.cluster.cfg, enrollNS, d.kubes, set.Names(), agentNamespace)
 }
 
 func (d *downstreams) stop() error {
@@ -152,6 +161,10 @@ func (d *downstreams) reset(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+	}
+	for _, name := range d.set.Names() {
+		d.clock.forget("cred/" + name)
+		d.clock.forget("deploy/" + name)
 	}
 	return nil
 }
@@ -250,7 +263,7 @@ func (d *downstreams) enrollOurs(name string, contexts []string) proc {
 
 func (b *bench) enroll(ctx context.Context) error {
 	n := b.opts.enrollClusters
-	sec := b.report.section("enroll", fmt.Sprintf("6. Enrolling clusters: `kubectl regtoken enroll` on 1 and %d downstream clusters vs the sequential recipe", n))
+	sec := b.report.section("enroll", fmt.Sprintf("6. Enrolling clusters: `kubectl regtoken enroll` on 1 and %d downstream clusters vs the sequential recipe and the same helm installs at once; agent vs manager mode's client work", n))
 	d, err := b.startDownstreams(ctx, n)
 	if err != nil {
 		return err
@@ -273,10 +286,25 @@ func (b *bench) enroll(ctx context.Context) error {
 	reset := func(int, *result) error { return d.reset(ctx) }
 	contexts := d.set.Names()
 	// Where one cluster's time goes, from the emulators' timestamps.
-	var oneName string
+	var oneName, manyName string
 	var split struct{ beforeValues, helm, steps, afterGrant []float64 }
+	// Each run's time to the values (start → the controller's values
+	// Secret), for the budget of issue 23 (modes.go).
+	var toValues struct{ one, many []float64 }
+	timeToValues := func(token string, r *result) (float64, error) {
+		at, ok := d.fleet.SecretWrittenAt(enrollNS, token)
+		if !ok {
+			return 0, fmt.Errorf("the Fleet emulator has no record of the values Secret %s/%s", enrollNS, token)
+		}
+		return msf(at.Sub(r.Start)), nil
+	}
 	splitOne := func(round int, r *result) error {
 		if round >= 0 {
+			tv, err := timeToValues(oneName, r)
+			if err != nil {
+				return err
+			}
+			toValues.one = append(toValues.one, tv)
 			parts, err := d.timeline(oneName, r)
 			if err != nil {
 				return err
@@ -293,9 +321,26 @@ func (b *bench) enroll(ctx context.Context) error {
 			oneName = tokenName("one")
 			return d.enrollOurs(oneName, contexts[:1]), nil
 		}, After: splitOne},
-		{Label: fmt.Sprintf("kubectl regtoken enroll (%d clusters)", n), Make: func(int) (proc, error) { return d.enrollOurs(tokenName("many"), contexts), nil }, After: reset},
+		{Label: fmt.Sprintf("kubectl regtoken enroll (%d clusters)", n), Make: func(int) (proc, error) {
+			manyName = tokenName("many")
+			return d.enrollOurs(manyName, contexts), nil
+		}, After: func(round int, r *result) error {
+			if round >= 0 {
+				tv, err := timeToValues(manyName, r)
+				if err != nil {
+					return err
+				}
+				toValues.many = append(toValues.many, tv)
+			}
+			return d.reset(ctx)
+		}},
 		{Label: fmt.Sprintf("sequential recipe (%d clusters)", n), Make: func(int) (proc, error) { return b.enrollRecipe(d, tokenName("recipe"), contexts) }, After: reset},
 	}
+	modes, err := b.enrollModeVariants(ctx, d, tokenName)
+	if err != nil {
+		return err
+	}
+	vs = append(vs, modes.variants()...)
 	series, err := b.alternate(ctx, b.opts.rounds, vs)
 	if err != nil {
 		return err
@@ -345,5 +390,6 @@ func (b *bench) enroll(ctx context.Context) error {
 	if ov.Median > 100 {
 		sec.Notes = append(sec.Notes, fmt.Sprintf("Enrolling one cluster took %s over the %s floor: it includes one real helm run (`helm upgrade --install`, which alone loads the chart, talks to the downstream apiserver and stores a release) and the waits between the controller's and agent's steps.", ms(ov.Median), floor))
 	}
+	modes.report(b, sec, one, many, toValues.one, toValues.many, series[3:])
 	return nil
 }

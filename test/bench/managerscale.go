@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -279,21 +278,8 @@ func (b *bench) measurePlugin(ctx context.Context, args []string, check func(std
 // checkManagerResult: every cluster Installed in the output, and exactly
 // n Clusters and n kubeconfig Secrets written upstream.
 func checkManagerResult(ctx context.Context, dyn dynamic.Interface, ns string, n int, stdout []byte) error {
-	var res struct {
-		Clusters []struct {
-			Context, Status, Error string
-		} `json:"clusters"`
-	}
-	if err := json.Unmarshal(stdout, &res); err != nil {
-		return fmt.Errorf("output is not the Enrollment JSON: %w", err)
-	}
-	if len(res.Clusters) != n {
-		return fmt.Errorf("%d clusters in the output, want %d", len(res.Clusters), n)
-	}
-	for _, c := range res.Clusters {
-		if c.Status != fleet.StatusInstalled {
-			return fmt.Errorf("context %s: status %s %s", c.Context, c.Status, c.Error)
-		}
+	if _, err := parseEnrolled(stdout, n, fleet.StatusInstalled); err != nil {
+		return err
 	}
 	clusters, err := dyn.Resource(fleet.ClusterGVR).Namespace(ns).List(ctx, metav1.ListOptions{})
 	if err != nil {

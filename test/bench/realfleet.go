@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -9,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -17,55 +15,17 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/dynamic/dynamicinformer"
-	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/kubectl-tokens/kubectl-tokens/pkg/fleet"
 	"github.com/kubectl-tokens/kubectl-tokens/test/multicluster"
 	"github.com/kubectl-tokens/kubectl-tokens/test/realfleet"
 	"github.com/kubectl-tokens/kubectl-tokens/test/testenv"
 )
 
 const realFleetNS = "bench-realfleet"
-
-// clock records when the bench's own watches first saw something: a
-// token, its status.secretName, a downstream credential. The plugin
-// watches the same objects, so both see an event at about the same
-// moment.
-type clock struct {
-	mu   sync.Mutex
-	seen map[string]time.Time
-}
-
-func (c *clock) mark(key string) {
-	now := time.Now()
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if _, ok := c.seen[key]; !ok {
-		c.seen[key] = now
-	}
-}
-
-func (c *clock) at(key string) (time.Time, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	t, ok := c.seen[key]
-	return t, ok
-}
-
-func (c *clock) forget(prefix string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for k := range c.seen {
-		if strings.HasPrefix(k, prefix) {
-			delete(c.seen, k)
-		}
-	}
-}
 
 // realFleetRig is the real Fleet v0.16.1 on a control plane of its own
 // (its fleet-crd chart cannot share one with the emulator's CRDs), n
@@ -78,8 +38,7 @@ type realFleetRig struct {
 	kubes      []kubernetes.Interface
 	kubeconfig string
 	helm       string // the real helm
-	clockHelm  string // helmclock
-	helmLog    string
+	helmClock  *helmClock
 	chart      string
 	clock      *clock
 	stopWatch  context.CancelFunc
@@ -89,7 +48,7 @@ func (b *bench) startRealFleet(ctx context.Context, n int) (*realFleetRig, error
 	if _, err := realfleet.Locate(); err != nil {
 		return nil, err
 	}
-	rig := &realFleetRig{clock: &clock{seen: map[string]time.Time{}}}
+	rig := &realFleetRig{clock: newClock()}
 	b.cleanups = append(b.cleanups, rig.stop)
 	began := time.Now()
 	var err error
@@ -121,59 +80,12 @@ func (b *bench) startRealFleet(ctx context.Context, n int) (*realFleetRig, error
 		rig.helm = filepath.Join(b.root, "bin", "tools", "helm")
 	}
 	rig.chart = rig.fleet.Bin.AgentChart()
-	rig.helmLog = filepath.Join(b.scratch, "helmclock.log")
-	rig.clockHelm = filepath.Join(b.scratch, "helmclock")
-	build := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags", "-s -w", "-o", rig.clockHelm, "./test/bench/helmclock")
-	build.Dir = b.root
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("building helmclock: %v\n%s", err, out)
+	if rig.helmClock, err = buildHelmClock(ctx, b.root, b.scratch, rig.helm, "realfleet-helm"); err != nil {
+		return nil, err
 	}
-	return rig, rig.watch(ctx)
-}
-
-// watch starts the clock's informers: the tokens of realFleetNS
-// upstream, the credential Secret on every plane.
-func (rig *realFleetRig) watch(ctx context.Context) error {
 	wctx, cancel := context.WithCancel(ctx)
 	rig.stopWatch = cancel
-	dyn := dynamic.NewForConfigOrDie(rig.env.Config)
-	df := dynamicinformer.NewFilteredDynamicSharedInformerFactory(dyn, 0, realFleetNS, nil)
-	tokens := df.ForResource(realfleet.TokenGVR).Informer()
-	onToken := func(obj any) {
-		u, ok := obj.(*unstructured.Unstructured)
-		if !ok {
-			return
-		}
-		rig.clock.mark("token/" + u.GetName())
-		if s, _, _ := unstructured.NestedString(u.Object, "status", "secretName"); s != "" {
-			rig.clock.mark("values/" + u.GetName())
-		}
-	}
-	if _, err := tokens.AddEventHandler(cache.ResourceEventHandlerFuncs{AddFunc: onToken, UpdateFunc: func(_, o any) { onToken(o) }}); err != nil {
-		return err
-	}
-	df.Start(wctx.Done())
-	synced := []cache.InformerSynced{tokens.HasSynced}
-	for i, kube := range rig.kubes {
-		f := informers.NewSharedInformerFactoryWithOptions(kube, 0, informers.WithNamespace(realfleet.SystemNamespace))
-		inf := f.Core().V1().Secrets().Informer()
-		name := rig.set.Clusters[i].Name
-		onSecret := func(obj any) {
-			if s, ok := obj.(*corev1.Secret); ok && s.Name == "fleet-agent" && len(s.Data["clusterName"]) > 0 {
-				rig.clock.mark("cred/" + name)
-			}
-		}
-		if _, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{AddFunc: onSecret, UpdateFunc: func(_, o any) { onSecret(o) }}); err != nil {
-			return err
-		}
-		f.Start(wctx.Done())
-		synced = append(synced, inf.HasSynced)
-	}
-	if !cache.WaitForCacheSync(wctx.Done(), synced...) {
-		return errors.New("the real-Fleet clock's informers did not sync")
-	}
-	return nil
+	return rig, watchClock(wctx, rig.clock, rig.env.Config, realFleetNS, rig.kubes, rig.set.Names(), realfleet.SystemNamespace)
 }
 
 func (rig *realFleetRig) stop() error {
@@ -211,6 +123,7 @@ func (rig *realFleetRig) reset(ctx context.Context, n int) error {
 	wg.Wait()
 	for i := range n {
 		rig.clock.forget("cred/" + rig.set.Clusters[i].Name)
+		rig.clock.forget("deploy/" + rig.set.Clusters[i].Name)
 	}
 	return errors.Join(errs...)
 }
@@ -243,6 +156,12 @@ func (rig *realFleetRig) resetOne(ctx context.Context, i int) error {
 	}
 	del := metav1.DeleteOptions{}
 	err = errors.Join(
+		// Manager mode: Fleet applied the agent without helm, and its
+		// bundle may not have taken it over yet; the credential enroll
+		// minted for the controller goes too, so the next run mints anew.
+		ignore(kube.AppsV1().Deployments(realfleet.SystemNamespace).Delete(ctx, "fleet-agent", del)),
+		ignore(kube.CoreV1().ServiceAccounts(fleet.CredentialNamespace).Delete(ctx, fleet.CredentialAccount, del)),
+		ignore(kube.RbacV1().ClusterRoleBindings().Delete(ctx, fleet.CredentialAccount, del)),
 		ignore(kube.CoreV1().Secrets(realfleet.SystemNamespace).Delete(ctx, "fleet-agent", del)),
 		ignore(kube.CoreV1().Secrets(realfleet.SystemNamespace).Delete(ctx, "fleet-agent-bootstrap", del)),
 		ignore(kube.CoordinationV1().Leases(realfleet.SystemNamespace).DeleteCollection(ctx, del, metav1.ListOptions{})),
@@ -264,97 +183,14 @@ func (rig *realFleetRig) resetOne(ctx context.Context, i int) error {
 	}
 }
 
-// helmRuns are helmclock's records since the log was last read.
-type helmRun struct {
-	start, end time.Time
-	context    string
-}
-
-func (rig *realFleetRig) takeHelmRuns() ([]helmRun, error) {
-	f, err := os.Open(rig.helmLog)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	var runs []helmRun
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		fields := strings.Fields(sc.Text())
-		if len(fields) != 3 {
-			continue
-		}
-		s, err1 := strconv.ParseInt(fields[0], 10, 64)
-		e, err2 := strconv.ParseInt(fields[1], 10, 64)
-		if err1 != nil || err2 != nil {
-			continue
-		}
-		runs = append(runs, helmRun{start: time.Unix(0, s), end: time.Unix(0, e), context: fields[2]})
-	}
-	_ = f.Close()
-	return runs, os.Remove(rig.helmLog)
-}
-
-// enrollSplit is one enroll run cut at the clock's moments: the plugin's
-// own time (start to the token's creation, the values to the first helm,
-// the last credential to exit), helm's (first start to last end), and
-// Fleet's (the token to its values, the last helm's end to the last
-// credential: controller, agent start, registration, grant). The three
-// add up to the wall time.
-type enrollSplit struct {
-	plugin, helm, fleet, valuesToHelm float64
-	// The plugin's parts: before the token exists, and from the last
-	// credential to the exit (valuesToHelm is the third).
-	toToken, afterCredential float64
-}
-
+// split cuts one agent-mode enroll at the clock's moments and helmclock's.
 func (rig *realFleetRig) split(token string, contexts []string, r *result) (enrollSplit, error) {
-	var s enrollSplit
-	tok, ok1 := rig.clock.at("token/" + token)
-	values, ok2 := rig.clock.at("values/" + token)
-	if !ok1 || !ok2 {
-		return s, fmt.Errorf("the clock saw no token %s or no values of it", token)
-	}
-	runs, err := rig.takeHelmRuns()
-	if err != nil {
-		return s, err
-	}
-	if len(runs) != len(contexts) {
-		return s, fmt.Errorf("%d helm runs recorded, want %d", len(runs), len(contexts))
-	}
-	first, last := runs[0].start, runs[0].end
-	for _, h := range runs {
-		if h.start.Before(first) {
-			first = h.start
-		}
-		if h.end.After(last) {
-			last = h.end
-		}
-	}
-	var cred time.Time
-	for _, c := range contexts {
-		t, ok := rig.clock.at("cred/" + c)
-		if !ok {
-			return s, fmt.Errorf("the clock saw no credential on %s", c)
-		}
-		if t.After(cred) {
-			cred = t
-		}
-	}
-	msec := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
-	s.plugin = msec(tok.Sub(r.Start) + first.Sub(values) + r.End.Sub(cred))
-	s.helm = msec(last.Sub(first))
-	s.fleet = msec(values.Sub(tok) + cred.Sub(last))
-	s.valuesToHelm = msec(first.Sub(values))
-	s.toToken = msec(tok.Sub(r.Start))
-	s.afterCredential = msec(r.End.Sub(cred))
-	return s, nil
+	return clockSplit(rig.clock, rig.helmClock, token, contexts, r)
 }
 
 func (b *bench) realFleet(ctx context.Context) error {
 	n := b.opts.realFleetClusters
-	sec := b.report.section("realfleet", fmt.Sprintf("7. The real Fleet v0.16.1: `create` vs the recipe, and `enroll` of 1 and %d clusters split into plugin, helm and Fleet", n))
+	sec := b.report.section("realfleet", fmt.Sprintf("7. The real Fleet v0.16.1: `create` vs the recipe, `enroll` of 1 and %d clusters split into plugin, helm and Fleet, agent and manager mode end to end", n))
 	rig, err := b.startRealFleet(ctx, n)
 	if err != nil {
 		return err
@@ -429,8 +265,8 @@ func (b *bench) realFleet(ctx context.Context) error {
 			names[key] = tokenName("enroll")
 			argv := append(slices.Clone(argv0), "enroll")
 			argv = append(argv, ctxs...)
-			argv = append(argv, "-n", realFleetNS, "--token-name", names[key], "--ttl", "1h", "--chart", rig.chart, "--helm", rig.clockHelm, "--timeout", "5m")
-			return proc{Argv: argv, Env: append(slices.Clone(env), "HELMCLOCK_HELM="+rig.helm, "HELMCLOCK_LOG="+rig.helmLog),
+			argv = append(argv, "-n", realFleetNS, "--token-name", names[key], "--ttl", "1h", "--chart", rig.chart, "--helm", rig.helmClock.path, "--timeout", "5m")
+			return proc{Argv: argv, Env: append(slices.Clone(env), rig.helmClock.env()...),
 				Check: func(r *result) error {
 					if c := strings.Count(string(r.Stdout), "Registered"); c < len(ctxs) {
 						return fmt.Errorf("%d of %d clusters registered:\n%s", c, len(ctxs), r.Stdout)
@@ -459,7 +295,7 @@ func (b *bench) realFleet(ctx context.Context) error {
 	if err := rig.reset(ctx, n); err != nil {
 		return err
 	}
-	_, _ = rig.takeHelmRuns()
+	_, _ = rig.helmClock.take()
 	b.logf("real Fleet: enroll of 1 (directly, through kubectl) and %d", n)
 	es, err := b.alternate(ctx, b.opts.rounds, evs)
 	if err != nil {
@@ -503,6 +339,9 @@ func (b *bench) realFleet(ctx context.Context) error {
 	b.report.addTarget("realfleet", "real Fleet: values ready → helm starting ≤ 50 ms (`enroll`)", fmt.Sprintf("median %s (max %s) over every enroll run", ms(vh.Median), ms(vh.Max)), vh.Median <= 50)
 	b.report.addTarget("realfleet", "real Fleet: enroll 1, plugin overhead excluding helm and Fleet ≤ 60 ms run directly", fmt.Sprintf("median %s (%d clusters: %s)", ms(pd.Median), n, ms(pm.Median)), pd.Median <= 60)
 	b.report.addTarget("realfleet", "real Fleet: enroll 1, plugin overhead ≤ 130 ms through kubectl", fmt.Sprintf("median %s", ms(pk.Median)), pk.Median <= 130)
+	if err := b.realFleetManager(ctx, rig, sec, es, splits, []string{viaKubectl, many}); err != nil {
+		return err
+	}
 	if pk.Median > 130 || pd.Median > 60 {
 		part := func(key string, f func(enrollSplit) float64) string { return ms(col(splits[key], f).Median) }
 		sec.Notes = append(sec.Notes, fmt.Sprintf("The plugin's own time was %s run directly (%s until the token existed: process start, flags, kubeconfig, the pre-flight reads and access reviews upstream and on the downstream cluster, the create; %s from the values to helm; %s from the credential to the exit) and %s through kubectl (%s until the token existed): "+
@@ -513,5 +352,167 @@ func (b *bench) realFleet(ctx context.Context) error {
 	if vh.Median > 50 {
 		sec.Notes = append(sec.Notes, fmt.Sprintf("From the values to helm's start took %s: the plugin reads the values Secret, checks the chart and each downstream's state, writes values.yaml and starts helm (one fork/exec of helmclock, which counts as helm's from its first instruction).", ms(vh.Median)))
 	}
+	return nil
+}
+
+// resetManager undoes a manager-mode run on the first n planes: its
+// Fleet Clusters deleted (and gone: Fleet's finalizers take the upstream
+// side), its namespace deleted (with the kubeconfig Secrets; not waited
+// for), then the planes reset as after agent mode.
+func (rig *realFleetRig) resetManager(ctx context.Context, ns string, n int) error {
+	dyn := dynamic.NewForConfigOrDie(rig.env.Config)
+	clusters := dyn.Resource(fleet.ClusterGVR).Namespace(ns)
+	if err := clusters.DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{}); err != nil {
+		return err
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		list, err := clusters.List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return err
+		}
+		if len(list.Items) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%d Fleet Clusters of %s are still there 2 minutes after their deletion", len(list.Items), ns)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if err := rig.env.Clientset().CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+		return err
+	}
+	rig.clock.forget("cluster/" + ns + "/")
+	rig.clock.forget("checkin/" + ns + "/")
+	return rig.reset(ctx, n)
+}
+
+// managerSplitOf cuts a manager-mode run of contexts into namespace ns at
+// the clock's moments.
+func (rig *realFleetRig) managerSplitOf(ns string, contexts []string, r *result) (managerSplit, error) {
+	var keys [4][]string
+	for _, c := range contexts {
+		cl := ns + "/" + fleet.ClusterNameFor(c)
+		keys[0] = append(keys[0], "cluster/"+cl)
+		keys[1] = append(keys[1], "deploy/"+c)
+		keys[2] = append(keys[2], "cred/"+c)
+		keys[3] = append(keys[3], "checkin/"+cl)
+	}
+	var at [4]time.Time
+	for i, k := range keys {
+		t, missing, ok := rig.clock.latest(k)
+		if !ok {
+			return managerSplit{}, fmt.Errorf("the clock did not see %s", missing)
+		}
+		at[i] = t
+	}
+	return splitManager(r.Start, r.End, at[0], at[1], at[2], at[3]), nil
+}
+
+// realFleetManager is issue 23's end-to-end comparison: enroll --mode
+// manager of 1 and n clusters until Fleet's agents have checked in,
+// beside the agent-mode rows (agentKeys: 1 and n through kubectl).
+func (b *bench) realFleetManager(ctx context.Context, rig *realFleetRig, sec *section, agent []*series, agentSplits map[string][]enrollSplit, agentKeys []string) error {
+	n := len(rig.set.Clusters)
+	contexts := rig.set.Names()
+	env := []string{"KUBECONFIG=" + rig.kubeconfig}
+	seq := 0
+	splits := map[int][]managerSplit{}
+	manager := func(k int) variant {
+		var ns string
+		return variant{Label: fmt.Sprintf("kubectl regtoken enroll --mode manager (%d clusters)", k), Make: func(int) (proc, error) {
+			seq++
+			ns = fmt.Sprintf("%s-manager-%d", realFleetNS, seq)
+			if _, err := rig.env.Clientset().CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+				return proc{}, err
+			}
+			argv := append([]string{"kubectl", "regtoken", "enroll"}, contexts[:k]...)
+			argv = append(argv, "-n", ns, "--mode", "manager", "--timeout", "5m", "-o", "json")
+			return proc{Argv: argv, Env: env, Check: func(r *result) error {
+				_, err := parseEnrolled(r.Stdout, k, fleet.StatusRegistered)
+				return err
+			}}, nil
+		}, After: func(round int, r *result) error {
+			s, err := rig.managerSplitOf(ns, contexts[:k], r)
+			if err != nil {
+				return err
+			}
+			if round >= 0 {
+				splits[k] = append(splits[k], s)
+			}
+			return rig.resetManager(ctx, ns, k)
+		}}
+	}
+	b.logf("real Fleet: enroll --mode manager of 1 and %d", n)
+	ms2, err := b.alternate(ctx, b.opts.rounds, []variant{manager(1), manager(n)})
+	if err != nil {
+		return err
+	}
+	col := func(xs []managerSplit, f func(managerSplit) float64) summary {
+		v := make([]float64, len(xs))
+		for i, x := range xs {
+			v[i] = f(x)
+		}
+		return summarize(v)
+	}
+	mt := table{
+		Caption: "Manager mode on the real Fleet (`kubectl regtoken enroll CONTEXT... -n NS --mode manager -o json`, a fresh namespace each run): each run's wall time cut at the last moment of each step over its clusters, from the bench's watches: " +
+			"*plugin writes* = start → the last Fleet Cluster created (kubectl's and the plugin's start, pre-flight, the credential minted downstream, the kubeconfig Secret and the Cluster written); *Fleet deploys the agent* = → the last agent Deployment downstream (the controller's import: it checks the kubeconfig and applies the agent's objects); " +
+			"*agent registers* = → the last credential Secret the agents store (pod start, Lease, registration, grant); *check-in* = → the last status.agent.lastSeen on the Clusters (the agent's first report); *exit* = → the command's exit (the plugin's watch reaction, the JSON). " +
+			"Between runs the Clusters are deleted (and gone), their namespace deleted, and every plane reset as after agent mode (not timed), so each run registers anew.",
+		Header: []string{"clusters", "wall time", "client CPU", "plugin writes", "Fleet deploys the agent", "agent registers", "check-in", "exit"},
+	}
+	for i, k := range []int{1, n} {
+		xs := splits[k]
+		mt.Rows = append(mt.Rows, []string{fmt.Sprint(k), fmtSummary(summarize(ms2[i].walls()), ms), fmtSummary(summarize(ms2[i].cpus()), ms),
+			fmtSummary(col(xs, func(s managerSplit) float64 { return s.writes }), ms),
+			fmtSummary(col(xs, func(s managerSplit) float64 { return s.deploy }), ms),
+			fmtSummary(col(xs, func(s managerSplit) float64 { return s.register }), ms),
+			fmtSummary(col(xs, func(s managerSplit) float64 { return s.checkIn }), ms),
+			fmtSummary(col(xs, func(s managerSplit) float64 { return s.exit }), ms)})
+	}
+	sec.Tables = append(sec.Tables, mt)
+
+	// Both modes side by side.
+	acol := func(key string, f func(enrollSplit) float64) summary {
+		xs := agentSplits[key]
+		v := make([]float64, len(xs))
+		for i, x := range xs {
+			v[i] = f(x)
+		}
+		return summarize(v)
+	}
+	st := table{
+		Caption: "Both modes end to end on the real Fleet, through kubectl, until every cluster is registered (agent mode: the agent's credential stored; manager mode: its first check-in, which agent mode does not wait for). *Client CPU* is user + system time of the whole process tree (kubectl, the plugin, helm in agent mode). *Fleet's share* is the time spent waiting for Fleet: agent mode's *Fleet* column above; manager mode's deploy + register + check-in.",
+		Header:  []string{"mode", "clusters", "wall time", "client CPU", "plugin", "helm", "Fleet's share"},
+	}
+	for i, key := range agentKeys {
+		k := 1
+		if i == 1 {
+			k = n
+		}
+		st.Rows = append(st.Rows, []string{"agent", fmt.Sprint(k), fmtSummary(summarize(agent[i+1].walls()), ms), fmtSummary(summarize(agent[i+1].cpus()), ms),
+			fmtSummary(acol(key, func(s enrollSplit) float64 { return s.plugin }), ms), fmtSummary(acol(key, func(s enrollSplit) float64 { return s.helm }), ms),
+			fmtSummary(acol(key, func(s enrollSplit) float64 { return s.fleet }), ms)})
+	}
+	for i, k := range []int{1, n} {
+		xs := splits[k]
+		st.Rows = append(st.Rows, []string{"manager", fmt.Sprint(k), fmtSummary(summarize(ms2[i].walls()), ms), fmtSummary(summarize(ms2[i].cpus()), ms),
+			fmtSummary(col(xs, func(s managerSplit) float64 { return s.writes + s.exit }), ms), "—",
+			fmtSummary(col(xs, func(s managerSplit) float64 { return s.deploy + s.register + s.checkIn }), ms)})
+	}
+	sec.Tables = append(sec.Tables, st)
+	for i, k := range []int{1, n} {
+		xs := splits[k]
+		w := summarize(ms2[i].walls())
+		fl := col(xs, func(s managerSplit) float64 { return s.deploy + s.register + s.checkIn })
+		sec.Notes = append(sec.Notes, fmt.Sprintf("Manager mode, %d cluster(s): %s end to end, of which %s (%.0f%%) is Fleet's own: %s for the controller to deploy the agent after the last Cluster was written, %s for the agent to register, %s until its first check-in; the plugin's part is %s writing and %s after the check-in.",
+			k, ms(w.Median), ms(fl.Median), 100*fl.Median/w.Median,
+			ms(col(xs, func(s managerSplit) float64 { return s.deploy }).Median), ms(col(xs, func(s managerSplit) float64 { return s.register }).Median),
+			ms(col(xs, func(s managerSplit) float64 { return s.checkIn }).Median), ms(col(xs, func(s managerSplit) float64 { return s.writes }).Median),
+			ms(col(xs, func(s managerSplit) float64 { return s.exit }).Median)))
+	}
+	mw := col(splits[n], func(s managerSplit) float64 { return s.writes })
+	b.report.addTarget("realfleet", fmt.Sprintf("real Fleet, manager mode, %d clusters: every Cluster and Secret written ≤ 2 s (through kubectl)", n), fmt.Sprintf("median %s (max %s); end to end %s", ms(mw.Median), ms(mw.Max), ms(summarize(ms2[1].walls()).Median)), mw.Median <= 2000)
 	return nil
 }

@@ -34,6 +34,11 @@ type proc struct {
 type result struct {
 	Wall   time.Duration
 	RSSKiB int64 // peak RSS of the child and its waited-for descendants
+	// CPU is user + system time of the launcher's whole waited-for tree:
+	// wait4 returns a child's own usage plus that of every descendant it
+	// waited for, so `kubectl <plugin>` covers kubectl, the plugin and the
+	// helm processes the plugin ran (and the launcher's few milliseconds).
+	CPU    time.Duration
 	Start  time.Time
 	End    time.Time
 	Stdout []byte
@@ -126,6 +131,11 @@ func (r *runner) run(ctx context.Context, p proc) (*result, error) {
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	err = cmd.Run()
 	res := &result{Dir: dir, Stderr: stderr.Bytes()}
+	if cmd.ProcessState != nil {
+		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+			res.CPU = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+		}
+	}
 	if res.Stdout, _ = os.ReadFile(out.Name()); res.Stdout == nil {
 		res.Stdout = []byte{}
 	}

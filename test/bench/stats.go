@@ -36,6 +36,15 @@ func (s *series) walls() []float64 {
 	return out
 }
 
+// cpus are the runs' CPU times (ms) of the whole process tree.
+func (s *series) cpus() []float64 {
+	out := make([]float64, len(s.Runs))
+	for i, r := range s.Runs {
+		out[i] = float64(r.CPU) / float64(time.Millisecond)
+	}
+	return out
+}
+
 func (s *series) rss() []float64 {
 	out := make([]float64, len(s.Runs))
 	for i, r := range s.Runs {
