@@ -121,6 +121,10 @@ func (b *bench) enrollModeVariants(ctx context.Context, d *downstreams, tokenNam
 			if _, err := parseEnrolled(r.Stdout, m.n, fleet.StatusInstalled); err != nil {
 				return err
 			}
+			// Not timed: the agents it installed register after it exits.
+			if err := d.agentsRegistered(context.Background(), m.n); err != nil {
+				return err
+			}
 			return d.registered(context.Background(), m.n, name)
 		}}, nil
 	}, After: func(int, *result) error { return d.reset(ctx) }}
@@ -153,7 +157,7 @@ func (d *downstreams) agentsRegistered(ctx context.Context, k int) error {
 		_, err := d.agents[i].WaitFor(wctx, func(s fleetagent.Status) bool { return s.State == fleetagent.Registered })
 		cancel()
 		if err != nil {
-			return fmt.Errorf("the agent the plain script installed on %s did not register: %w", d.set.Clusters[i].Name, err)
+			return fmt.Errorf("the agent installed on %s did not register: %w", d.set.Clusters[i].Name, err)
 		}
 	}
 	return nil
