@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"math"
 	"os/exec"
 	"slices"
@@ -92,7 +93,8 @@ func TestParallelHelmScriptFailsWhenOneHelmFails(t *testing.T) {
 	s := parallelHelmScript("helm", "chart", "v.yaml", []string{"edge-1", "edge-2"})
 	stub := "helm() { [ \"$2\" = edge-1 ]; }\n"
 	err = exec.Command(bash, "-c", stub+s).Run()
-	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 {
 		t.Errorf("with one helm failing the script ended with %v, want exit 1", err)
 	}
 	stub = "helm() { true; }\n"
