@@ -134,6 +134,7 @@ func (o *ListOptions) Run(ctx context.Context) error {
 		toks = slices.DeleteFunc(toks, func(t fleet.Token) bool { return !expiresWithin(&t, fleet.Now(), o.within) })
 	}
 	if len(toks) == 0 {
+		<-secrets // it was asked; its answer is not needed, but the run ends with its requests done
 		what := "No ClusterRegistrationTokens found"
 		if o.ExpiringWithin != "" {
 			what = "No ClusterRegistrationTokens expire within " + o.ExpiringWithin
