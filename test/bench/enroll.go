@@ -50,6 +50,7 @@ type downstreams struct {
 	// clock and helmClock time the direct runs (clock.go, helmruns.go).
 	clock     *clock
 	helmClock *helmClock
+	stopClock context.CancelFunc
 }
 
 func (b *bench) startDownstreams(ctx context.Context, n int) (*downstreams, error) {
@@ -104,6 +105,7 @@ func (b *bench) startDownstreams(ctx context.Context, n int) (*downstreams, erro
 	}
 	d.clock = newClock()
 	wctx, cancel := context.WithCancel(ctx)
+	d.stopClock = cancel
 	b.cleanups = append(b.cleanups, func() error { cancel(); return nil })
 	return d, watchClock(wctx, d.clock, b.cluster.cfg, enrollNS, d.kubes, set.Names(), agentNamespace)
 }
@@ -268,6 +270,10 @@ func (b *bench) enroll(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// The clock watches every Fleet Cluster of the bench's cluster: it
+	// must not run on into the later comparisons (section 9 writes
+	// thousands).
+	defer d.stopClock()
 	floor := enrollTokenDelay + enrollGrantDelay + enrollAgentDelay
 	sec.Intro = append(sec.Intro,
 		fmt.Sprintf("%d downstream control planes (one etcd, one kube-apiserver each, started in %s; no kubelet) beside the management cluster. "+

@@ -195,6 +195,7 @@ func (b *bench) realFleet(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	defer rig.stopWatch() // the clock's informers end with the comparison
 	sec.Intro = append(sec.Intro,
 		fmt.Sprintf("The real fleetcontroller and fleetagent v0.16.1 (make fleet: built from the pristine source archive; test/realfleet runs them: kube-controller-manager, the fleet-crd and fleet charts installed by the real helm, a test kubelet running the controller's pod and each downstream's fleet-agent as processes) on a control plane of their own, and %d downstream control planes. Fleet started (until it answered a token) in %s.", n, rig.fleet.Took.Round(time.Millisecond)),
 		"The moments come from the bench's own watches (informers on the tokens upstream and the agent's credential Secret downstream) and from helmclock, a stand-in for helm that runs the real helm and records when it started and ended (`--helm`): "+
