@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation"
@@ -30,6 +31,9 @@ import (
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/progress"
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/rancherimport"
 )
+
+// rancherLocal is what import calls the cluster of the current context.
+var rancherLocal = cli.Management{What: "Rancher's local cluster", Whose: "Rancher's"}
 
 // rancherImportGVK names the one object import prints with -o json|yaml.
 var rancherImportGVK = fleet.ResultGVK.GroupVersion().WithKind("RancherImport")
@@ -328,7 +332,7 @@ func (o *ImportOptions) resolveContexts() error {
 		return err
 	}
 	o.contexts = map[*rancherimport.Cluster]cli.Clients{}
-	if err := cli.CheckDownstream(o.f, o.args, names, current, cli.Management{What: "Rancher's local cluster", Whose: "Rancher's"}); err != nil {
+	if err := cli.CheckDownstream(o.f, o.args, names, current, rancherLocal); err != nil {
 		return err
 	}
 	named := map[string]string{}
@@ -415,15 +419,18 @@ func (o *ImportOptions) preflight(ctx context.Context) error {
 		return nil
 	}
 	mgmtUID := ""
-	if core, err := o.f.CoreV1(); err == nil {
-		mgmtUID, _ = fleet.KubeSystemUID(ctx, core) // best effort, as enroll's
-	}
 	uids := make([]string, len(o.clusters))
-	var wg sync.WaitGroup
+	contexts := make([]string, len(o.clusters))
+	var g errgroup.Group
+	g.Go(func() error {
+		if core, err := o.f.CoreV1(); err == nil {
+			mgmtUID, _ = fleet.KubeSystemUID(ctx, core) // best effort, as enroll's
+		}
+		return nil
+	})
 	for i, c := range o.clusters {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		contexts[i] = c.Context
+		g.Go(func() error {
 			core, err := o.contexts[c].CoreV1()
 			if err == nil {
 				uids[i], err = fleet.KubeSystemUID(ctx, core)
@@ -431,22 +438,11 @@ func (o *ImportOptions) preflight(ctx context.Context) error {
 			if err != nil {
 				c.Fail(err)
 			}
-		}()
+			return nil
+		})
 	}
-	wg.Wait()
-	owner := map[string]string{}
-	for i, c := range o.clusters {
-		switch uid := uids[i]; {
-		case uid == "":
-		case uid == mgmtUID:
-			return fmt.Errorf("context %q reaches Rancher's local cluster itself (kube-system UID %s): name downstream contexts; nothing was created", c.Context, uid)
-		case owner[uid] != "":
-			return fmt.Errorf("contexts %q and %q reach the same cluster (kube-system UID %s): name each cluster once; nothing was created", owner[uid], c.Context, uid)
-		default:
-			owner[uid] = c.Context
-		}
-	}
-	return nil
+	_ = g.Wait()
+	return fleet.CheckDistinctClusters(contexts, uids, mgmtUID, rancherLocal)
 }
 
 // report shows every cluster's state on stderr with pkg/progress's live
