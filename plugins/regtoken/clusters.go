@@ -77,7 +77,7 @@ func NewCmdClusters(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Co
 	cmd.Flags().BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "List the Clusters of all namespaces.")
 	cmd.Flags().StringVar(&o.ExpiringWithin, "expiring-within", "", "Only manager-mode clusters whose credential expires within this duration (e.g. 30d) or has expired.")
 	cmd.Flags().BoolVar(&o.NoContexts, "no-contexts", false, "Do not ask the kubeconfig's contexts which cluster they are (CONTEXT shows the context enroll recorded).")
-	cli.AddFailIfAnyFlag(cmd, &o.FailIfAny)
+	cli.AddFailIfAnyFlag(cmd, &o.FailIfAny, "cluster")
 	o.print.AddFlags(cmd)
 	return cmd
 }
