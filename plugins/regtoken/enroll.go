@@ -2,18 +2,17 @@ package regtoken
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/fleet"
 
 	"github.com/spf13/cobra"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/kubectl/pkg/util/templates"
 
@@ -51,8 +50,6 @@ type EnrollOptions struct {
 	rate  cli.RequestBudget
 	// maxFailures is --max-failures as given.
 	maxFailures string
-	// jsonl prints each finished cluster (-o jsonl).
-	jsonl sync.Mutex
 	// userClientIDs are --client-id as given (the inventory's are added
 	// to the engine's, not to a re-run's flags).
 	userClientIDs []string
@@ -267,12 +264,13 @@ func (o *EnrollOptions) Run(ctx context.Context) error {
 	if o.opts.DryRun == dryrun.Client {
 		return o.printDryRun()
 	}
+	jsonl := &jsonLines{w: o.Out}
 	prog := newEnrollProgress(o.ErrOut, progress.IsTerminal(o.ErrOut), time.Now, o.e.Clusters(), time.Now(), time.Second)
 	o.e.Said = func(line string) { fmt.Fprintln(o.ErrOut, printer.EscapeText(line)) }
 	o.e.Changed = func(cl *fleet.EnrolledCluster, state, detail string) {
 		prog.set(cl, state, detail)
 		if o.print.Output() == "jsonl" && cl.Status != fleet.StatusPending && state == cl.Status {
-			o.printLine(cl)
+			jsonl.print(cl)
 		}
 		if enrollChanged != nil {
 			enrollChanged(cl, state)
@@ -296,16 +294,8 @@ func (o *EnrollOptions) finish(res *fleet.Enrollment, tok *fleet.Token) error {
 			}
 		}
 	}
-	switch o.print.Output() {
-	case "jsonl":
-	case "":
-		if err := o.print.Print(enrollTable(res.Clusters), printer.WithoutNamespace, o.Out); err != nil {
-			return err
-		}
-	default:
-		if err := o.print.Print(res, printer.WithoutNamespace, o.Out); err != nil {
-			return err
-		}
+	if err := printRunEnd(o.print, o.Out, func() *metav1.Table { return enrollTable(res.Clusters) }, res); err != nil {
+		return err
 	}
 	var r deleter.Result
 	var elsewhere []string
@@ -347,17 +337,6 @@ func (o *EnrollOptions) finish(res *fleet.Enrollment, tok *fleet.Token) error {
 	}
 	return fmt.Errorf("%w; %s %q stays in namespace %q (%s) for a re-run: %s; or delete it with %s", err, fleet.Kind, tok.Name, tok.Namespace, describeExpiry(tok),
 		o.rerunHint(failedContexts(res), elsewhere, tok.Name), fleet.Hint(o.f, "delete", tok.Name, "-n", tok.Namespace))
-}
-
-// printLine prints one finished cluster as a JSON line (-o jsonl).
-func (o *EnrollOptions) printLine(cl *fleet.EnrolledCluster) {
-	b, err := json.Marshal(cl)
-	if err != nil {
-		return
-	}
-	o.jsonl.Lock()
-	defer o.jsonl.Unlock()
-	fmt.Fprintf(o.Out, "%s\n", b)
 }
 
 // rerunHint is enroll for the failed contexts with every flag that shapes

@@ -2,14 +2,12 @@ package regtoken
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
 	"os"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -461,7 +459,7 @@ func (o *ImportOptions) report(im *rancherimport.Importer) {
 		label[c] = labels[i]
 	}
 	lines := progress.NewLines(o.ErrOut, progress.IsTerminal(o.ErrOut), time.Now, labels, time.Now(), time.Second)
-	var mu sync.Mutex
+	jsonl := &jsonLines{w: o.Out}
 	im.Progress = func(c *rancherimport.Cluster, state string) {
 		tty, log := state, state
 		switch c.Status {
@@ -472,10 +470,7 @@ func (o *ImportOptions) report(im *rancherimport.Importer) {
 		}
 		lines.Set(label[c], printer.EscapeText(tty), printer.EscapeText(log))
 		if o.print.Output() == "jsonl" && c.Status != rancherimport.StatusPending {
-			b, _ := json.Marshal(c)
-			mu.Lock()
-			fmt.Fprintf(o.Out, "%s\n", b)
-			mu.Unlock()
+			jsonl.print(c)
 		}
 	}
 	for _, c := range o.clusters {
@@ -492,16 +487,8 @@ func (o *ImportOptions) finish(res *RancherImport) error {
 	if o.progressStop != nil {
 		o.progressStop()
 	}
-	switch o.print.Output() {
-	case "jsonl":
-	case "":
-		if err := o.print.Print(importTable(res.Clusters), printer.WithoutNamespace, o.Out); err != nil {
-			return err
-		}
-	default:
-		if err := o.print.Print(res, printer.WithoutNamespace, o.Out); err != nil {
-			return err
-		}
+	if err := printRunEnd(o.print, o.Out, func() *metav1.Table { return importTable(res.Clusters) }, res); err != nil {
+		return err
 	}
 	var r deleter.Result
 	var failed, exist []string
