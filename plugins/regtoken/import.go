@@ -7,7 +7,6 @@ import (
 	"maps"
 	"os"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -22,9 +21,7 @@ import (
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/cli"
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/deleter"
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/dryrun"
-	"github.com/kubectl-tokens/kubectl-tokens/pkg/fanout"
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/fleet"
-	"github.com/kubectl-tokens/kubectl-tokens/pkg/inventory"
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/printer"
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/progress"
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/rancherimport"
@@ -75,10 +72,7 @@ type ImportOptions struct {
 	Wait          bool
 	Timeout       time.Duration
 	Parallel      int
-	inv           inventory.Options
-	maxFailures   string
-	maxFail       fanout.MaxFailures
-	rate          cli.RequestBudget
+	clusterRun
 	// contextLabels are each context's inventory labels.
 	contextLabels map[string]map[string]string
 	DryRun        string
@@ -169,10 +163,7 @@ func NewCmdImport(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Comm
 	fs.BoolVar(&o.Wait, "wait", true, "Wait until every cluster is Active; false returns once the manifests are applied.")
 	fs.DurationVar(&o.Timeout, "timeout", defaultEnrollLimit, "How long the whole run may take.")
 	fs.IntVar(&o.Parallel, "parallel", defaultParallel, "How many clusters are imported at once.")
-	o.inv.AddFlags(fs)
-	fanout.AddMaxFailuresFlag(fs, &o.maxFailures)
-	o.rate.AddFlags(fs)
-	_ = cmd.MarkFlagFilename("contexts-from", "txt", "yaml", "yml", "json")
+	o.addRunFlags(cmd)
 	dryrun.AddClientFlag(cmd, &o.DryRun, "created and applied")
 	_ = cmd.MarkFlagFilename("rancher-ca-file", "pem", "crt")
 	o.print.AddFlags(cmd)
@@ -183,15 +174,8 @@ func NewCmdImport(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Comm
 
 // Complete reads the flags' files and settles names and workspace.
 func (o *ImportOptions) Complete(_ *cobra.Command, args []string) error {
-	if err := o.rate.Validate(); err != nil {
-		return err
-	}
-	o.rate.Apply(o.f)
-	entries, err := o.inv.Resolve(args, o.In)
+	entries, err := o.completeRun(o.f, args, o.In)
 	if err != nil {
-		return err
-	}
-	if o.maxFail, err = fanout.ParseMaxFailures(o.maxFailures); err != nil {
 		return err
 	}
 	o.args, o.contextLabels = nil, map[string]map[string]string{}
@@ -370,7 +354,7 @@ func (o *ImportOptions) resolveContexts() error {
 // Run imports: checks, Rancher's address, clusters, result.
 func (o *ImportOptions) Run(ctx context.Context) error {
 	if len(o.args) == 0 {
-		fmt.Fprintf(o.ErrOut, "note: no context is left of the inventory after %s: nothing to do\n", strings.Join(o.inv.Args(), " "))
+		o.sayNothingLeft(o.ErrOut)
 		return nil
 	}
 	if o.DryRun == dryrun.Client {
@@ -511,7 +495,7 @@ func (o *ImportOptions) finish(res *RancherImport) error {
 	if err == nil || len(exist) == 0 {
 		return err
 	}
-	rerun := append([]string{"import"}, o.inv.Rerun(failed, o.maxFailures)...)
+	rerun := append([]string{"import"}, o.rerunArgs(failed)...)
 	if o.Name != "" {
 		rerun = append(rerun, "--name", o.Name)
 	}
