@@ -278,7 +278,7 @@ func (e *Enroller) resolveContexts() error {
 	if err != nil {
 		return err
 	}
-	if err := cli.CheckDownstream(e.f, e.Contexts, names, current, cli.Management{What: "the Fleet management cluster", Whose: "the management cluster's"}); err != nil {
+	if err := cli.CheckDownstream(e.f, e.Contexts, names, current, management); err != nil {
 		return err
 	}
 	e.clusters = nil
