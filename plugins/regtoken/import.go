@@ -364,12 +364,22 @@ func (o *ImportOptions) Run(ctx context.Context) error {
 	defer cancel()
 	res := &RancherImport{Workspace: o.workspace, Clusters: o.clusters, Warnings: append([]string{}, o.warnings...), Notes: []string{}}
 	res.SetGroupVersionKind(rancherImportGVK)
-	if err := o.preflight(ctx); err != nil {
+	// Rancher's address and CA are read while the clusters are: nothing
+	// depends on the other, and both come before the first create.
+	var server rancherimport.Server
+	var serverErr error
+	var g errgroup.Group
+	g.Go(func() error {
+		server, serverErr = o.rancher.Server(ctx, o.RancherURL, o.caPEM, "--rancher-ca-file "+o.RancherCAFile)
+		return nil
+	})
+	err := o.preflight(ctx)
+	_ = g.Wait()
+	if err != nil {
 		return err
 	}
-	server, err := o.rancher.Server(ctx, o.RancherURL, o.caPEM, "--rancher-ca-file "+o.RancherCAFile)
-	if err != nil {
-		return fmt.Errorf("%w; nothing was created", err)
+	if serverErr != nil {
+		return fmt.Errorf("%w; nothing was created", serverErr)
 	}
 	for _, w := range res.Warnings {
 		fmt.Fprintf(o.ErrOut, "warning: %s\n", printer.EscapeText(w))
