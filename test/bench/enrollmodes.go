@@ -205,7 +205,7 @@ func (m *enrollModes) report(b *bench, sec *section, one, many *series, toOne, t
 	// (a) the budget, per round.
 	bt := table{
 		Caption: fmt.Sprintf("Agent mode against its budget (issue 23): enroll ≤ its time to the values + the same helm installs run at once by a plain script + %s, per round. "+
-			"*to values* = from enroll's start to the controller's values Secret (the emulator's clock; it includes the controller's %s); *plain script* = bash starting one `helm upgrade --install` per context with `&` (the argv enroll runs, the values of a token from a file) and waiting for all, timed in the same round. "+
+			"*to values* = from enroll's start to the controller's values (status.secretName, seen by the bench's watch; it includes the controller's %s); *plain script* = bash starting one `helm upgrade --install` per context with `&` (the argv enroll runs, the values of a token from a file) and waiting for all, timed in the same round. "+
 			"The registration after helm has the emulator's fixed %s (agent start %s, grant %s) plus the agent's %s poll.",
 			ms(enrollModeSlack), enrollTokenDelay, enrollAgentDelay+enrollGrantDelay, enrollAgentDelay, enrollGrantDelay, enrollAgentPoll),
 		Header: []string{"clusters", "enroll (through kubectl)", "to values", "plain script", "budget", "over budget (per round)"},
