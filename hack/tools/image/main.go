@@ -127,6 +127,9 @@ func build(args []string) error {
 		if err != nil {
 			return fmt.Errorf("%s: %w", platform, err)
 		}
+		if err := report(platform, dir, img); err != nil {
+			return fmt.Errorf("%s: %w", platform, err)
+		}
 		idx = mutate.AppendManifests(idx, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: osName, Architecture: arch}}})
 	}
 	if err := os.RemoveAll(*out); err != nil {
@@ -213,6 +216,33 @@ func image(osName, arch, dir string, certs []byte, when time.Time, labels map[st
 	cf.Config.Labels = labels
 	cf.History = []v1.History{{Created: v1.Time{Time: when}, CreatedBy: "hack/tools/image: kubectl-tokens plugins, helm, CA certificates", Comment: "oci-image build"}}
 	return mutate.ConfigFile(img, cf)
+}
+
+// report prints what one platform's image weighs against the binaries it
+// carries (issue 26 wants at most twice): the compressed layers as pushed.
+func report(platform, dir string, img v1.Image) error {
+	var bins int64
+	for _, b := range binaries {
+		info, err := os.Stat(filepath.Join(dir, b))
+		if err != nil {
+			return err
+		}
+		bins += info.Size()
+	}
+	layers, err := img.Layers()
+	if err != nil {
+		return err
+	}
+	var size int64
+	for _, l := range layers {
+		n, err := l.Size()
+		if err != nil {
+			return err
+		}
+		size += n
+	}
+	fmt.Printf("oci-image: %s: layers %d bytes compressed, binaries %d bytes (%.2f×)\n", platform, size, bins, float64(size)/float64(bins))
+	return nil
 }
 
 // caBundle is the NSS roots as PEM. Roots with a distrust-after date are
