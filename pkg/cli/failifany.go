@@ -11,9 +11,9 @@ import (
 const FailIfAnyCode = 3
 
 // AddFailIfAnyFlag binds --fail-if-any with the help every plugin's list
-// shows.
-func AddFailIfAnyFlag(cmd *cobra.Command, p *bool) {
-	cmd.Flags().BoolVar(p, "fail-if-any", false, "Exit with code 3 when any token is shown (for monitoring; errors exit 1).")
+// shows; item is what the list shows, singular ("token", "cluster").
+func AddFailIfAnyFlag(cmd *cobra.Command, p *bool, item string) {
+	cmd.Flags().BoolVar(p, "fail-if-any", false, "Exit with code 3 when any "+item+" is shown (for monitoring; errors exit 1).")
 }
 
 // FailIfAny is --fail-if-any's outcome once n items of what were shown:

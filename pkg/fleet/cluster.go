@@ -315,19 +315,36 @@ func (c *EnrolledCluster) helmHint(words ...string) string {
 	return shellquote.Join(argv)
 }
 
-// checkDistinctClusters refuses a context of the management cluster, and
-// two contexts of one cluster.
+// management is what the commands of this package call the cluster of
+// the current context (cli.CheckDownstream, CheckDistinctClusters).
+var management = cli.Management{What: "the Fleet management cluster", Whose: "the management cluster's"}
+
+// checkDistinctClusters is CheckDistinctClusters for enroll's clusters.
 func checkDistinctClusters(clusters []*EnrolledCluster, mgmtUID string) error {
+	contexts, uids := make([]string, len(clusters)), make([]string, len(clusters))
+	for i, cl := range clusters {
+		contexts[i], uids[i] = cl.Context, cl.kubeSystemUID
+	}
+	return CheckDistinctClusters(contexts, uids, mgmtUID, management)
+}
+
+// CheckDistinctClusters refuses, once the downstream clusters' kube-system
+// UIDs are read, a context of the management cluster (mgmtUID, "" when it
+// could not be read; m names it as for cli.CheckDownstream) and two
+// contexts of one cluster: cli.CheckDownstream's checks by name miss both
+// when the kubeconfig holds two contexts of one server. uids[i] is
+// contexts[i]'s, "" when unread (that cluster fails alone).
+func CheckDistinctClusters(contexts, uids []string, mgmtUID string, m cli.Management) error {
 	owner := map[string]string{}
-	for _, cl := range clusters {
-		switch uid := cl.kubeSystemUID; {
+	for i, uid := range uids {
+		switch {
 		case uid == "":
 		case uid == mgmtUID:
-			return fmt.Errorf("context %q reaches the Fleet management cluster itself (kube-system UID %s): name downstream contexts; nothing was created", cl.Context, uid)
+			return fmt.Errorf("context %q reaches %s itself (kube-system UID %s): name downstream contexts; nothing was created", contexts[i], m.What, uid)
 		case owner[uid] != "":
-			return fmt.Errorf("contexts %q and %q reach the same cluster (kube-system UID %s): name each cluster once; nothing was created", owner[uid], cl.Context, uid)
+			return fmt.Errorf("contexts %q and %q reach the same cluster (kube-system UID %s): name each cluster once; nothing was created", owner[uid], contexts[i], uid)
 		default:
-			owner[uid] = cl.Context
+			owner[uid] = contexts[i]
 		}
 	}
 	return nil

@@ -278,7 +278,7 @@ func (e *Enroller) resolveContexts() error {
 	if err != nil {
 		return err
 	}
-	if err := cli.CheckDownstream(e.f, e.Contexts, names, current, cli.Management{What: "the Fleet management cluster", Whose: "the management cluster's"}); err != nil {
+	if err := cli.CheckDownstream(e.f, e.Contexts, names, current, management); err != nil {
 		return err
 	}
 	e.clusters = nil
@@ -879,16 +879,19 @@ func (e *Enroller) enrollOne(ctx context.Context, cl *EnrolledCluster, ns string
 		err = cl.reregister(ctx, ns, Now())
 		cl.removed = err == nil
 	}
-	release()
 	if err != nil {
 		if ctx.Err() != nil {
 			err = e.stopped(ctx, "while helm ran (helm was interrupted; a release left pending-install or pending-upgrade is explained on the next run)")
 		} else {
 			err = explainPendingRelease(err, cl, ns)
 		}
+		// Counted before the slot goes back: the next cluster must not
+		// take it past --max-failures.
 		fail(err)
+		release()
 		return
 	}
+	release()
 	if watch == nil {
 		cl.Status = StatusInstalled
 		e.changed(cl, cl.Status, "")

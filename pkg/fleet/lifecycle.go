@@ -181,17 +181,25 @@ func (m *Manager) ListClusters(ctx context.Context) ([]ClusterSummary, error) {
 	return out, nil
 }
 
+// The context matching asks at most ContextProbeParallel contexts at
+// once, each for at most ContextProbeTimeout (kubectl regtoken clusters'
+// help says so).
+const (
+	ContextProbeParallel = 8
+	ContextProbeTimeout  = 5 * time.Second
+)
+
 // ContextUIDs reads the kube-system UID of every kubeconfig context but
-// the current one, at most parallel at once, each bounded by perContext:
-// best effort, a context that does not answer is left out.
-func ContextUIDs(ctx context.Context, f cli.Clients, parallel int, perContext time.Duration) map[string]string {
+// the current one, as the context matching bounds it: best effort, a
+// context that does not answer is left out.
+func ContextUIDs(ctx context.Context, f cli.Clients) map[string]string {
 	names, current, err := f.KubeconfigContexts()
 	if err != nil {
 		return nil
 	}
 	uids := make([]string, len(names))
 	var g errgroup.Group
-	g.SetLimit(parallel)
+	g.SetLimit(ContextProbeParallel)
 	for i, name := range names {
 		if name == current {
 			continue
@@ -205,7 +213,7 @@ func ContextUIDs(ctx context.Context, f cli.Clients, parallel int, perContext ti
 			if err != nil {
 				return nil
 			}
-			cctx, cancel := context.WithTimeout(ctx, perContext)
+			cctx, cancel := context.WithTimeout(ctx, ContextProbeTimeout)
 			defer cancel()
 			uids[i], _ = KubeSystemUID(cctx, core)
 			return nil
@@ -317,7 +325,7 @@ func (m *Manager) ResolveTargets(ctx context.Context, args []string, what string
 			s := Summarize(t.Cluster, "")
 			ctxName := s.Context
 			if uids == nil {
-				uids = ContextUIDs(ctx, m.f, 8, 5*time.Second)
+				uids = ContextUIDs(ctx, m.f)
 			}
 			if c, ok := uids[s.ClientID]; ok {
 				ctxName = c

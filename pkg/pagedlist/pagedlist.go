@@ -7,6 +7,7 @@
 package pagedlist
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -63,35 +64,25 @@ type page[T any] struct {
 // and returns the items decoded into T. An error the server answers is
 // returned as client-go decodes it (an API Status error), for the
 // caller's apierror.Wrap.
+//
+// The next page is requested while this one decodes: kube-apiserver
+// writes a list's metadata (and its continue token) before its items, so
+// the token can be read without decoding the page, and the server's time
+// on page n+1 overlaps the client's on page n.
 func List[T any](ctx context.Context, rc rest.Interface, r Request) ([]T, error) {
 	var out []T
-	cont := ""
+	body, err := r.fetch(ctx, rc, "")
 	for {
-		req := rc.Get().AbsPath(r.Path())
-		if r.Accept != "" {
-			req = req.SetHeader("Accept", r.Accept)
-		}
-		if r.Chunk > 0 {
-			req = req.Param("limit", strconv.FormatInt(r.Chunk, 10))
-		}
-		if cont != "" {
-			req = req.Param("continue", cont)
-		}
-		if r.LabelSelector != "" {
-			req = req.Param("labelSelector", r.LabelSelector)
-		}
-		if r.FieldSelector != "" {
-			req = req.Param("fieldSelector", r.FieldSelector)
-		}
-		res := req.Do(ctx)
-		// Error, not Raw's: it decodes the server's Status, whose message
-		// the caller's explanation keeps.
-		if err := res.Error(); err != nil {
-			return nil, err
-		}
-		body, err := res.Raw()
 		if err != nil {
 			return nil, err
+		}
+		var next chan fetched
+		if cont, ok := continueOf(body); ok && cont != "" {
+			next = make(chan fetched, 1)
+			go func() {
+				b, err := r.fetch(ctx, rc, cont)
+				next <- fetched{b, err}
+			}()
 		}
 		var p page[T]
 		if err := json.Unmarshal(body, &p); err != nil {
@@ -104,8 +95,81 @@ func List[T any](ctx context.Context, rc rest.Interface, r Request) ([]T, error)
 			out = make([]T, 0, len(p.Items))
 		}
 		out = append(out, p.Items...)
-		if cont = p.Metadata.Continue; cont == "" {
+		switch {
+		case p.Metadata.Continue == "":
 			return out, nil
+		case next != nil:
+			f := <-next
+			body, err = f.body, f.err
+		default:
+			body, err = r.fetch(ctx, rc, p.Metadata.Continue)
 		}
 	}
+}
+
+// fetched is one page's body, or why there is none.
+type fetched struct {
+	body []byte
+	err  error
+}
+
+// fetch requests one page: the first when cont is "".
+func (r Request) fetch(ctx context.Context, rc rest.Interface, cont string) ([]byte, error) {
+	req := rc.Get().AbsPath(r.Path())
+	if r.Accept != "" {
+		req = req.SetHeader("Accept", r.Accept)
+	}
+	if r.Chunk > 0 {
+		req = req.Param("limit", strconv.FormatInt(r.Chunk, 10))
+	}
+	if cont != "" {
+		req = req.Param("continue", cont)
+	}
+	if r.LabelSelector != "" {
+		req = req.Param("labelSelector", r.LabelSelector)
+	}
+	if r.FieldSelector != "" {
+		req = req.Param("fieldSelector", r.FieldSelector)
+	}
+	res := req.Do(ctx)
+	// Error, not Raw's: it decodes the server's Status, whose message the
+	// caller's explanation keeps.
+	if err := res.Error(); err != nil {
+		return nil, err
+	}
+	return res.Raw()
+}
+
+// continueOf reads a list's continue token from the keys that come before
+// its items, without decoding them; ok is false when the items come first
+// (the page must then be decoded before the next is asked for).
+func continueOf(body []byte) (cont string, ok bool) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return "", false
+	}
+	for dec.More() {
+		key, err := dec.Token()
+		if err != nil {
+			return "", false
+		}
+		switch key {
+		case "items":
+			return "", false
+		case "metadata":
+			var m struct {
+				Continue string `json:"continue"`
+			}
+			if err := dec.Decode(&m); err != nil {
+				return "", false
+			}
+			return m.Continue, true
+		default:
+			var skip json.RawMessage
+			if err := dec.Decode(&skip); err != nil {
+				return "", false
+			}
+		}
+	}
+	return "", false
 }

@@ -6,7 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
+	"sync"
 
+	"golang.org/x/sync/errgroup"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -94,31 +97,77 @@ func (d Downstream) mapping(gvk schema.GroupVersionKind) (*meta.RESTMapping, err
 	return d.Mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
 }
 
-// Apply applies each object server-side, in the manifest's order, as
-// kubectl apply --server-side does, with our field manager. Force takes
-// over fields another manager set: the manifest is Rancher's word, and a
-// re-run must repair an agent someone changed.
+// Apply applies each object server-side, as kubectl apply --server-side
+// does, with our field manager. Force takes over fields another manager
+// set: the manifest is Rancher's word, and a re-run must repair an agent
+// someone changed.
+//
+// The objects go in three stages, each stage's objects at once and in the
+// manifest's order within it: what others live in or refer to by name
+// (namespaces, cluster roles, priority classes), then the rest, then the
+// workloads, whose pods need everything before them. Three round trips
+// instead of one per object; the first failure in manifest order is the
+// one reported.
 func (d Downstream) Apply(ctx context.Context, m *Manifest, progress func(done, total int)) error {
-	for i, obj := range m.Objects {
-		gvk := obj.GroupVersionKind()
-		mapping, err := d.mapping(gvk)
-		if err != nil {
-			return fmt.Errorf("the import manifest holds a %s the cluster does not serve: %v", gvk.Kind, apierror.OneLine(err.Error()))
+	var mu sync.Mutex
+	done := 0
+	for _, stage := range stages(m.Objects) {
+		errs := make([]error, len(stage))
+		var g errgroup.Group
+		for i, obj := range stage {
+			g.Go(func() error {
+				if errs[i] = d.applyOne(ctx, obj); errs[i] == nil && progress != nil {
+					mu.Lock()
+					done++
+					progress(done, len(m.Objects))
+					mu.Unlock()
+				}
+				return nil
+			})
 		}
-		var ri dynamic.ResourceInterface = d.Dyn.Resource(mapping.Resource)
-		ns := obj.GetNamespace()
-		if mapping.Scope.Name() == meta.RESTScopeNameNamespace {
-			if ns == "" {
-				ns = "default"
+		_ = g.Wait() // errors are kept per object, to report the first in order
+		for _, err := range errs {
+			if err != nil {
+				return err
 			}
-			ri = d.Dyn.Resource(mapping.Resource).Namespace(ns)
-		}
-		if _, err := ri.Apply(ctx, obj.GetName(), obj, metav1.ApplyOptions{FieldManager: FieldManager, Force: true}); err != nil {
-			return apierror.Wrap(err, apierror.Op{Verb: "apply", Resource: mapping.Resource.GroupResource(), Kind: gvk.Kind, Namespace: obj.GetNamespace(), Name: obj.GetName()})
-		}
-		if progress != nil {
-			progress(i+1, len(m.Objects))
 		}
 	}
 	return nil
+}
+
+// applyOne applies one object server-side.
+func (d Downstream) applyOne(ctx context.Context, obj *unstructured.Unstructured) error {
+	gvk := obj.GroupVersionKind()
+	mapping, err := d.mapping(gvk)
+	if err != nil {
+		return fmt.Errorf("the import manifest holds a %s the cluster does not serve: %v", gvk.Kind, apierror.OneLine(err.Error()))
+	}
+	var ri dynamic.ResourceInterface = d.Dyn.Resource(mapping.Resource)
+	ns := obj.GetNamespace()
+	if mapping.Scope.Name() == meta.RESTScopeNameNamespace {
+		if ns == "" {
+			ns = "default"
+		}
+		ri = d.Dyn.Resource(mapping.Resource).Namespace(ns)
+	}
+	if _, err := ri.Apply(ctx, obj.GetName(), obj, metav1.ApplyOptions{FieldManager: FieldManager, Force: true}); err != nil {
+		return apierror.Wrap(err, apierror.Op{Verb: "apply", Resource: mapping.Resource.GroupResource(), Kind: gvk.Kind, Namespace: obj.GetNamespace(), Name: obj.GetName()})
+	}
+	return nil
+}
+
+// stages splits objects into Apply's three stages, each in manifest order.
+func stages(objs []*unstructured.Unstructured) [][]*unstructured.Unstructured {
+	var first, rest, workloads []*unstructured.Unstructured
+	for _, o := range objs {
+		switch o.GetKind() {
+		case "Namespace", "ClusterRole", "PriorityClass", "CustomResourceDefinition":
+			first = append(first, o)
+		case "Deployment", "DaemonSet", "StatefulSet", "Job":
+			workloads = append(workloads, o)
+		default:
+			rest = append(rest, o)
+		}
+	}
+	return slices.DeleteFunc([][]*unstructured.Unstructured{first, rest, workloads}, func(s []*unstructured.Unstructured) bool { return len(s) == 0 })
 }

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strings"
 
+	"golang.org/x/sync/errgroup"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -69,25 +70,36 @@ func (r *Rancher) setting(ctx context.Context, name string) (string, error) {
 // certificate leaves cacerts empty).
 func (r *Rancher) Server(ctx context.Context, urlOverride string, caOverride []byte, caFrom string) (Server, error) {
 	s := Server{URL: urlOverride, CA: caOverride, CASource: caFrom}
+	// The two settings are read at once: one round trip on the way to the
+	// first create, not two.
+	var urlSetting, caSetting string
+	var urlErr, caErr error
+	var g errgroup.Group
 	if s.URL == "" {
-		v, err := r.setting(ctx, "server-url")
-		if err != nil {
-			return s, err
+		g.Go(func() error { urlSetting, urlErr = r.setting(ctx, "server-url"); return nil })
+	}
+	if s.CA == nil {
+		g.Go(func() error { caSetting, caErr = r.setting(ctx, "cacerts"); return nil })
+	}
+	_ = g.Wait() // the errors are kept apart, to say the server-url's first
+	if s.URL == "" {
+		if urlErr != nil {
+			return s, urlErr
 		}
-		if v == "" {
+		if urlSetting == "" {
 			return s, errors.New("the server-url setting is empty, so Rancher's agents would not know where to connect: set it in Rancher, or pass --rancher-url https://<rancher>")
 		}
-		if s.URL, err = ParseURL(v, "server-url setting"); err != nil {
+		var err error
+		if s.URL, err = ParseURL(urlSetting, "server-url setting"); err != nil {
 			return s, err
 		}
 	}
 	if s.CA == nil {
-		v, err := r.setting(ctx, "cacerts")
-		if err != nil {
-			return s, err
+		if caErr != nil {
+			return s, caErr
 		}
-		if v != "" {
-			s.CA, s.CASource = []byte(v), "the cacerts setting"
+		if caSetting != "" {
+			s.CA, s.CASource = []byte(caSetting), "the cacerts setting"
 		} else {
 			s.CASource = "the system's roots"
 		}

@@ -95,7 +95,7 @@ func NewCmdList(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Comman
 	}
 	cmd.Flags().BoolVar(&o.ShowSecrets, "show-secrets", false, "Show whole tokens (id.secret) instead of IDs only.")
 	cmd.Flags().StringVar(&o.ExpiringWithin, "expiring-within", "", "Only tokens that expire within this duration (e.g. 7d) or have expired.")
-	cli.AddFailIfAnyFlag(cmd, &o.FailIfAny)
+	cli.AddFailIfAnyFlag(cmd, &o.FailIfAny, "token")
 	_ = cmd.RegisterFlagCompletionFunc("expiring-within", flagValues("1h", "24h", "7d", "30d"))
 	cli.AddChunkSizeFlagDefault(cmd, &o.ChunkSize, listChunkSize)
 	o.Print.AddFlags(cmd)

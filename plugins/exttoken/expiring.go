@@ -94,7 +94,7 @@ func NewCmdExpiring(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Co
 		RunE: cli.RunE(o),
 	}
 	cmd.Flags().StringVar(&o.Within, "within", defaultWithin, "Show credentials that expire within this duration (e.g. 7d) or have expired; 0 shows only the expired.")
-	cli.AddFailIfAnyFlag(cmd, &o.FailIfAny)
+	cli.AddFailIfAnyFlag(cmd, &o.FailIfAny, "credential")
 	cli.AddChunkSizeFlag(cmd, &o.ChunkSize)
 	o.print.AddFlags(cmd)
 	return cmd

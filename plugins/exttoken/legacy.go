@@ -99,7 +99,7 @@ func NewCmdLegacyList(f cli.Clients, streams genericiooptions.IOStreams) *cobra.
 		RunE: cli.RunE(o),
 	}
 	o.Selection.addFlags(cmd, listSelection)
-	cli.AddFailIfAnyFlag(cmd, &o.FailIfAny)
+	cli.AddFailIfAnyFlag(cmd, &o.FailIfAny, "token")
 	o.print.AddFlags(cmd)
 	return cmd
 }

@@ -91,7 +91,7 @@ func NewCmdList(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Comman
 	}
 	o.Selection.addFlags(cmd, listSelection)
 	cli.AddChunkSizeFlag(cmd, &o.ChunkSize)
-	cli.AddFailIfAnyFlag(cmd, &o.FailIfAny)
+	cli.AddFailIfAnyFlag(cmd, &o.FailIfAny, "token")
 	cmd.Flags().BoolVar(&o.ShowExpiry, "show-expiry", false, "Print EXPIRES, EXPIRED, ENABLED, CURRENT and LAST-USED computed from the tokens instead of the server's table.")
 	o.print.AddFlags(cmd)
 	return cmd

@@ -20,13 +20,6 @@ import (
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/ttl"
 )
 
-// contextProbe bounds the context matching: how many contexts are asked
-// at once, and how long each may take.
-const (
-	contextProbeParallel = 8
-	contextProbeTimeout  = 5 * time.Second
-)
-
 // ClustersOptions is `kubectl regtoken clusters`.
 type ClustersOptions struct {
 	genericiooptions.IOStreams
@@ -84,7 +77,7 @@ func NewCmdClusters(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Co
 	cmd.Flags().BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "List the Clusters of all namespaces.")
 	cmd.Flags().StringVar(&o.ExpiringWithin, "expiring-within", "", "Only manager-mode clusters whose credential expires within this duration (e.g. 30d) or has expired.")
 	cmd.Flags().BoolVar(&o.NoContexts, "no-contexts", false, "Do not ask the kubeconfig's contexts which cluster they are (CONTEXT shows the context enroll recorded).")
-	cli.AddFailIfAnyFlag(cmd, &o.FailIfAny)
+	cli.AddFailIfAnyFlag(cmd, &o.FailIfAny, "cluster")
 	o.print.AddFlags(cmd)
 	return cmd
 }
@@ -122,7 +115,7 @@ func (o *ClustersOptions) Run(ctx context.Context) error {
 		items = slices.DeleteFunc(items, func(s fleet.ClusterSummary) bool { return !s.CredentialExpiresWithin(fleet.Now(), o.within) })
 	}
 	if len(items) > 0 && !o.NoContexts {
-		fleet.MatchContexts(items, fleet.ContextUIDs(ctx, o.f, contextProbeParallel, contextProbeTimeout))
+		fleet.MatchContexts(items, fleet.ContextUIDs(ctx, o.f))
 	}
 	if !o.print.IsTable() {
 		list, err := fleet.NewSummaryList(items).Unstructured()
@@ -198,31 +191,4 @@ func formatLabelMap(m map[string]string) string {
 		parts = append(parts, k+"="+m[k])
 	}
 	return strings.Join(parts, ",")
-}
-
-// completeClusterTargets completes remove's and repair's arguments: the
-// downstream contexts, then the Fleet Clusters of the namespace.
-func completeClusterTargets(f cli.Clients) cobra.CompletionFunc {
-	contexts := completeContexts(f)
-	return func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
-		out, _ := contexts(cmd, args, toComplete)
-		ns, _, err := f.Namespace()
-		if err != nil {
-			return out, cobra.ShellCompDirectiveNoFileComp
-		}
-		m, err := fleet.NewManager(f, ns)
-		if err != nil {
-			return out, cobra.ShellCompDirectiveNoFileComp
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), contextProbeTimeout)
-		defer cancel()
-		if items, err := m.ListClusters(ctx); err == nil {
-			for _, s := range items {
-				if !slices.Contains(out, s.Name) && !slices.Contains(args, s.Name) {
-					out = append(out, s.Name)
-				}
-			}
-		}
-		return out, cobra.ShellCompDirectiveNoFileComp
-	}
 }

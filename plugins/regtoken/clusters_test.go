@@ -101,3 +101,20 @@ func TestLifecycleHelp(t *testing.T) {
 		golden(t, verb+"-help", run(t, world{}.factory(t), verb, "--help").Stdout)
 	}
 }
+
+func TestFailIfAnyHelpNamesWhatEachListShows(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		item string
+	}{
+		{[]string{"clusters"}, "cluster"},
+		{[]string{"import", "list"}, "cluster"},
+		{[]string{"list"}, "token"},
+	} {
+		help := run(t, world{}.factory(t), append(c.args, "--help")...).Stdout
+		want := "Exit with code 3 when any " + c.item + " is shown"
+		if !strings.Contains(help, want) {
+			t.Errorf("kubectl regtoken %s --help: no %q in\n%s", strings.Join(c.args, " "), want, help)
+		}
+	}
+}

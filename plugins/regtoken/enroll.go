@@ -2,26 +2,23 @@ package regtoken
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/fleet"
 
 	"github.com/spf13/cobra"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/kubectl/pkg/util/templates"
 
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/cli"
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/deleter"
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/dryrun"
-	"github.com/kubectl-tokens/kubectl-tokens/pkg/fanout"
-	"github.com/kubectl-tokens/kubectl-tokens/pkg/inventory"
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/printer"
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/progress"
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/ttl"
@@ -47,12 +44,7 @@ type EnrollOptions struct {
 	opts  fleet.EnrollOptions
 	print *printer.Flags
 	e     *fleet.Enroller
-	inv   inventory.Options
-	rate  cli.RequestBudget
-	// maxFailures is --max-failures as given.
-	maxFailures string
-	// jsonl prints each finished cluster (-o jsonl).
-	jsonl sync.Mutex
+	clusterRun
 	// userClientIDs are --client-id as given (the inventory's are added
 	// to the engine's, not to a re-run's flags).
 	userClientIDs []string
@@ -181,10 +173,7 @@ func NewCmdEnroll(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Comm
 	fs.DurationVar(&op.Timeout, "timeout", defaultEnrollLimit, "How long the whole run may take (values, installs, registrations).")
 	fs.IntVar(&op.Parallel, "parallel", defaultParallel, "How many helm installs (--mode manager: clusters) run at once.")
 	fs.IntVar(&op.WaveSize, "wave-size", 0, "Register the clusters in waves of this many, each wave with a token of its own that is deleted once the wave's clusters hold their credentials; a wave takes at most 30m (default 0: one token for all).")
-	o.inv.AddFlags(fs)
-	fanout.AddMaxFailuresFlag(fs, &o.maxFailures)
-	o.rate.AddFlags(fs)
-	_ = cmd.MarkFlagFilename("contexts-from", "txt", "yaml", "yml", "json")
+	o.addRunFlags(cmd)
 	dryrun.AddClientFlag(cmd, &op.DryRun, "run (the helm commands)")
 	_ = cmd.MarkFlagFilename("api-server-ca-file", "pem", "crt")
 	_ = cmd.MarkFlagFilename("helm")
@@ -199,11 +188,7 @@ func NewCmdEnroll(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Comm
 // Complete resolves the token, the downstream contexts and the clients.
 func (o *EnrollOptions) Complete(_ *cobra.Command, args []string) error {
 	o.userClientIDs = slices.Clone(o.opts.ClientIDs)
-	if err := o.rate.Validate(); err != nil {
-		return err
-	}
-	o.rate.Apply(o.f)
-	entries, err := o.inv.Resolve(args, o.In)
+	entries, err := o.completeRun(o.f, args, o.In)
 	if err != nil {
 		return err
 	}
@@ -212,9 +197,7 @@ func (o *EnrollOptions) Complete(_ *cobra.Command, args []string) error {
 		// not an error: an Indexed Job's pod for it succeeds.
 		return nil
 	}
-	if o.opts.MaxFailures, err = fanout.ParseMaxFailures(o.maxFailures); err != nil {
-		return err
-	}
+	o.opts.MaxFailures = o.maxFail
 	o.opts.Contexts, o.opts.ContextLabels = nil, map[string][]string{}
 	for _, e := range entries {
 		o.opts.Contexts = append(o.opts.Contexts, e.Context)
@@ -261,18 +244,19 @@ func (o *EnrollOptions) Validate() error {
 // Run enrolls and prints the result.
 func (o *EnrollOptions) Run(ctx context.Context) error {
 	if o.e == nil {
-		fmt.Fprintf(o.ErrOut, "note: no context is left of the inventory after %s: nothing to do\n", strings.Join(o.inv.Args(), " "))
+		o.sayNothingLeft(o.ErrOut)
 		return nil
 	}
 	if o.opts.DryRun == dryrun.Client {
 		return o.printDryRun()
 	}
+	jsonl := &jsonLines{w: o.Out}
 	prog := newEnrollProgress(o.ErrOut, progress.IsTerminal(o.ErrOut), time.Now, o.e.Clusters(), time.Now(), time.Second)
 	o.e.Said = func(line string) { fmt.Fprintln(o.ErrOut, printer.EscapeText(line)) }
 	o.e.Changed = func(cl *fleet.EnrolledCluster, state, detail string) {
 		prog.set(cl, state, detail)
 		if o.print.Output() == "jsonl" && cl.Status != fleet.StatusPending && state == cl.Status {
-			o.printLine(cl)
+			jsonl.print(cl)
 		}
 		if enrollChanged != nil {
 			enrollChanged(cl, state)
@@ -296,16 +280,8 @@ func (o *EnrollOptions) finish(res *fleet.Enrollment, tok *fleet.Token) error {
 			}
 		}
 	}
-	switch o.print.Output() {
-	case "jsonl":
-	case "":
-		if err := o.print.Print(enrollTable(res.Clusters), printer.WithoutNamespace, o.Out); err != nil {
-			return err
-		}
-	default:
-		if err := o.print.Print(res, printer.WithoutNamespace, o.Out); err != nil {
-			return err
-		}
+	if err := printRunEnd(o.print, o.Out, func() *metav1.Table { return enrollTable(res.Clusters) }, res); err != nil {
+		return err
 	}
 	var r deleter.Result
 	var elsewhere []string
@@ -349,22 +325,11 @@ func (o *EnrollOptions) finish(res *fleet.Enrollment, tok *fleet.Token) error {
 		o.rerunHint(failedContexts(res), elsewhere, tok.Name), fleet.Hint(o.f, "delete", tok.Name, "-n", tok.Namespace))
 }
 
-// printLine prints one finished cluster as a JSON line (-o jsonl).
-func (o *EnrollOptions) printLine(cl *fleet.EnrolledCluster) {
-	b, err := json.Marshal(cl)
-	if err != nil {
-		return
-	}
-	o.jsonl.Lock()
-	defer o.jsonl.Unlock()
-	fmt.Fprintf(o.Out, "%s\n", b)
-}
-
 // rerunHint is enroll for the failed contexts with every flag that shapes
 // the install, so that, run as printed, it registers the same identity.
 func (o *EnrollOptions) rerunHint(contexts, elsewhere []string, token string) string {
 	op := o.opts
-	args := append([]string{"enroll"}, o.inv.Rerun(contexts, o.maxFailures)...)
+	args := append([]string{"enroll"}, o.rerunArgs(contexts)...)
 	args = append(args, "-n", o.e.Namespace())
 	if op.Mode == fleet.ModeManager {
 		args = append(args, "--mode", fleet.ModeManager)

@@ -151,6 +151,7 @@ func TestEnrollRefusesBadInventoryFlagsBeforeAnyRequest(t *testing.T) {
 		{"contexts twice", "", []string{"ctx-a", "--contexts-from", "-"}, "error: contexts given both as arguments (ctx-a) and with --contexts-from -: pass one of them"},
 		{"a bad shard", "", []string{"ctx-a", "--shard", "2/1"}, `error: --shard "2/1" is out of range: I counts from 1 to N, e.g. --shard 1/1 … --shard 1/1`},
 		{"a bad max-failures", "", []string{"ctx-a", "--max-failures", "x"}, `error: --max-failures "x" is not a count or a percentage: pass e.g. --max-failures 5 or --max-failures 10%`},
+		{"a bad max-failures where the selector leaves nothing", "", []string{"ctx-a", "--context-selector", "none", "--max-failures", "x"}, `error: --max-failures "x" is not a count or a percentage: pass e.g. --max-failures 5 or --max-failures 10%`},
 		{"a bad inventory label", "- name: ctx-a\n  labels: {'bad key!': x}\n", []string{"--contexts-from", "-"}, `error: the labels of context ctx-a: --label key "bad key!" is not a valid label key`},
 		{"no context at all", "", []string{}, "error: no context to work on: pass contexts as arguments or with --contexts-from FILE"},
 	} {

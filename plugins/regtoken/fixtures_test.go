@@ -225,6 +225,13 @@ func wantRequests(t *testing.T, got []string, want ...string) {
 	}
 }
 
+// wantRequestsInAnyOrder is wantRequests for requests a command sends at
+// once, whose order on the wire is not its to choose.
+func wantRequestsInAnyOrder(t *testing.T, got []string, want ...string) {
+	t.Helper()
+	wantRequests(t, slices.Sorted(slices.Values(got)), slices.Sorted(slices.Values(want))...)
+}
+
 func readFile(t *testing.T, path string) string {
 	t.Helper()
 	b, err := os.ReadFile(path)

@@ -2,17 +2,15 @@ package regtoken
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
 	"os"
 	"slices"
-	"strings"
-	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation"
@@ -23,13 +21,14 @@ import (
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/cli"
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/deleter"
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/dryrun"
-	"github.com/kubectl-tokens/kubectl-tokens/pkg/fanout"
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/fleet"
-	"github.com/kubectl-tokens/kubectl-tokens/pkg/inventory"
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/printer"
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/progress"
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/rancherimport"
 )
+
+// rancherLocal is what import calls the cluster of the current context.
+var rancherLocal = cli.Management{What: "Rancher's local cluster", Whose: "Rancher's"}
 
 // rancherImportGVK names the one object import prints with -o json|yaml.
 var rancherImportGVK = fleet.ResultGVK.GroupVersion().WithKind("RancherImport")
@@ -73,10 +72,7 @@ type ImportOptions struct {
 	Wait          bool
 	Timeout       time.Duration
 	Parallel      int
-	inv           inventory.Options
-	maxFailures   string
-	maxFail       fanout.MaxFailures
-	rate          cli.RequestBudget
+	clusterRun
 	// contextLabels are each context's inventory labels.
 	contextLabels map[string]map[string]string
 	DryRun        string
@@ -167,10 +163,7 @@ func NewCmdImport(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Comm
 	fs.BoolVar(&o.Wait, "wait", true, "Wait until every cluster is Active; false returns once the manifests are applied.")
 	fs.DurationVar(&o.Timeout, "timeout", defaultEnrollLimit, "How long the whole run may take.")
 	fs.IntVar(&o.Parallel, "parallel", defaultParallel, "How many clusters are imported at once.")
-	o.inv.AddFlags(fs)
-	fanout.AddMaxFailuresFlag(fs, &o.maxFailures)
-	o.rate.AddFlags(fs)
-	_ = cmd.MarkFlagFilename("contexts-from", "txt", "yaml", "yml", "json")
+	o.addRunFlags(cmd)
 	dryrun.AddClientFlag(cmd, &o.DryRun, "created and applied")
 	_ = cmd.MarkFlagFilename("rancher-ca-file", "pem", "crt")
 	o.print.AddFlags(cmd)
@@ -181,15 +174,8 @@ func NewCmdImport(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Comm
 
 // Complete reads the flags' files and settles names and workspace.
 func (o *ImportOptions) Complete(_ *cobra.Command, args []string) error {
-	if err := o.rate.Validate(); err != nil {
-		return err
-	}
-	o.rate.Apply(o.f)
-	entries, err := o.inv.Resolve(args, o.In)
+	entries, err := o.completeRun(o.f, args, o.In)
 	if err != nil {
-		return err
-	}
-	if o.maxFail, err = fanout.ParseMaxFailures(o.maxFailures); err != nil {
 		return err
 	}
 	o.args, o.contextLabels = nil, map[string]map[string]string{}
@@ -328,7 +314,7 @@ func (o *ImportOptions) resolveContexts() error {
 		return err
 	}
 	o.contexts = map[*rancherimport.Cluster]cli.Clients{}
-	if err := cli.CheckDownstream(o.f, o.args, names, current, cli.Management{What: "Rancher's local cluster", Whose: "Rancher's"}); err != nil {
+	if err := cli.CheckDownstream(o.f, o.args, names, current, rancherLocal); err != nil {
 		return err
 	}
 	named := map[string]string{}
@@ -368,7 +354,7 @@ func (o *ImportOptions) resolveContexts() error {
 // Run imports: checks, Rancher's address, clusters, result.
 func (o *ImportOptions) Run(ctx context.Context) error {
 	if len(o.args) == 0 {
-		fmt.Fprintf(o.ErrOut, "note: no context is left of the inventory after %s: nothing to do\n", strings.Join(o.inv.Args(), " "))
+		o.sayNothingLeft(o.ErrOut)
 		return nil
 	}
 	if o.DryRun == dryrun.Client {
@@ -378,12 +364,22 @@ func (o *ImportOptions) Run(ctx context.Context) error {
 	defer cancel()
 	res := &RancherImport{Workspace: o.workspace, Clusters: o.clusters, Warnings: append([]string{}, o.warnings...), Notes: []string{}}
 	res.SetGroupVersionKind(rancherImportGVK)
-	if err := o.preflight(ctx); err != nil {
+	// Rancher's address and CA are read while the clusters are: nothing
+	// depends on the other, and both come before the first create.
+	var server rancherimport.Server
+	var serverErr error
+	var g errgroup.Group
+	g.Go(func() error {
+		server, serverErr = o.rancher.Server(ctx, o.RancherURL, o.caPEM, "--rancher-ca-file "+o.RancherCAFile)
+		return nil
+	})
+	err := o.preflight(ctx)
+	_ = g.Wait()
+	if err != nil {
 		return err
 	}
-	server, err := o.rancher.Server(ctx, o.RancherURL, o.caPEM, "--rancher-ca-file "+o.RancherCAFile)
-	if err != nil {
-		return fmt.Errorf("%w; nothing was created", err)
+	if serverErr != nil {
+		return fmt.Errorf("%w; nothing was created", serverErr)
 	}
 	for _, w := range res.Warnings {
 		fmt.Fprintf(o.ErrOut, "warning: %s\n", printer.EscapeText(w))
@@ -415,15 +411,18 @@ func (o *ImportOptions) preflight(ctx context.Context) error {
 		return nil
 	}
 	mgmtUID := ""
-	if core, err := o.f.CoreV1(); err == nil {
-		mgmtUID, _ = fleet.KubeSystemUID(ctx, core) // best effort, as enroll's
-	}
 	uids := make([]string, len(o.clusters))
-	var wg sync.WaitGroup
+	contexts := make([]string, len(o.clusters))
+	var g errgroup.Group
+	g.Go(func() error {
+		if core, err := o.f.CoreV1(); err == nil {
+			mgmtUID, _ = fleet.KubeSystemUID(ctx, core) // best effort, as enroll's
+		}
+		return nil
+	})
 	for i, c := range o.clusters {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		contexts[i] = c.Context
+		g.Go(func() error {
 			core, err := o.contexts[c].CoreV1()
 			if err == nil {
 				uids[i], err = fleet.KubeSystemUID(ctx, core)
@@ -431,22 +430,11 @@ func (o *ImportOptions) preflight(ctx context.Context) error {
 			if err != nil {
 				c.Fail(err)
 			}
-		}()
+			return nil
+		})
 	}
-	wg.Wait()
-	owner := map[string]string{}
-	for i, c := range o.clusters {
-		switch uid := uids[i]; {
-		case uid == "":
-		case uid == mgmtUID:
-			return fmt.Errorf("context %q reaches Rancher's local cluster itself (kube-system UID %s): name downstream contexts; nothing was created", c.Context, uid)
-		case owner[uid] != "":
-			return fmt.Errorf("contexts %q and %q reach the same cluster (kube-system UID %s): name each cluster once; nothing was created", owner[uid], c.Context, uid)
-		default:
-			owner[uid] = c.Context
-		}
-	}
-	return nil
+	_ = g.Wait()
+	return fleet.CheckDistinctClusters(contexts, uids, mgmtUID, rancherLocal)
 }
 
 // report shows every cluster's state on stderr with pkg/progress's live
@@ -465,7 +453,7 @@ func (o *ImportOptions) report(im *rancherimport.Importer) {
 		label[c] = labels[i]
 	}
 	lines := progress.NewLines(o.ErrOut, progress.IsTerminal(o.ErrOut), time.Now, labels, time.Now(), time.Second)
-	var mu sync.Mutex
+	jsonl := &jsonLines{w: o.Out}
 	im.Progress = func(c *rancherimport.Cluster, state string) {
 		tty, log := state, state
 		switch c.Status {
@@ -476,10 +464,7 @@ func (o *ImportOptions) report(im *rancherimport.Importer) {
 		}
 		lines.Set(label[c], printer.EscapeText(tty), printer.EscapeText(log))
 		if o.print.Output() == "jsonl" && c.Status != rancherimport.StatusPending {
-			b, _ := json.Marshal(c)
-			mu.Lock()
-			fmt.Fprintf(o.Out, "%s\n", b)
-			mu.Unlock()
+			jsonl.print(c)
 		}
 	}
 	for _, c := range o.clusters {
@@ -496,16 +481,8 @@ func (o *ImportOptions) finish(res *RancherImport) error {
 	if o.progressStop != nil {
 		o.progressStop()
 	}
-	switch o.print.Output() {
-	case "jsonl":
-	case "":
-		if err := o.print.Print(importTable(res.Clusters), printer.WithoutNamespace, o.Out); err != nil {
-			return err
-		}
-	default:
-		if err := o.print.Print(res, printer.WithoutNamespace, o.Out); err != nil {
-			return err
-		}
+	if err := printRunEnd(o.print, o.Out, func() *metav1.Table { return importTable(res.Clusters) }, res); err != nil {
+		return err
 	}
 	var r deleter.Result
 	var failed, exist []string
@@ -528,7 +505,7 @@ func (o *ImportOptions) finish(res *RancherImport) error {
 	if err == nil || len(exist) == 0 {
 		return err
 	}
-	rerun := append([]string{"import"}, o.inv.Rerun(failed, o.maxFailures)...)
+	rerun := append([]string{"import"}, o.rerunArgs(failed)...)
 	if o.Name != "" {
 		rerun = append(rerun, "--name", o.Name)
 	}

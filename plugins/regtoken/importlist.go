@@ -90,7 +90,7 @@ func newCmdImportList(f cli.Clients, streams genericiooptions.IOStreams) *cobra.
 		RunE: cli.RunE(o),
 	}
 	cmd.Flags().StringVar(&o.ExpiringWithin, "expiring-within", "", "Only clusters whose import token rotates within this duration (e.g. 7d) or is in its grace period.")
-	cli.AddFailIfAnyFlag(cmd, &o.FailIfAny)
+	cli.AddFailIfAnyFlag(cmd, &o.FailIfAny, "cluster")
 	o.print.AddFlags(cmd)
 	return cmd
 }

@@ -2,15 +2,19 @@ package regtoken
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
-
-	"github.com/kubectl-tokens/kubectl-tokens/pkg/fleet"
+	"io"
+	"sync"
 
 	"github.com/spf13/cobra"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/cli-runtime/pkg/printers"
 
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/cli"
+	"github.com/kubectl-tokens/kubectl-tokens/pkg/fleet"
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/printer"
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/shellquote"
 )
@@ -93,4 +97,35 @@ func checkInterrupted(ctx context.Context, f cli.Clients, res *fleet.Result) err
 		return fmt.Errorf("%s: %s was written completely; install with %s", what, res.ValuesFile, fleet.Hint(f, "helm", res.Name, "-n", res.Namespace))
 	}
 	return fmt.Errorf("%s: nothing was written; fetch them with %s", what, fleet.Hint(f, "values", res.Name, "-n", res.Namespace))
+}
+
+// jsonLines is -o jsonl of the commands that run over many clusters
+// (enroll, import): each cluster one JSON object on a line of w once it
+// finished, whole lines when clusters finish at once.
+type jsonLines struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *jsonLines) print(cluster any) {
+	b, err := json.Marshal(cluster)
+	if err != nil {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	fmt.Fprintf(l.w, "%s\n", b)
+}
+
+// printRunEnd prints on stdout what ends a run over many clusters: the
+// table, or with -o json|yaml the result object; with -o jsonl each
+// cluster was printed as it finished (jsonLines), and nothing more is.
+func printRunEnd(pf *printer.Flags, out io.Writer, table func() *metav1.Table, res runtime.Object) error {
+	switch pf.Output() {
+	case "jsonl":
+		return nil
+	case "":
+		return pf.Print(table(), printer.WithoutNamespace, out)
+	}
+	return pf.Print(res, printer.WithoutNamespace, out)
 }

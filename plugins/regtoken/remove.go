@@ -17,22 +17,16 @@ import (
 	"github.com/kubectl-tokens/kubectl-tokens/pkg/printer"
 )
 
-// lifecycleParallel is how many clusters remove and repair handle at once.
-const lifecycleParallel = 8
-
 // RemoveOptions is `kubectl regtoken remove`.
 type RemoveOptions struct {
 	genericiooptions.IOStreams
-	f      cli.Clients
+	clusterTargets
 	DryRun string
-
-	args []string
-	m    *fleet.Manager
 }
 
 // NewCmdRemove builds `kubectl regtoken remove`.
 func NewCmdRemove(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &RemoveOptions{IOStreams: streams, f: f}
+	o := &RemoveOptions{IOStreams: streams, clusterTargets: clusterTargets{f: f}}
 	cmd := &cobra.Command{
 		Use:   "remove CONTEXT|CLUSTER... [-n NAMESPACE] [--dry-run]",
 		Short: "Take registered clusters out of Fleet on both sides: the Fleet Cluster, the agent and the credentials",
@@ -77,22 +71,14 @@ func NewCmdRemove(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Comm
 }
 
 // Complete resolves the namespace and the management clients.
-func (o *RemoveOptions) Complete(_ *cobra.Command, args []string) error {
-	o.args = args
-	ns, _, err := o.f.Namespace()
-	if err != nil {
-		return err
-	}
-	o.m, err = fleet.NewManager(o.f, ns)
-	return err
-}
+func (o *RemoveOptions) Complete(_ *cobra.Command, args []string) error { return o.complete(args) }
 
 // Validate checks --dry-run and the namespace.
 func (o *RemoveOptions) Validate() error {
 	if err := dryrun.ValidateClient(o.DryRun, "a removal spans the management and the downstream clusters"); err != nil {
 		return err
 	}
-	return fleet.ValidateNamespace(o.m.Namespace)
+	return o.validate()
 }
 
 // Run resolves every argument first (a typo removes nothing), then

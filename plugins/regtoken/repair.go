@@ -27,7 +27,7 @@ const StatusRepaired = "Repaired"
 // RepairOptions is `kubectl regtoken repair`.
 type RepairOptions struct {
 	genericiooptions.IOStreams
-	f cli.Clients
+	clusterTargets
 
 	Timeout      time.Duration
 	Helm         string
@@ -35,14 +35,12 @@ type RepairOptions struct {
 	ChartVersion string
 	RepoURL      string
 
-	args []string
-	m    *fleet.Manager
-	mu   sync.Mutex // the progress lines of clusters repaired at once
+	mu sync.Mutex // the progress lines of clusters repaired at once
 }
 
 // NewCmdRepair builds `kubectl regtoken repair`.
 func NewCmdRepair(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &RepairOptions{IOStreams: streams, f: f}
+	o := &RepairOptions{IOStreams: streams, clusterTargets: clusterTargets{f: f}}
 	cmd := &cobra.Command{
 		Use:   "repair CONTEXT|CLUSTER... [-n NAMESPACE] [--timeout D]",
 		Short: "Make registered clusters' agents deploy or register again, keeping each cluster's identity",
@@ -89,22 +87,14 @@ func NewCmdRepair(f cli.Clients, streams genericiooptions.IOStreams) *cobra.Comm
 }
 
 // Complete resolves the namespace and the management clients.
-func (o *RepairOptions) Complete(_ *cobra.Command, args []string) error {
-	o.args = args
-	ns, _, err := o.f.Namespace()
-	if err != nil {
-		return err
-	}
-	o.m, err = fleet.NewManager(o.f, ns)
-	return err
-}
+func (o *RepairOptions) Complete(_ *cobra.Command, args []string) error { return o.complete(args) }
 
 // Validate checks the flags.
 func (o *RepairOptions) Validate() error {
 	if o.Timeout <= 0 {
 		return fmt.Errorf("--timeout %s is not positive: pass e.g. --timeout 10m", o.Timeout)
 	}
-	return fleet.ValidateNamespace(o.m.Namespace)
+	return o.validate()
 }
 
 type repaired struct {

@@ -141,3 +141,13 @@ func TestDisplayArgv(t *testing.T) {
 		t.Errorf("displayArgv = %q", got)
 	}
 }
+
+// The default request budget's floor: two writes a cluster, the burst
+// free, the rest at the budget's rate.
+func TestBudgetFloorOfTheDefaultRequestBudget(t *testing.T) {
+	for n, want := range map[int]time.Duration{20: 0, 50: 0, 100: 2 * time.Second, 1000: 38 * time.Second} {
+		if got := budgetFloor(n); got != want {
+			t.Errorf("budgetFloor(%d) = %s, want %s", n, got, want)
+		}
+	}
+}
