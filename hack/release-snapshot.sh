@@ -82,7 +82,7 @@ cleanup() {
 }
 trap cleanup EXIT
 if [[ -n $cosign ]]; then
-	(cd "$scratch" && COSIGN_PASSWORD= "$cosign" generate-key-pair >/dev/null)
+	(cd "$scratch" && COSIGN_PASSWORD= "$cosign" generate-key-pair >/dev/null 2>&1)
 	export COSIGN_KEY=$scratch/cosign.key COSIGN_PASSWORD=
 	# goreleaser runs the cosign on PATH.
 	mkdir "$scratch/bin"
