@@ -12,7 +12,8 @@
 #                  from ../shared/upstream/fleet-v0.16.1.tar.gz
 #   make install   copy the plugins to $(INSTALL_DIR) (put it on PATH for kubectl plugin list)
 #   make bench     side-by-side benchmarks on the real control plane, written to BENCHMARKS.md
-#   make release-snapshot  an unpublished release of every platform into dist/
+#   make release-snapshot  an unpublished release of every platform into dist/, signed
+#                          with a throwaway key and checked like release-check (heavy)
 #   make release-check     a snapshot for this platform, checked by the real krew
 
 SHELL := /usr/bin/env bash
@@ -125,8 +126,14 @@ release-check:
 	hack/tools.sh krew
 	$(GO) test -count=1 ./test/release/...
 
+# Every platform: the six archives per plugin, both images (the arm64 one
+# run under qemu-user when it is installed, else its ELF headers checked),
+# checksums.txt and the image signed with a throwaway key by the pinned
+# cosign (built here, not in make test), then test/release on all of it.
 release-snapshot:
 	hack/release-snapshot.sh --all
+	hack/tools.sh krew
+	$(GO) test -count=1 ./test/release/...
 
 # Every comparison side by side in one run, the real Fleet's (make fleet) and
 # the Rancher import's included; refuses a working tree with uncommitted

@@ -32,7 +32,7 @@ if [[ $mode == --single-target ]]; then
 	goos=${GOOS:-$(go env GOOS)}
 	goarch=${GOARCH:-$(go env GOARCH)}
 	config=$(mktemp "${TMPDIR:-/tmp}/goreleaser-single-target.XXXXXX.yaml")
-	trap 'rm -f "$config"' EXIT
+	trap 'rm -f "$config"' EXIT # until cleanup below takes over
 	sed -E \
 		-e "s/^([[:space:]]*goos: &goos )\[.*\]\$/\1[$goos]/" \
 		-e "s/^([[:space:]]*goarch: &goarch )\[.*\]\$/\1[$goarch]/" \
@@ -54,31 +54,90 @@ if [[ -z $(git remote) ]]; then
 		GIT_CONFIG_VALUE_0=https://github.com/kubectl-tokens/kubectl-tokens.git
 fi
 
-# Signing (cosign, keyless in the release workflow) runs when cosign is on
-# PATH, with a throwaway key pair made here: that exercises the signs:
-# config of .goreleaser.yaml and the signature is verified below. Without
-# cosign the snapshot is not signed (`goreleaser check` still validates
-# the config).
+# Signing (cosign, keyless in the release workflow) runs here with a
+# throwaway key pair made in a temporary directory (no password): that
+# exercises the signs: config of .goreleaser.yaml, and the signature of
+# checksums.txt is verified below; the image is signed and verified by
+# digest in a loopback registry (sign_image). --all builds the pinned cosign
+# (hack/tools.sh cosign, several minutes cold); --single-target (make
+# release-check, part of make test) never builds it: it signs with a cosign
+# on PATH (the release workflow installs one) or one already built into
+# the tools directory, and otherwise skips signing (`goreleaser check`
+# still validates the config).
+tools=${TOOLS_DIR:-$root/bin/tools}
+cosign=$(command -v cosign || true)
+if [[ -z $cosign && $mode == --all ]]; then
+	"$root/hack/tools.sh" cosign
+fi
+if [[ -z $cosign && -x $tools/cosign ]]; then
+	cosign=$tools/cosign
+fi
 skip=publish
-tmpkey=
-if command -v cosign >/dev/null; then
-	tmpkey=$(mktemp -d "${TMPDIR:-/tmp}/cosign-throwaway.XXXXXX")
-	(cd "$tmpkey" && COSIGN_PASSWORD= cosign generate-key-pair >/dev/null)
-	export COSIGN_KEY=$tmpkey/cosign.key COSIGN_PASSWORD=
+scratch=$(mktemp -d "${TMPDIR:-/tmp}/release-snapshot.XXXXXX")
+regpid=
+cleanup() {
+	[[ -z $regpid ]] || kill "$regpid" 2>/dev/null || true
+	rm -rf "$scratch"
+	[[ $config == .goreleaser.yaml ]] || rm -f "$config"
+}
+trap cleanup EXIT
+if [[ -n $cosign ]]; then
+	(cd "$scratch" && COSIGN_PASSWORD= "$cosign" generate-key-pair >/dev/null 2>&1)
+	export COSIGN_KEY=$scratch/cosign.key COSIGN_PASSWORD=
+	# goreleaser runs the cosign on PATH.
+	mkdir "$scratch/bin"
+	ln -s "$cosign" "$scratch/bin/cosign"
+	echo "release-snapshot: signing with $cosign ($("$cosign" version --json 2>/dev/null | grep -o '"gitVersion": *"[^"]*"' | cut -d'"' -f4)) and a throwaway key"
 else
 	skip=publish,sign
-	echo "release-snapshot: cosign is not on PATH: checksums.txt is not signed"
+	echo "release-snapshot: no cosign on PATH or in $tools (make release-snapshot builds it): nothing is signed"
 fi
+
+# sign_image pushes dist/image to an in-memory registry on loopback
+# (hack/tools/image), signs it there by digest with the throwaway key (no
+# transparency log) and verifies the signature, as the release workflow
+# signs the pushed image keyless.
+sign_image() {
+	"$tools/oci-image" registry -addr-file "$scratch/registry" &
+	regpid=$!
+	local i
+	for ((i = 0; i < 100; i++)); do
+		[[ -s $scratch/registry ]] && break
+		kill -0 "$regpid" || exit 1
+		sleep 0.1
+	done
+	local ref
+	ref=$("$tools/oci-image" push -layout dist/image "$(cat "$scratch/registry")/kubectl-tokens:snapshot")
+	"$cosign" sign --key "$COSIGN_KEY" --tlog-upload=false --yes "$ref" 2>"$scratch/sign.log" || {
+		cat "$scratch/sign.log" >&2
+		exit 1
+	}
+	"$cosign" verify --key "$scratch/cosign.pub" --insecure-ignore-tlog=true "$ref" >/dev/null 2>"$scratch/verify.log" || {
+		cat "$scratch/verify.log" >&2
+		exit 1
+	}
+	echo "release-snapshot: image ${ref#*@} signed and verified (throwaway key, loopback registry)"
+	kill "$regpid"
+	wait "$regpid" 2>/dev/null || true
+	regpid=
+}
 
 start=$SECONDS
 # GOOS/GOARCH must not leak into goreleaser's own go invocations.
-env -u GOOS -u GOARCH "$goreleaser" release --snapshot --clean --skip="$skip" --config "$config"
-if [[ -n $tmpkey ]]; then
-	cosign verify-blob --key "$tmpkey/cosign.pub" --signature dist/checksums.txt.sig \
-		--insecure-ignore-tlog dist/checksums.txt
-	rm -rf "$tmpkey"
+PATH=$scratch/bin:$PATH env -u GOOS -u GOARCH "$goreleaser" release --snapshot --clean --skip="$skip" --config "$config"
+if [[ -n $cosign ]]; then
+	# cosign warns that it skips the transparency log and cannot reach
+	# Sigstore's TUF repository (it needs neither with a key): shown only
+	# on failure.
+	"$cosign" verify-blob --key "$scratch/cosign.pub" --signature dist/checksums.txt.sig \
+		--insecure-ignore-tlog dist/checksums.txt 2>"$scratch/verify-blob.log" || {
+		cat "$scratch/verify-blob.log" >&2
+		exit 1
+	}
+	echo "release-snapshot: dist/checksums.txt.sig verified (throwaway key)"
 fi
 echo "release-snapshot: done in $((SECONDS - start))s"
 "$root/hack/release-image.sh" "$mode"
+[[ -z $cosign ]] || sign_image
 echo "release-snapshot: archives in dist/ (bytes):"
 find dist -maxdepth 1 -type f \( -name '*.tar.gz' -o -name '*.zip' \) -printf '  %-44f %10s\n' | sort

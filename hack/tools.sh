@@ -14,13 +14,15 @@
 #   cyclonedx-gomod hack/tools/sbom          the release's SBOMs (hack/sbom.sh)
 #   oci-image      hack/tools/image          the release's container image (hack/release-image.sh);
 #                                            its own main.go on go-containerregistry
+#   cosign         hack/tools/cosign         signs the snapshot's checksums and image with a throwaway
+#                                            key (hack/release-snapshot.sh --all; not in make test)
 # A binary already built from the same pins is kept: the stamp beside it
 # (.<tool>.pins) records the go.mod/go.sum and build recipe it came from.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 
 if [[ $# == 0 ]]; then
-	echo "usage: $0 goreleaser|krew|golangci-lint|deadcode|helm|cyclonedx-gomod|oci-image..." >&2
+	echo "usage: $0 goreleaser|krew|golangci-lint|deadcode|helm|cyclonedx-gomod|oci-image|cosign..." >&2
 	exit 2
 fi
 
@@ -55,6 +57,10 @@ build() {
 		mod=image pin=github.com/google/go-containerregistry cold="under a minute"
 		bins=("oci-image=github.com/kubectl-tokens/kubectl-tokens/hack/tools/image")
 		;;
+	cosign)
+		mod=cosign pin=github.com/sigstore/cosign/v2 cold="several minutes"
+		bins=("cosign=github.com/sigstore/cosign/v2/cmd/cosign")
+		;;
 	*)
 		echo "tools: unknown tool $tool" >&2
 		return 2
@@ -78,6 +84,7 @@ build() {
 	krew) ldflags=(-X sigs.k8s.io/krew/internal/version.gitTag="$version") ;;
 	golangci-lint) ldflags=(-X main.version="${version#v}" -X main.commit=module-proxy -X main.date=unknown) ;;
 	helm) ldflags=(-X helm.sh/helm/v3/internal/version.version="$version") ;;
+	cosign) ldflags=(-X sigs.k8s.io/release-utils/version.gitVersion="$version") ;;
 	esac
 
 	# The stamp hashes contents only, so a clone elsewhere (or a TOOLS_DIR

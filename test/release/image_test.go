@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"compress/gzip"
 	"crypto/x509"
+	"debug/elf"
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
@@ -92,9 +93,12 @@ func (l ociLayout) json(t *testing.T, d ociDescriptor, v any) {
 // version, one non-root image per platform (linux/amd64 and linux/arm64
 // after `make release-snapshot`, this machine's after `make
 // release-check`), each holding the three plugins of that platform's
-// archives, helm, the CA certificates and the non-root user; this
-// machine's image is unpacked and each binary runs `version` and `--help`
-// from it. The layers weigh at most twice the binaries they carry.
+// archives, helm, the CA certificates and the non-root user. Each image is
+// unpacked; every binary in it is a static ELF executable for its
+// architecture and runs `version` and `--help` from it: natively on this
+// machine's, under qemu user emulation on the other one (when qemu-user is
+// installed; without it the test says so and checks the ELF headers only).
+// The layers weigh at most twice the binaries they carry.
 func TestImage(t *testing.T) {
 	s := loadSnapshot(t)
 	l := ociLayout{dir: filepath.Join(s.dist, "image")}
@@ -209,8 +213,22 @@ func TestImage(t *testing.T) {
 			if layers > 2*binaries {
 				t.Errorf("the layers weigh %d bytes, more than twice the %d bytes of binaries they carry", layers, binaries)
 			}
+			for _, b := range imageBinaries {
+				if err := checkStaticELF(filepath.Join(root, "usr/local/bin", b), pair.Arch); err != nil {
+					t.Errorf("/usr/local/bin/%s: %v", b, err)
+				}
+			}
+			// This machine's image runs natively, another architecture's
+			// under qemu user emulation when it is installed.
+			var emulator []string
 			if pair != thisPlatform() {
-				return
+				qemu, err := qemuFor(pair.Arch)
+				if err != nil {
+					t.Logf("%s: the binaries' ELF headers are checked, they are not run: %v", pair, err)
+					return
+				}
+				emulator = []string{qemu}
+				t.Logf("%s: running the binaries under %s", pair, qemu)
 			}
 			for _, b := range imageBinaries {
 				bin := filepath.Join(root, "usr/local/bin", b)
@@ -219,15 +237,16 @@ func TestImage(t *testing.T) {
 					want = "Version:\"" + helmPin(t, s.root) + "\""
 				}
 				for _, args := range [][]string{{"version"}, {"--help"}} {
-					cmd := exec.Command(bin, args...)
+					argv := append(append(slices.Clone(emulator), bin), args...)
+					cmd := exec.Command(argv[0], argv[1:]...)
 					cmd.Env = []string{"PATH=" + filepath.Join(root, "usr/local/bin"), "HOME=" + t.TempDir()}
 					out, err := cmd.CombinedOutput()
 					if err != nil {
-						t.Errorf("%s %s from the image: %v\n%s", b, args[0], err, out)
+						t.Errorf("%s %s from the %s image: %v\n%s", b, args[0], pair, err, out)
 					} else if args[0] == "version" && !strings.Contains(string(out), want) {
-						t.Errorf("%s version from the image says\n%s\nwant %s in it", b, out, want)
+						t.Errorf("%s version from the %s image says\n%s\nwant %s in it", b, pair, out, want)
 					} else if args[0] == "--help" && !strings.Contains(string(out), "Usage:") {
-						t.Errorf("%s --help from the image printed no usage:\n%s", b, out)
+						t.Errorf("%s --help from the %s image printed no usage:\n%s", b, pair, out)
 					}
 				}
 			}
@@ -326,4 +345,51 @@ func helmPin(t *testing.T, root string) string {
 	}
 	t.Fatal("no helm.sh/helm/v3 pin in hack/tools/helm/go.mod")
 	return ""
+}
+
+// elfMachines are the ELF machine types of the image's architectures.
+var elfMachines = map[string]elf.Machine{"amd64": elf.EM_X86_64, "arm64": elf.EM_AARCH64}
+
+// checkStaticELF wants a 64-bit little-endian ELF executable for arch that
+// needs no dynamic loader and no shared library: the image has neither.
+func checkStaticELF(path, arch string) error {
+	want, ok := elfMachines[arch]
+	if !ok {
+		return fmt.Errorf("no ELF machine known for %s", arch)
+	}
+	f, err := elf.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if f.Class != elf.ELFCLASS64 || f.Data != elf.ELFDATA2LSB || f.Type != elf.ET_EXEC || f.Machine != want {
+		return fmt.Errorf("is %v %v %v for %v, want a 64-bit little-endian executable for %v (%s)", f.Class, f.Data, f.Type, f.Machine, want, arch)
+	}
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_INTERP {
+			return fmt.Errorf("names a dynamic loader (PT_INTERP): it is not statically linked")
+		}
+	}
+	if libs, err := f.ImportedLibraries(); err == nil && len(libs) > 0 {
+		return fmt.Errorf("needs shared libraries %v", libs)
+	}
+	return nil
+}
+
+// qemuArch is qemu's name of each Go architecture of the image.
+var qemuArch = map[string]string{"amd64": "x86_64", "arm64": "aarch64"}
+
+// qemuFor finds qemu's user-mode emulator for arch (Debian's qemu-user or
+// qemu-user-static package).
+func qemuFor(arch string) (string, error) {
+	q, ok := qemuArch[arch]
+	if !ok {
+		return "", fmt.Errorf("no qemu name known for %s", arch)
+	}
+	for _, name := range []string{"qemu-" + q, "qemu-" + q + "-static"} {
+		if path, err := exec.LookPath(name); err == nil {
+			return path, nil
+		}
+	}
+	return "", fmt.Errorf("neither qemu-%s nor qemu-%s-static is on PATH (Debian: apt-get install qemu-user)", q, q)
 }

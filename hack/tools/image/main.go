@@ -4,6 +4,7 @@
 //
 //	oci-image build -out DIR -version V -created RFC3339 -source URL PLATFORM=BINDIR...
 //	oci-image push -layout DIR REF...
+//	oci-image registry -addr-file FILE
 //
 // build writes an OCI image layout (index.json, oci-layout, blobs/) whose
 // index holds one manifest per PLATFORM (os/arch, e.g. linux/arm64), each
@@ -18,6 +19,12 @@
 // push copies the layout's index with every platform to each REF
 // (registry/repository:tag), with the credentials of the docker config
 // (docker/login-action writes them in CI).
+//
+// registry serves an empty in-memory registry (go-containerregistry's) on
+// a free loopback port, writes its host:port to FILE and runs until it is
+// signalled: hack/release-snapshot.sh pushes the snapshot's image there to
+// sign and verify it with cosign as the release workflow does on ghcr.io,
+// since cosign signs images in a registry, not in a layout.
 package main
 
 import (
@@ -27,13 +34,19 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log"
+	"net"
+	"net/http"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
@@ -62,6 +75,8 @@ func main() {
 		err = build(os.Args[2:])
 	case "push":
 		err = push(os.Args[2:])
+	case "registry":
+		err = serveRegistry(os.Args[2:])
 	default:
 		usage()
 	}
@@ -72,7 +87,7 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: oci-image build -out DIR -version V -created RFC3339 -source URL PLATFORM=BINDIR...\n       oci-image push -layout DIR REF...")
+	fmt.Fprintln(os.Stderr, "usage: oci-image build -out DIR -version V -created RFC3339 -source URL PLATFORM=BINDIR...\n       oci-image push -layout DIR REF...\n       oci-image registry -addr-file FILE")
 	os.Exit(2)
 }
 
@@ -110,6 +125,9 @@ func build(args []string) error {
 			"org.opencontainers.image.created":     when.UTC().Format(time.RFC3339),
 		})
 		if err != nil {
+			return fmt.Errorf("%s: %w", platform, err)
+		}
+		if err := report(platform, dir, img); err != nil {
 			return fmt.Errorf("%s: %w", platform, err)
 		}
 		idx = mutate.AppendManifests(idx, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: osName, Architecture: arch}}})
@@ -200,6 +218,33 @@ func image(osName, arch, dir string, certs []byte, when time.Time, labels map[st
 	return mutate.ConfigFile(img, cf)
 }
 
+// report prints what one platform's image weighs against the binaries it
+// carries (issue 26 wants at most twice): the compressed layers as pushed.
+func report(platform, dir string, img v1.Image) error {
+	var bins int64
+	for _, b := range binaries {
+		info, err := os.Stat(filepath.Join(dir, b))
+		if err != nil {
+			return err
+		}
+		bins += info.Size()
+	}
+	layers, err := img.Layers()
+	if err != nil {
+		return err
+	}
+	var size int64
+	for _, l := range layers {
+		n, err := l.Size()
+		if err != nil {
+			return err
+		}
+		size += n
+	}
+	fmt.Printf("oci-image: %s: layers %d bytes compressed, binaries %d bytes (%.2f×)\n", platform, size, bins, float64(size)/float64(bins))
+	return nil
+}
+
 // caBundle is the NSS roots as PEM. Roots with a distrust-after date are
 // left out: a PEM bundle cannot carry that constraint.
 func caBundle() ([]byte, error) {
@@ -257,6 +302,38 @@ func push(args []string) error {
 			return fmt.Errorf("push %s: %w", ref, err)
 		}
 		fmt.Printf("%s@%s\n", ref, digest)
+	}
+	return nil
+}
+
+func serveRegistry(args []string) error {
+	fs := flag.NewFlagSet("registry", flag.ExitOnError)
+	addrFile := fs.String("addr-file", "", "file to write the registry's host:port to once it listens")
+	_ = fs.Parse(args)
+	if *addrFile == "" || fs.NArg() != 0 {
+		usage()
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: registry.New(registry.Logger(log.New(io.Discard, "", 0))), ReadHeaderTimeout: time.Minute}
+	// Written whole or not at all: the caller waits for the file.
+	tmp := *addrFile + ".tmp"
+	if err := os.WriteFile(tmp, []byte(l.Addr().String()), 0o644); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, *addrFile); err != nil {
+		return err
+	}
+	stop := make(chan os.Signal, 1)
+	signal.Notify(stop, syscall.SIGTERM, os.Interrupt)
+	go func() {
+		<-stop
+		_ = srv.Close()
+	}()
+	if err := srv.Serve(l); err != http.ErrServerClosed {
+		return err
 	}
 	return nil
 }
