@@ -197,6 +197,10 @@ func (m *enrollModes) resetManager(ctx context.Context, b *bench, d *downstreams
 	return errors.Join(errs...)
 }
 
+// enrollDefaultParallel is enroll's --parallel default: how many helm
+// installs it runs at once.
+const enrollDefaultParallel = 8
+
 // report adds the tables, targets and notes of issue 23 to the enroll
 // section; one and many are enroll through kubectl (1 and n clusters),
 // toOne and toMany their times to the values, ss enrollModes' series.
@@ -226,7 +230,10 @@ func (m *enrollModes) report(b *bench, sec *section, one, many *series, toOne, t
 			fmtSummary(summarize(c.script.walls()), ms), fmtSummary(summarize(budget), ms), fmtSummary(ov, ms)})
 		b.report.addTarget("enroll", fmt.Sprintf("agent mode, %d cluster(s): enroll ≤ its time to values + the same %d helm installs at once (plain script) + 2 s", c.k, c.k),
 			fmt.Sprintf("over the budget by median %s per round (min %s, max %s)", ms(ov.Median), ms(ov.Min), ms(ov.Max)), ov.Median <= 0)
-		if ov.Median > 0 {
+		if ov.Median > 0 && c.k > enrollDefaultParallel {
+			sec.Notes = append(sec.Notes, fmt.Sprintf("Agent mode on %d clusters went over its budget by %s (median per round): enroll runs at most --parallel (default %d) helm installs at once, where the script starts all %d at once, so on 2 cores its helm span is longer than the script's (the helm column of the direct runs below); the emulator's fixed %s after helm leaves the plugin %s of the 2 s allowance.",
+				c.k, ms(ov.Median), enrollDefaultParallel, c.k, enrollAgentDelay+enrollGrantDelay, ms(enrollModeSlack-msf(enrollAgentDelay+enrollGrantDelay))))
+		} else if ov.Median > 0 {
 			sec.Notes = append(sec.Notes, fmt.Sprintf("Agent mode on %d cluster(s) went over its budget by %s (median per round): after helm, the registration alone costs at least the emulator's fixed %s (agent start and grant) plus up to %s of the agent's credential poll, which leaves the plugin %s of the 2 s allowance; "+
 				"what enroll spends beyond the script between the values and the exit is its wait's reaction and its own helm start-up (the direct runs below split it).",
 				c.k, ms(ov.Median), enrollAgentDelay+enrollGrantDelay, enrollAgentPoll, ms(enrollModeSlack-msf(enrollAgentDelay+enrollGrantDelay))))
