@@ -10,11 +10,11 @@ import (
 // scaleNamespace holds the seeded ClusterRegistrationTokens.
 const scaleNamespace = "bench-scale"
 
-// scaleCase is one listing at scale.
 // listBound is the most a plugin's list may take of kubectl get's wall
 // time and peak RSS on the same objects.
 const listBound = 0.7
 
+// scaleCase is one listing at scale.
 type scaleCase struct {
 	Key    string
 	N      int
