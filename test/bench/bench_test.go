@@ -151,3 +151,12 @@ func TestBudgetFloorOfTheDefaultRequestBudget(t *testing.T) {
 		}
 	}
 }
+
+// column summarizes one measure of every split, in order.
+func TestColumnSummarizesOneMeasureOfEverySplit(t *testing.T) {
+	type split struct{ a, b float64 }
+	s := column([]split{{1, 10}, {3, 30}, {2, 20}}, func(x split) float64 { return x.b })
+	if s.Median != 20 || s.Min != 10 || s.Max != 30 {
+		t.Errorf("column = %+v", s)
+	}
+}

@@ -242,13 +242,7 @@ func (m *enrollModes) report(b *bench, sec *section, one, many *series, toOne, t
 	sec.Tables = append(sec.Tables, bt)
 
 	// (a) the plugin's own time, run directly.
-	col := func(xs []enrollSplit, f func(enrollSplit) float64) summary {
-		v := make([]float64, len(xs))
-		for i, x := range xs {
-			v[i] = f(x)
-		}
-		return summarize(v)
-	}
+	col := column[enrollSplit]
 	pt := table{
 		Caption: "`kubectl-regtoken enroll` run directly (no kubectl in front; helm behind helmclock), each run split at the bench's watches (the token and its values upstream, the agent's credential downstream) and helmclock's records: " +
 			"*plugin* = start → token created + values → first helm start + last credential → exit; *helm* = first helm start → last helm end; *Fleet* = token → values + last helm end → last credential (the emulators' fixed delays included).",

@@ -424,13 +424,7 @@ func (b *bench) rancherImport(ctx context.Context) error {
 			fmt.Sprintf("recipe ÷ import: %s (per round %s)", ratio(rw.Median/ow.Median), fmtRatios(recipeOverOne))},
 	)
 	sec.Tables = append(sec.Tables, t)
-	col := func(xs []importSplit, f func(importSplit) float64) summary {
-		v := make([]float64, len(xs))
-		for i, x := range xs {
-			v[i] = f(x)
-		}
-		return summarize(v)
-	}
+	col := column[importSplit]
 	row := func(label string, w summary, xs []importSplit) []string {
 		return []string{label, fmtSummary(w, ms), fmtSummary(col(xs, importSplit.plugin), ms), fmtSummary(col(xs, func(s importSplit) float64 { return s.beforeCreate }), ms), fmtSummary(col(xs, func(s importSplit) float64 { return s.rancher }), ms),
 			fmtSummary(col(xs, func(s importSplit) float64 { return s.tokenToApply }), ms), fmtSummary(col(xs, func(s importSplit) float64 { return s.agent }), ms), fmtSummary(col(xs, func(s importSplit) float64 { return s.afterReady }), ms)}

@@ -306,13 +306,7 @@ func (b *bench) realFleet(ctx context.Context) error {
 		Caption: "Enrolling on the real Fleet, each run's wall time split at the clock's moments (medians with min – max over the rounds).",
 		Header:  []string{"command", "clusters", "wall time", "peak RSS", "plugin", "of which: to the token", "values → helm", "credential → exit", "helm", "Fleet"},
 	}
-	col := func(xs []enrollSplit, f func(enrollSplit) float64) summary {
-		v := make([]float64, len(xs))
-		for i, x := range xs {
-			v[i] = f(x)
-		}
-		return summarize(v)
-	}
+	col := column[enrollSplit]
 	var allValuesToHelm []float64
 	for i, key := range []string{direct, viaKubectl, many} {
 		xs := splits[key]
@@ -449,13 +443,7 @@ func (b *bench) realFleetManager(ctx context.Context, rig *realFleetRig, sec *se
 	if err != nil {
 		return err
 	}
-	col := func(xs []managerSplit, f func(managerSplit) float64) summary {
-		v := make([]float64, len(xs))
-		for i, x := range xs {
-			v[i] = f(x)
-		}
-		return summarize(v)
-	}
+	col := column[managerSplit]
 	mt := table{
 		Caption: "Manager mode on the real Fleet (`kubectl regtoken enroll CONTEXT... -n NS --mode manager -o json`, a fresh namespace each run): each run's wall time cut at the last moment of each step over its clusters, from the bench's watches: " +
 			"*plugin writes* = start → the last Fleet Cluster created (kubectl's and the plugin's start, pre-flight, the credential minted downstream, the kubeconfig Secret and the Cluster written); *Fleet deploys the agent* = → the last agent Deployment downstream (the controller's import: it checks the kubeconfig and applies the agent's objects); " +

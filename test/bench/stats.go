@@ -133,3 +133,12 @@ func (b *bench) alternate(ctx context.Context, rounds int, vs []variant) ([]*ser
 	}
 	return out, nil
 }
+
+// column summarizes one measure f of every split in xs: a table's column.
+func column[T any](xs []T, f func(T) float64) summary {
+	v := make([]float64, len(xs))
+	for i, x := range xs {
+		v[i] = f(x)
+	}
+	return summarize(v)
+}
